@@ -1,0 +1,227 @@
+"""Frame modem: payload bytes <-> baseband symbols, batched over frames.
+
+Symbol layout of one frame (one complex symbol per entry, before pulse shaping)::
+
+    | preamble: 64 BPSK | header: 468 BPSK | payload: ceil(N_c / k) symbols of the header's QAM |
+
+* preamble: the BPSK image of a length-63 m-sequence (x^6 + x^5 + 1) plus one chip, for detection
+  and synchronisation (:func:`preamble`).
+* header: the 18 header bytes (:mod:`semcomm.phy.framing`) = 144 bits, carried by one shortened
+  802.11n ``wifi648_r12`` codeword (rate 144/468 ≈ 0.31) in BPSK, so it survives SNRs well below
+  what the payload needs.
+* payload: payload bytes + CRC-32 -> bits -> shortened LDPC codewords of the frame's code
+  (:class:`semcomm.phy.ldpc.ShortenedCoder`; ``N_c`` coded bits) -> QAM. When ``N_c`` is not a
+  multiple of the bits per symbol ``k``, zero tail bits fill the last symbol; the receiver knows
+  their number from the header and ignores them.
+
+The receiver reads modulation, code and length from the header, so one receiver demodulates any
+frame mix. LLRs follow :mod:`semcomm.phy.qam` (``ln P(0)/P(1)``).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .framing import (DEFAULT_MAX_PAYLOAD, FLAG_SEMANTIC, HEADER_SIZE, CRC32_SIZE, DeframeResult, FrameHeader,
+                      Reject, build_frame, check_payload, parse_header)
+from .ldpc import CODE_IDS, CUSTOM_CODE_ID, DECODER_ALGORITHMS, ShortenedCoder, code_id, get_code
+from .qam import LLR_METHODS, MODULATION_IDS, QAM, check_modulation
+
+PREAMBLE_LENGTH = 64
+HEADER_CODE = "wifi648_r12"
+HEADER_BITS = 8 * HEADER_SIZE
+
+
+@functools.lru_cache(maxsize=1)
+def preamble() -> np.ndarray:
+    """64 BPSK symbols: m-sequence of the LFSR x^6 + x^5 + 1 (63 chips) and a closing +1."""
+    state = [1] * 6
+    chips = []
+    for _ in range(63):
+        chips.append(state[-1])
+        feedback = state[5] ^ state[4]
+        state = [feedback] + state[:-1]
+    bits = np.array(chips + [0], dtype=np.float32)
+    symbols = (1.0 - 2.0 * bits).astype(np.complex64)
+    symbols.setflags(write=False)
+    return symbols
+
+
+@dataclass
+class LinkConfig:
+    """Transmitter/receiver settings of the digital link."""
+    modulation: str = "16qam"
+    code: str = "wifi1944_r12"       #: an LDPC code name (:func:`semcomm.phy.ldpc.get_code`) or "none"
+    decoder: str = "nms"             #: nms | oms | spa
+    max_iterations: int = 20
+    llr_method: str = "maxlog"       #: maxlog | exact
+    model_id: bytes = bytes(4)       #: first 4 bytes of the codec's model id
+    semantic: bool = True            #: flag frames as semantic (decode even on payload CRC failure)
+    max_payload: int = DEFAULT_MAX_PAYLOAD
+
+    def __post_init__(self):
+        self.modulation = check_modulation(self.modulation)
+        if self.code != "none":
+            get_code(self.code)
+        if self.decoder not in DECODER_ALGORITHMS:
+            raise ValueError(f"unknown LDPC decoder {self.decoder!r}; allowed: {', '.join(DECODER_ALGORITHMS)}")
+        if self.llr_method not in LLR_METHODS:
+            raise ValueError(f"unknown LLR method {self.llr_method!r}; allowed: {', '.join(LLR_METHODS)}")
+        if int(self.max_iterations) < 1:
+            raise ValueError(f"max_iterations must be >= 1, got {self.max_iterations}")
+        self.model_id = bytes(self.model_id[:4]).ljust(4, b"\0")
+
+
+@dataclass(frozen=True)
+class PayloadLayout:
+    """Sizes of the payload part for one (payload length, modulation, code)."""
+    payload_len: int
+    qam: QAM
+    coder: ShortenedCoder | None  #: None for uncoded frames
+
+    @property
+    def num_bits(self) -> int:
+        return 8 * (self.payload_len + CRC32_SIZE)
+
+    @property
+    def num_coded_bits(self) -> int:
+        return self.coder.num_coded_bits if self.coder else self.num_bits
+
+    @property
+    def num_symbols(self) -> int:
+        return -(-self.num_coded_bits // self.qam.bits_per_symbol)
+
+    @property
+    def tail_bits(self) -> int:
+        return self.num_symbols * self.qam.bits_per_symbol - self.num_coded_bits
+
+
+@functools.lru_cache(maxsize=256)
+def payload_layout(payload_len: int, modulation: str, code: str) -> PayloadLayout:
+    num_bits = 8 * (payload_len + CRC32_SIZE)
+    coder = None if code == "none" else ShortenedCoder(get_code(code), num_bits)
+    return PayloadLayout(payload_len, QAM(modulation), coder)
+
+
+@functools.lru_cache(maxsize=1)
+def _header_coder() -> ShortenedCoder:
+    return ShortenedCoder(get_code(HEADER_CODE), HEADER_BITS)
+
+
+HEADER_SYMBOLS = 468  # = _header_coder().num_coded_bits, checked in tests
+
+
+@dataclass
+class TxBatch:
+    symbols: np.ndarray       #: complex64 ``[F, S]`` (preamble + header + payload)
+    coded_bits: np.ndarray    #: payload coded bits ``[F, N_c]`` (reference for pre-FEC BER)
+    payload_bits: np.ndarray  #: payload + CRC bits ``[F, N_b]``
+    layout: PayloadLayout
+
+
+@dataclass
+class RxFrame:
+    deframe: DeframeResult
+    coded_hard: np.ndarray | None = None   #: pre-FEC hard decisions of the payload coded bits
+    codewords_ok: np.ndarray | None = None  #: per-codeword zero syndrome
+    iterations: np.ndarray | None = None    #: per-codeword decoder iterations
+
+
+@dataclass
+class FrameModem:
+    config: LinkConfig = field(default_factory=LinkConfig)
+
+    def __post_init__(self):
+        self._bpsk = QAM("bpsk")
+        self._code_names = {v: k for k, v in CODE_IDS.items()}
+        self._modulation_names = {v: k for k, v in MODULATION_IDS.items()}
+
+    # ----------------------------------------------------------------- transmitter
+    def layout(self, payload_len: int) -> PayloadLayout:
+        return payload_layout(int(payload_len), self.config.modulation, self.config.code)
+
+    def frame_symbols(self, payload_len: int) -> int:
+        return PREAMBLE_LENGTH + HEADER_SYMBOLS + self.layout(payload_len).num_symbols
+
+    def modulate(self, payloads, seqs=None) -> TxBatch:
+        """Payloads ``[F, L]`` uint8 (equal lengths) -> :class:`TxBatch`; ``seqs`` default 0..F-1."""
+        payloads = np.asarray(payloads, dtype=np.uint8)
+        if payloads.ndim != 2 or payloads.shape[1] < 1:
+            raise ValueError(f"payloads must have shape [F, L] with L >= 1, got {list(payloads.shape)}")
+        num_frames, payload_len = payloads.shape
+        if payload_len > self.config.max_payload:
+            raise ValueError(f"payload of {payload_len} bytes exceeds max_payload={self.config.max_payload}")
+        seqs = np.arange(num_frames) if seqs is None else np.asarray(seqs)
+        layout = self.layout(payload_len)
+        frames = [build_frame(self._header(int(seq), payload_len), payload.tobytes())
+                  for seq, payload in zip(seqs, payloads)]
+        frame_bits = np.unpackbits(np.frombuffer(b"".join(frames), dtype=np.uint8).reshape(num_frames, -1), axis=1)
+        header_bits, payload_bits = frame_bits[:, :HEADER_BITS], frame_bits[:, HEADER_BITS:]
+        header_symbols = self._bpsk.modulate(_header_coder().encode(header_bits))
+        coded = layout.coder.encode(payload_bits) if layout.coder else payload_bits
+        tail = np.zeros((num_frames, layout.tail_bits), dtype=np.uint8)
+        payload_symbols = layout.qam.modulate(np.concatenate([coded, tail], axis=1))
+        symbols = np.concatenate([np.broadcast_to(preamble(), (num_frames, PREAMBLE_LENGTH)),
+                                  header_symbols, payload_symbols], axis=1)
+        return TxBatch(symbols, coded, payload_bits, layout)
+
+    def _header(self, seq: int, payload_len: int) -> FrameHeader:
+        cfg = self.config
+        return FrameHeader(cfg.model_id, seq, payload_len, MODULATION_IDS[cfg.modulation], code_id(cfg.code),
+                           FLAG_SEMANTIC if cfg.semantic else 0)
+
+    # -------------------------------------------------------------------- receiver
+    def demodulate(self, symbols, noise_var, expected_model_id: bytes | None = None) -> list[RxFrame]:
+        """Frame-aligned symbols ``[F, S]`` (``S`` may differ from the sent length) -> one
+        :class:`RxFrame` per frame. ``noise_var`` is N0, scalar or broadcastable to ``[F, S]``.
+        Never raises on received data: bad frames come back with a :class:`Reject` reason."""
+        symbols = np.asarray(symbols, dtype=np.complex64)
+        if symbols.ndim != 2:
+            raise ValueError(f"symbols must have shape [F, S], got {list(symbols.shape)}")
+        noise_var = np.broadcast_to(np.asarray(noise_var, dtype=np.float32), symbols.shape)
+        num_frames, num_symbols = symbols.shape
+        header_end = PREAMBLE_LENGTH + HEADER_SYMBOLS
+        if num_symbols < header_end:
+            return [RxFrame(DeframeResult(Reject.TOO_SHORT)) for _ in range(num_frames)]
+        header_llr = self._bpsk.demodulate_llr(symbols[:, PREAMBLE_LENGTH:header_end],
+                                               noise_var[:, PREAMBLE_LENGTH:header_end], self.config.llr_method)
+        header_bits = _header_coder().decode(header_llr, max_iterations=self.config.max_iterations).bits
+        header_bytes = np.packbits(header_bits, axis=1)
+        results: list[RxFrame | None] = [None] * num_frames
+        headers: dict[int, FrameHeader] = {}
+        groups: dict[tuple[int, str, str], list[int]] = {}  # (payload_len, modulation, code) -> frames
+        known_codes = set(CODE_IDS.values()) | {CUSTOM_CODE_ID}
+        for f in range(num_frames):
+            header, reason = parse_header(header_bytes[f].tobytes(), expected_model_id,
+                                          self.config.max_payload, known_codes)
+            if reason is not None:
+                results[f] = RxFrame(DeframeResult(reason, header))
+                continue
+            key = (header.payload_len, self._modulation_names[header.modulation_id], self._code_name(header.code_id))
+            if num_symbols < header_end + payload_layout(*key).num_symbols:
+                results[f] = RxFrame(DeframeResult(Reject.LENGTH_MISMATCH, header, header_ok=True))
+                continue
+            headers[f] = header
+            groups.setdefault(key, []).append(f)
+        for key, frames in groups.items():
+            layout = payload_layout(*key)
+            stop = header_end + layout.num_symbols
+            decoded = self._decode_payloads(layout, symbols[frames, header_end:stop], noise_var[frames, header_end:stop])
+            for i, f in enumerate(frames):
+                payload_bytes, coded_hard, ok, iterations = (item[i] if item is not None else None for item in decoded)
+                results[f] = RxFrame(check_payload(headers[f], payload_bytes.tobytes()), coded_hard, ok, iterations)
+        return results
+
+    def _code_name(self, code_id: int) -> str:
+        return self.config.code if code_id == CUSTOM_CODE_ID else self._code_names[code_id]
+
+    def _decode_payloads(self, layout: PayloadLayout, symbols, noise_var):
+        """-> (payload+CRC bytes ``[F, L+4]``, pre-FEC hard bits, per-codeword ok, iterations)."""
+        llr = layout.qam.demodulate_llr(symbols, noise_var, self.config.llr_method)[:, :layout.num_coded_bits]
+        coded_hard = (llr < 0).astype(np.uint8)
+        if layout.coder is None:
+            return np.packbits(coded_hard, axis=1), coded_hard, None, None
+        decoded = layout.coder.decode(llr, max_iterations=self.config.max_iterations, algorithm=self.config.decoder)
+        return np.packbits(decoded.bits, axis=1), coded_hard, decoded.syndrome_ok, decoded.iterations
