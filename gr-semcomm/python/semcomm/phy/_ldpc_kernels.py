@@ -1,9 +1,8 @@
 """Numba kernels of the layered LDPC decoder (see :mod:`semcomm.phy.ldpc` for the conventions).
 
-Layout: frames are the *inner* (contiguous) axis, ``L[variable, frame]`` and ``R[edge, frame]``,
-so every inner loop runs over frames and vectorises (SIMD) across them. Frames whose hard decision
-satisfies all checks are written out and removed ("retired") after each iteration, so the
-remaining iterations only spend time on frames that still need them.
+Layout: frames are the *inner* (contiguous) axis, ``L[variable, lane]`` and ``R[edge, lane]``,
+so every inner loop runs over frames and vectorises (SIMD) across them; see
+:func:`decode_layered` for how frames stream through the lanes.
 """
 from __future__ import annotations
 
@@ -16,6 +15,8 @@ SUM_PRODUCT = 1
 _BIG = np.float32(1e30)
 _PHI_MIN = np.float32(1e-7)
 _PHI_MAX = np.float32(30.0)
+#: Channel LLRs are clipped to this magnitude; also the LLR of bits known to the receiver.
+LLR_LIMIT = np.float32(1e4)
 
 
 @njit(cache=True, inline="always")
@@ -89,87 +90,118 @@ def _layer_sum_product(L, R, Q, P, check_ptr, edge_var, nact, total, sgn):
 
 
 @njit(cache=True)
-def _retire(L, column_frame, done, nact, check_ptr, edge_var, iteration, final, hard_out, iters_out, ok_out):
-    """Write out the columns that now satisfy every check (all of them if ``final``).
-
-    Marks them ``done`` and returns how many of the ``nact`` columns are not done yet.
-    """
-    n = L.shape[0]
-    ok = np.ones(nact, dtype=np.bool_)
-    parity = np.zeros(nact, dtype=np.uint8)
+def _syndrome_ok(L, check_ptr, edge_var, lanes, ok):
+    """``ok[f]`` = hard decision of lane ``f`` satisfies every check, for lanes ``[0, lanes)``."""
+    parity = np.zeros(lanes, dtype=np.uint8)
+    for f in range(lanes):
+        ok[f] = True
     for c in range(check_ptr.shape[0] - 1):
-        for f in range(nact):
+        for f in range(lanes):
             parity[f] = 0
         for j in range(check_ptr[c], check_ptr[c + 1]):
             v = edge_var[j]
-            for f in range(nact):
+            for f in range(lanes):
                 parity[f] ^= L[v, f] < 0
-        for f in range(nact):
+        for f in range(lanes):
             if parity[f]:
                 ok[f] = False
-    pending = 0
-    for f in range(nact):
-        if done[f]:
-            continue
-        if ok[f] or final:
-            frame = column_frame[f]
-            for v in range(n):
-                hard_out[frame, v] = L[v, f] < 0
-            iters_out[frame] = iteration
-            ok_out[frame] = ok[f]
-            done[f] = True
-        else:
-            pending += 1
-    return pending
 
 
 @njit(cache=True)
-def _compact(L, R, column_frame, done, nact):
-    """Move the columns that are not done to the front; returns their number."""
-    kept = np.flatnonzero(~done[:nact])
+def _retire(L, lane_frame, lane_iterations, lanes, ok, max_iterations, hard_out, iters_out, ok_out):
+    """Write out lanes that converged or ran out of iterations; free them (frame -1)."""
+    for f in range(lanes):
+        frame = lane_frame[f]
+        if frame < 0 or not (ok[f] or lane_iterations[f] >= max_iterations):
+            continue
+        for v in range(L.shape[0]):
+            hard_out[frame, v] = L[v, f] < 0
+        iters_out[frame] = lane_iterations[f]
+        ok_out[frame] = ok[f]
+        lane_frame[f] = -1
+
+
+@njit(cache=True)
+def _refill(L, R, llrs, lane_frame, lane_iterations, lanes, next_frame):
+    """Load the next frames' LLRs into free lanes (row by row); returns the new next_frame."""
+    num_frames = llrs.shape[0]
+    free = np.flatnonzero(lane_frame[:lanes] < 0)
+    count = min(free.shape[0], num_frames - next_frame)
+    for t in range(count):
+        lane_frame[free[t]] = next_frame + t
+        lane_iterations[free[t]] = 0
+    for v in range(L.shape[0]):
+        for t in range(count):
+            L[v, free[t]] = min(max(llrs[next_frame + t, v], -LLR_LIMIT), LLR_LIMIT)
+    for e in range(R.shape[0]):
+        for t in range(count):
+            R[e, free[t]] = 0.0
+    return next_frame + count
+
+
+@njit(cache=True)
+def _compact(L, R, lane_frame, lane_iterations, lanes):
+    """Move busy lanes to the front; returns their number."""
+    kept = np.flatnonzero(lane_frame[:lanes] >= 0)
     for A in (L, R):
         for i in range(A.shape[0]):
             for t in range(kept.shape[0]):
                 A[i, t] = A[i, kept[t]]
     for t in range(kept.shape[0]):
-        column_frame[t] = column_frame[kept[t]]
-        done[t] = False
+        lane_frame[t] = lane_frame[kept[t]]
+        lane_iterations[t] = lane_iterations[kept[t]]
+    lane_frame[kept.shape[0]:lanes] = -1
     return kept.shape[0]
 
 
 @njit(cache=True)
-def decode_layered(L, check_ptr, edge_var, max_iterations, algorithm, alpha, beta,
+def decode_layered(llrs, check_ptr, edge_var, max_iterations, algorithm, alpha, beta, lanes,
                    hard_out, iters_out, ok_out):
-    """Decode the frames of ``L[n, F]`` (channel LLRs, overwritten) in place.
+    """Decode channel LLRs ``llrs[F, n]`` (float32, clipped to +-LLR_LIMIT on load).
 
     Writes hard decisions ``hard_out[F, n]``, iterations used ``iters_out[F]`` (0 when the input
-    already was a codeword) and whether the syndrome is zero ``ok_out[F]``. Converged columns are
-    compacted away once they are at least half of the columns still iterated.
+    already was a codeword) and zero-syndrome flags ``ok_out[F]``.
+
+    Frames stream through ``lanes`` SIMD columns: a lane is freed as soon as its frame converges
+    (or reaches ``max_iterations``) and, once an eighth of the lanes is free, the free lanes are
+    refilled with the next frames, so the vector width stays busy whatever the spread of
+    iteration counts. When no frames are left, busy lanes are compacted to the front.
     """
-    num_frames = L.shape[1]
+    num_frames = llrs.shape[0]
+    lanes = max(1, min(lanes, num_frames))
     num_edges = edge_var.shape[0]
     max_degree = 0
     for c in range(check_ptr.shape[0] - 1):
         max_degree = max(max_degree, check_ptr[c + 1] - check_ptr[c])
-    R = np.zeros((num_edges, num_frames), dtype=np.float32)
-    Q = np.empty((max_degree, num_frames), dtype=np.float32)
-    P = np.empty((max_degree if algorithm == SUM_PRODUCT else 0, num_frames), dtype=np.float32)
-    min1 = np.empty(num_frames, dtype=np.float32)
-    min2 = np.empty(num_frames, dtype=np.float32)
-    sgn = np.empty(num_frames, dtype=np.float32)
-    column_frame = np.arange(num_frames)
-    done = np.zeros(num_frames, dtype=np.bool_)
-    nact = num_frames
-    pending = _retire(L, column_frame, done, nact, check_ptr, edge_var, 0, max_iterations == 0,
-                      hard_out, iters_out, ok_out)
-    for iteration in range(1, max_iterations + 1):
-        if pending == 0:
-            break
-        if 2 * (nact - pending) >= nact:
-            nact = _compact(L, R, column_frame, done, nact)
+    L = np.empty((llrs.shape[1], lanes), dtype=np.float32)
+    R = np.zeros((num_edges, lanes), dtype=np.float32)
+    Q = np.empty((max_degree, lanes), dtype=np.float32)
+    P = np.empty((max_degree if algorithm == SUM_PRODUCT else 0, lanes), dtype=np.float32)
+    min1 = np.empty(lanes, dtype=np.float32)
+    min2 = np.empty(lanes, dtype=np.float32)
+    sgn = np.empty(lanes, dtype=np.float32)
+    ok = np.empty(lanes, dtype=np.bool_)
+    lane_frame = np.full(lanes, -1, dtype=np.int64)
+    lane_iterations = np.zeros(lanes, dtype=np.int64)
+    next_frame = _refill(L, R, llrs, lane_frame, lane_iterations, lanes, 0)
+    active = lanes
+    while True:
+        _syndrome_ok(L, check_ptr, edge_var, active, ok)
+        _retire(L, lane_frame, lane_iterations, active, ok, max_iterations, hard_out, iters_out, ok_out)
+        free = 0
+        for f in range(active):
+            free += lane_frame[f] < 0
+        if next_frame < num_frames:
+            if 8 * free >= lanes:
+                next_frame = _refill(L, R, llrs, lane_frame, lane_iterations, active, next_frame)
+                continue  # new frames get their iteration-0 syndrome check
+        elif free == active:
+            return
+        elif 2 * free >= active:
+            active = _compact(L, R, lane_frame, lane_iterations, active)
         if algorithm == SUM_PRODUCT:
-            _layer_sum_product(L, R, Q, P, check_ptr, edge_var, nact, min1, sgn)
+            _layer_sum_product(L, R, Q, P, check_ptr, edge_var, active, min1, sgn)
         else:
-            _layer_minsum(L, R, Q, check_ptr, edge_var, nact, alpha, beta, min1, min2, sgn)
-        pending = _retire(L, column_frame, done, nact, check_ptr, edge_var, iteration,
-                          iteration == max_iterations, hard_out, iters_out, ok_out)
+            _layer_minsum(L, R, Q, check_ptr, edge_var, active, alpha, beta, min1, min2, sgn)
+        for f in range(active):
+            lane_iterations[f] += 1

@@ -34,15 +34,15 @@ from .wifi_codes import LENGTHS, RATES, base_matrix, expand_base_matrix
 
 GRFEC_ALIST_DIR = "/usr/share/gnuradio/fec/ldpc"
 DECODER_ALGORITHMS = {"nms": kernels.MIN_SUM, "oms": kernels.MIN_SUM, "spa": kernels.SUM_PRODUCT}
-#: LLR magnitude used for bits known to the receiver (shortened/filler bits).
-KNOWN_BIT_LLR = np.float32(1e4)
+#: LLR of bits known to the receiver (shortened/filler bits): the decoder's clipping limit.
+KNOWN_BIT_LLR = kernels.LLR_LIMIT
 #: Ids of built-in codes carried in the frame header; 0 is "uncoded", 255 "custom (from config)".
 CODE_IDS = {"none": 0}
 CODE_IDS.update({f"wifi{n}_r{rate.replace('/', '')}": 1 + i
                  for i, (n, rate) in enumerate((n, r) for n in LENGTHS for r in RATES)})
 CUSTOM_CODE_ID = 255
-#: Frames decoded per kernel call: keeps the decoder's working set in the CPU caches.
-DECODE_CHUNK = 256
+#: Frames decoded side by side (SIMD lanes of the decoder kernel).
+DECODE_LANES = 128
 
 
 class LDPCCode:
@@ -115,13 +115,10 @@ class LDPCCode:
         hard = np.empty((num_frames, self.n), dtype=np.uint8)
         iterations = np.empty(num_frames, dtype=np.int32)
         ok = np.empty(num_frames, dtype=np.bool_)
-        for start in range(0, num_frames, DECODE_CHUNK):
-            stop = min(start + DECODE_CHUNK, num_frames)
-            posterior = np.ascontiguousarray(llrs[start:stop].T, dtype=np.float32)
-            np.clip(posterior, -KNOWN_BIT_LLR, KNOWN_BIT_LLR, out=posterior)
-            kernels.decode_layered(posterior, self.check_ptr, self.var_of_edge, int(max_iterations),
-                                   DECODER_ALGORITHMS[algorithm], scale, offset,
-                                   hard[start:stop], iterations[start:stop], ok[start:stop])
+        if num_frames:
+            kernels.decode_layered(np.ascontiguousarray(llrs, dtype=np.float32), self.check_ptr, self.var_of_edge,
+                                   int(max_iterations), DECODER_ALGORITHMS[algorithm], scale, offset, DECODE_LANES,
+                                   hard, iterations, ok)
         return DecodeResult(hard, hard[:, self.info_positions], iterations, ok)
 
     def _check_shape(self, array, length: int, what: str) -> np.ndarray:

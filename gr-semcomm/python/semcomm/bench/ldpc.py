@@ -1,0 +1,114 @@
+"""LDPC decoder throughput, ours vs gr-fec's, on the same code and the same LLRs in one run.
+
+1. Calibrate: find the Eb/N0 (0.25 dB grid) where our decoder's BLER at the largest iteration
+   count is closest to the target (1e-2 by default), using the modulation of the link.
+2. Draw one set of channel LLRs at that Eb/N0.
+3. Time our decoder (one thread, best of ``repeats``) at each maximum iteration count, and
+   gr-fec's ``ldpc_decoder`` (sum-product, one flowgraph thread) on a subset of the same LLRs.
+
+Throughput is *coded* Mbit/s per core: ``frames * n / seconds / 1e6``.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+import time
+
+import numpy as np
+
+from ..channel import awgn, ebn0_to_esn0_db
+from ..phy.ldpc import LDPCCode, get_code, write_alist
+from ..phy.qam import QAM
+
+
+def channel_llrs(code: LDPCCode, qam: QAM, ebn0_db: float, frames: int, rng: np.random.Generator):
+    """Random codewords through QAM + AWGN -> (codewords ``[F, n]``, LLRs ``[F, n]``)."""
+    info = rng.integers(0, 2, (frames, code.k), dtype=np.uint8)
+    codewords = code.encode(info)
+    tail = -code.n % qam.bits_per_symbol
+    sent = np.concatenate([codewords, np.zeros((frames, tail), dtype=np.uint8)], axis=1)
+    esn0_db = ebn0_to_esn0_db(ebn0_db, qam.bits_per_symbol, code.rate)
+    received, n0 = awgn(qam.modulate(sent), esn0_db, rng)
+    return codewords, qam.demodulate_llr(received, n0)[:, :code.n]
+
+
+def block_error_rate(code, codewords, llrs, **options) -> float:
+    decoded = code.decode(llrs, **options).codewords
+    return float(np.mean(np.any(decoded != codewords, axis=1)))
+
+
+def calibrate_ebn0(code, qam, target_bler, iterations, rng, frames=2000, start_db=0.0, step_db=0.25,
+                   stop_db=12.0) -> tuple[float, float]:
+    """Smallest grid Eb/N0 whose BLER is <= target, or the neighbour below if that is closer (log scale)."""
+    previous = None
+    ebn0 = start_db
+    while ebn0 <= stop_db:
+        codewords, llrs = channel_llrs(code, qam, ebn0, frames, rng)
+        bler = block_error_rate(code, codewords, llrs, max_iterations=iterations)
+        if bler <= target_bler:
+            if previous is not None and _log_distance(previous[1], target_bler) < _log_distance(bler, target_bler):
+                return previous
+            return ebn0, bler
+        previous = (ebn0, bler)
+        ebn0 += step_db
+    raise RuntimeError(f"{code.name}: BLER stayed above {target_bler} up to Eb/N0 {stop_db} dB")
+
+
+def _log_distance(bler, target):
+    return abs(np.log10(max(bler, 1e-6)) - np.log10(target))
+
+
+def time_decoder(code, llrs, repeats, **options) -> float:
+    code.decode(llrs[:8], **options)  # JIT warm-up
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        code.decode(llrs, **options)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def grfec_throughput(code, llrs, iterations) -> dict:
+    """gr-fec's decoder on the same code (written as an alist) and LLRs; a reason if unavailable."""
+    try:
+        from gnuradio.semcomm.grfec import grfec_decode_throughput
+    except ImportError as err:
+        return {"available": False, "reason": f"GNU Radio gr-fec not importable: {err}"}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, f"{code.name.replace(':', '_')}.alist")
+        write_alist(code, path)
+        result = grfec_decode_throughput(path, llrs, iterations)
+    return {"available": True, **result}
+
+
+def run(code_name="wifi1944_r12", modulation="16qam", iterations=(10, 20), target_bler=1e-2, frames=4096,
+        grfec_frames=256, repeats=3, seed=1, ebn0_db=None, algorithm="nms", progress=None) -> dict:
+    """The whole benchmark; returns one JSON-able dict (see module docstring)."""
+    rng = np.random.default_rng(seed)
+    code, qam = get_code(code_name), QAM(modulation)
+    say = progress or (lambda message: None)
+    if ebn0_db is None:
+        say(f"calibrating Eb/N0 for BLER ~ {target_bler:g} at {max(iterations)} iterations")
+        ebn0_db, _ = calibrate_ebn0(code, qam, target_bler, max(iterations), rng)
+    codewords, llrs = channel_llrs(code, qam, ebn0_db, frames, rng)
+    rows = []
+    for its in iterations:
+        say(f"timing semcomm decoder, {its} iterations")
+        seconds = time_decoder(code, llrs, repeats, max_iterations=its, algorithm=algorithm)
+        decoded = code.decode(llrs, max_iterations=its, algorithm=algorithm)
+        say(f"timing gr-fec decoder, {its} iterations")
+        grfec = grfec_throughput(code, llrs[:grfec_frames], its)
+        ours = frames * code.n / seconds / 1e6
+        row = {"max_iterations": its, "coded_mbps": ours,
+               "bler": float(np.mean(np.any(decoded.codewords != codewords, axis=1))),
+               "mean_iterations": float(decoded.iterations.mean()), "seconds": seconds, "frames": frames,
+               "grfec_coded_mbps": grfec.get("coded_mbps"), "grfec": grfec,
+               "ratio": ours / grfec["coded_mbps"] if grfec.get("coded_mbps") else None}
+        rows.append(row)
+    first = rows[0]
+    return {"benchmark": "ldpc", "code": code.name, "n": code.n, "k": code.k, "modulation": modulation,
+            "algorithm": algorithm, "ebn0_db": float(ebn0_db), "target_bler": target_bler,
+            "coded_mbps": first["coded_mbps"], "grfec_coded_mbps": first["grfec_coded_mbps"],
+            "ratio": first["ratio"], "cores": 1, "machine": platform.processor() or platform.machine(),
+            "results": rows}

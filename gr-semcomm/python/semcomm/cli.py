@@ -1,0 +1,205 @@
+"""``semcomm`` command line: one entry point, one subcommand per job (``semcomm <cmd> --help``)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+from .phy.ldpc import DECODER_ALGORITHMS, available_codes
+from .phy.qam import BITS_PER_SYMBOL, LLR_METHODS
+
+
+def _write_json(data, out: str | None, to_stdout: bool) -> None:
+    text = json.dumps(data, indent=2)
+    if out:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        with open(out, "w") as handle:
+            handle.write(text + "\n")
+    if to_stdout:
+        print(text)
+
+
+def _table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
+    """Plain text table; ``columns`` are (key, title, format)."""
+    cells = [[title for _, title, _ in columns]]
+    cells += [[format(row[key], fmt) if row.get(key) is not None else "-" for key, _, fmt in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    return "\n".join("  ".join(cell.rjust(width) for cell, width in zip(line, widths)) for line in cells)
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------- ber
+def cmd_ber(args) -> int:
+    from tqdm import tqdm
+
+    from .channel import esn0_to_ebn0_db
+    from .phy.ldpc import get_code
+    from .phy.qam import QAM
+    from .sim.ber import parse_db_range, simulate_point, theoretical_ber
+
+    qam = QAM(args.mod)
+    code = None if args.code == "none" else get_code(args.code)
+    rate = code.rate if code else 1.0
+    if (args.ebn0 is None) == (args.esn0 is None):
+        raise ValueError("give exactly one of --ebn0 RANGE or --esn0 RANGE")
+    ebn0_points = (parse_db_range(args.ebn0) if args.ebn0 is not None else
+                   esn0_to_ebn0_db(parse_db_range(args.esn0), qam.bits_per_symbol, rate))
+    rng = np.random.default_rng(args.seed)
+    decoder = {"max_iterations": args.iterations, "algorithm": args.decoder} if code else {}
+    points = []
+    for ebn0 in tqdm(ebn0_points, desc=f"{qam.name} {args.code}", unit="pt", disable=args.quiet, file=sys.stderr):
+        point = simulate_point(qam, code, float(ebn0), rng, args.max_errors, args.max_bits, **decoder).as_dict()
+        if code is None:
+            point["theory_ber"] = theoretical_ber(qam.name, float(ebn0))
+        points.append(point)
+    if args.json:
+        _write_json(points, args.out, True)
+        return 0
+    _write_json(points, args.out, False)
+    columns = [("ebn0_db", "Eb/N0 dB", ".2f"), ("esn0_db", "Es/N0 dB", ".2f"), ("ber", "BER", ".3e"),
+               ("bler", "BLER", ".3e"), ("errors", "errors", "d"), ("bits", "bits", "d")]
+    if code is None:
+        columns.append(("theory_ber", "theory BER", ".3e"))
+    else:
+        columns.insert(2, ("pre_fec_ber", "pre-FEC BER", ".3e"))
+    print(_table(points, columns))
+    return 0
+
+
+# -------------------------------------------------------------------------------------- bench
+def cmd_bench_ldpc(args) -> int:
+    from .bench import ldpc
+
+    result = ldpc.run(args.code, args.mod, tuple(args.iterations), args.target_bler, args.frames,
+                      args.grfec_frames, args.repeats, args.seed, args.ebn0, args.decoder,
+                      progress=None if args.json else _err)
+    _write_json(result, args.out, args.json)
+    if not args.json:
+        print(f"{result['code']} (n={result['n']}, k={result['k']}), {result['modulation']}, "
+              f"Eb/N0 {result['ebn0_db']:.2f} dB, one core")
+        print(_table(result["results"], [("max_iterations", "max iters", "d"), ("bler", "BLER", ".2e"),
+                                          ("mean_iterations", "mean iters", ".2f"),
+                                          ("coded_mbps", "semcomm Mbit/s", ".1f"),
+                                          ("grfec_coded_mbps", "gr-fec Mbit/s", ".2f"), ("ratio", "ratio", ".1f")]))
+    return 0
+
+
+def cmd_bench_qam(args) -> int:
+    from .bench import qam
+
+    result = qam.run(args.symbols, args.repeats, args.seed)
+    _write_json(result, args.out, args.json)
+    if not args.json:
+        print(_table(result["results"], [("modulation", "modulation", "s"), ("map_msym_per_s", "map Msym/s", ".1f"),
+                                          ("demap_maxlog_msym_per_s", "max-log LLR Msym/s", ".1f"),
+                                          ("demap_exact_msym_per_s", "exact LLR Msym/s", ".1f")]))
+    return 0
+
+
+# --------------------------------------------------------------------------------------- demo
+def cmd_demo(args) -> int:
+    from .phy.modem import LinkConfig
+    from .sim import phy_loopback
+    from .sim.ber import parse_db_range
+
+    config = LinkConfig(modulation=args.mod, code=args.code, max_iterations=args.iterations)
+    print(f"PHY loopback: {args.frames} frames x {args.payload} bytes per SNR, {config.modulation}, "
+          f"LDPC {config.code}, AWGN (frame-aligned; the semantic pipeline replaces this demo later)")
+    rows = phy_loopback.run(config, parse_db_range(args.esn0), args.frames, args.payload, args.seed)
+    _write_json({"demo": "phy_loopback", "config": {k: str(v) for k, v in vars(config).items()}, "points": rows},
+                os.path.join(args.out, "phy_loopback.json"), False)
+    print(_table(rows, [("esn0_db", "Es/N0 dB", ".1f"), ("ber_pre_fec", "pre-FEC BER", ".2e"),
+                        ("ber_post_fec", "post-FEC BER", ".2e"), ("frame_error_rate", "FER", ".3f"),
+                        ("header_failures", "hdr fail", "d"), ("payload_crc_failures", "CRC fail", "d"),
+                        ("frames_per_s", "frames/s", ".0f")]))
+    print(f"results: {os.path.join(args.out, 'phy_loopback.json')}")
+    return 0
+
+
+def cmd_codes(args) -> int:
+    from .phy.ldpc import get_code
+
+    for name in available_codes():
+        code = get_code(name)
+        print(f"{name:32s} n={code.n:5d} k={code.k:5d} rate={code.rate:.3f}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="semcomm", description="Robust digital semantic communication testbed")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ber = sub.add_parser("ber", help="BER/BLER sweep of a modulation, optionally LDPC-coded, over AWGN",
+                         description="Monte-Carlo BER/BLER sweep. Ranges are START:STOP[:STEP] in dB, inclusive.")
+    ber.add_argument("--mod", default="qpsk", choices=list(BITS_PER_SYMBOL), help="modulation (default qpsk)")
+    ber.add_argument("--code", default="none", help="LDPC code name or .alist path, or 'none' (default); see `semcomm codes`")
+    ber.add_argument("--ebn0", help="Eb/N0 range in dB, e.g. 0:10 or 0:10:0.5")
+    ber.add_argument("--esn0", help="Es/N0 range in dB (instead of --ebn0)")
+    ber.add_argument("--max-errors", type=int, default=1000, help="stop a point after this many bit errors")
+    ber.add_argument("--max-bits", type=int, default=2_000_000, help="stop a point after this many information bits")
+    ber.add_argument("--decoder", default="nms", choices=list(DECODER_ALGORITHMS), help="LDPC decoder")
+    ber.add_argument("--iterations", type=int, default=20, help="maximum LDPC iterations")
+    ber.add_argument("--seed", type=int, default=1)
+    ber.add_argument("--json", action="store_true", help="print the points as a JSON list")
+    ber.add_argument("--out", help="also write the points to this JSON file")
+    ber.add_argument("--quiet", action="store_true", help="no progress bar")
+    ber.set_defaults(func=cmd_ber)
+
+    bench = sub.add_parser("bench", help="throughput benchmarks (print figures, write JSON)")
+    bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="WHAT")
+    bl = bench_sub.add_parser("ldpc", help="LDPC decoding throughput vs gr-fec on the same code and LLRs")
+    bl.add_argument("--code", default="wifi1944_r12")
+    bl.add_argument("--mod", default="16qam", choices=list(BITS_PER_SYMBOL))
+    bl.add_argument("--iterations", type=int, nargs="+", default=[10, 20], help="maximum iterations to time")
+    bl.add_argument("--target-bler", type=float, default=1e-2, help="calibrate Eb/N0 to this BLER")
+    bl.add_argument("--ebn0", type=float, help="use this Eb/N0 instead of calibrating")
+    bl.add_argument("--decoder", default="nms", choices=list(DECODER_ALGORITHMS))
+    bl.add_argument("--frames", type=int, default=4096, help="codewords timed for semcomm")
+    bl.add_argument("--grfec-frames", type=int, default=128, help="codewords timed for gr-fec (slow)")
+    bl.add_argument("--repeats", type=int, default=3)
+    bl.add_argument("--seed", type=int, default=1)
+    bl.add_argument("--json", action="store_true", help="print one JSON object")
+    bl.add_argument("--out", help="also write the JSON object to this file")
+    bl.set_defaults(func=cmd_bench_ldpc)
+    bq = bench_sub.add_parser("qam", help="QAM map / soft-demap throughput")
+    bq.add_argument("--symbols", type=int, default=1_000_000)
+    bq.add_argument("--repeats", type=int, default=3)
+    bq.add_argument("--seed", type=int, default=1)
+    bq.add_argument("--json", action="store_true", help="print one JSON object")
+    bq.add_argument("--out", help="also write the JSON object to this file")
+    bq.set_defaults(func=cmd_bench_qam)
+
+    demo = sub.add_parser("demo", help="the main job: PHY loopback demo (table + JSON)")
+    demo.add_argument("--mod", default="16qam", choices=list(BITS_PER_SYMBOL))
+    demo.add_argument("--code", default="wifi1944_r12")
+    demo.add_argument("--iterations", type=int, default=20)
+    demo.add_argument("--esn0", default="4:12:2", help="Es/N0 range in dB (default 4:12:2)")
+    demo.add_argument("--frames", type=int, default=200, help="frames per SNR")
+    demo.add_argument("--payload", type=int, default=784, help="payload bytes per frame")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--out", default="results/demo", help="output directory")
+    demo.set_defaults(func=cmd_demo)
+
+    codes = sub.add_parser("codes", help="list the LDPC codes by name")
+    codes.set_defaults(func=cmd_codes)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as err:
+        print(f"semcomm {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
