@@ -58,10 +58,17 @@ def cmd_ber(args) -> int:
         if code is None:
             point["theory_ber"] = theoretical_ber(qam.name, float(ebn0))
         points.append(point)
+    if args.plot:
+        from .eval.plots import plot_error_rates
+
+        ebn0 = [p["ebn0_db"] for p in points]
+        curves = {"BER": (ebn0, [p["ber"] for p in points]), "BLER": (ebn0, [p["bler"] for p in points])}
+        if code is None:
+            curves["theory BER"] = (ebn0, [p["theory_ber"] for p in points])
+        plot_error_rates(curves, args.plot, "Eb/N0 (dB)", f"{qam.name}, {args.code}, AWGN")
+    _write_json(points, args.out, args.json)
     if args.json:
-        _write_json(points, args.out, True)
         return 0
-    _write_json(points, args.out, False)
     columns = [("ebn0_db", "Eb/N0 dB", ".2f"), ("esn0_db", "Es/N0 dB", ".2f"), ("ber", "BER", ".3e"),
                ("bler", "BLER", ".3e"), ("errors", "errors", "d"), ("bits", "bits", "d")]
     if code is None:
@@ -81,9 +88,9 @@ def cmd_bench_ldpc(args) -> int:
                       progress=None if args.json else _err)
     _write_json(result, args.out, args.json)
     if not args.json:
-        print(f"{result['code']} (n={result['n']}, k={result['k']}), {result['modulation']}, "
-              f"Eb/N0 {result['ebn0_db']:.2f} dB, one core")
-        print(_table(result["results"], [("max_iterations", "max iters", "d"), ("bler", "BLER", ".2e"),
+        print(f"{result['code']} (n={result['n']}, k={result['k']}), {result['modulation']}, one core")
+        print(_table(result["results"], [("max_iterations", "max iters", "d"), ("ebn0_db", "Eb/N0 dB", ".2f"),
+                                          ("bler", "BLER", ".2e"),
                                           ("mean_iterations", "mean iters", ".2f"),
                                           ("coded_mbps", "semcomm Mbit/s", ".1f"),
                                           ("grfec_coded_mbps", "gr-fec Mbit/s", ".2f"), ("ratio", "ratio", ".1f")]))
@@ -114,11 +121,18 @@ def cmd_demo(args) -> int:
     rows = phy_loopback.run(config, parse_db_range(args.esn0), args.frames, args.payload, args.seed)
     _write_json({"demo": "phy_loopback", "config": {k: str(v) for k, v in vars(config).items()}, "points": rows},
                 os.path.join(args.out, "phy_loopback.json"), False)
+    from .eval.plots import plot_error_rates
+
+    esn0 = [row["esn0_db"] for row in rows]
+    plot_error_rates({name: (esn0, [row[key] for row in rows]) for name, key in
+                      (("pre-FEC BER", "ber_pre_fec"), ("post-FEC BER", "ber_post_fec"), ("FER", "frame_error_rate"))},
+                     os.path.join(args.out, "phy_loopback.png"), "Es/N0 (dB)",
+                     f"PHY loopback: {config.modulation}, {config.code}, AWGN")
     print(_table(rows, [("esn0_db", "Es/N0 dB", ".1f"), ("ber_pre_fec", "pre-FEC BER", ".2e"),
                         ("ber_post_fec", "post-FEC BER", ".2e"), ("frame_error_rate", "FER", ".3f"),
                         ("header_failures", "hdr fail", "d"), ("payload_crc_failures", "CRC fail", "d"),
                         ("frames_per_s", "frames/s", ".0f")]))
-    print(f"results: {os.path.join(args.out, 'phy_loopback.json')}")
+    print(f"results: {os.path.join(args.out, 'phy_loopback.json')} and phy_loopback.png")
     return 0
 
 
@@ -149,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     ber.add_argument("--seed", type=int, default=1)
     ber.add_argument("--json", action="store_true", help="print the points as a JSON list")
     ber.add_argument("--out", help="also write the points to this JSON file")
+    ber.add_argument("--plot", help="also draw BER/BLER vs Eb/N0 into this PNG file")
     ber.add_argument("--quiet", action="store_true", help="no progress bar")
     ber.set_defaults(func=cmd_ber)
 

@@ -55,8 +55,9 @@ def theoretical_ber(modulation: str, ebn0_db: float) -> float:
     qam = QAM(modulation)
     esn0 = 10 ** ((ebn0_db + 10 * math.log10(qam.bits_per_symbol)) / 10)
     sigma = math.sqrt(1.0 / esn0 / 2.0)  # per real dimension, Es = 1
-    levels = np.sort(qam.amplitude_by_label)
-    labels = np.argsort(qam.amplitude_by_label)  # label of each sorted level
+    amplitude = np.round(qam.amplitude_by_label.astype(np.float64) / qam.scale) * qam.scale  # exact levels
+    labels = np.argsort(amplitude)  # label of each level, levels in increasing order
+    levels = amplitude[labels]
     bounds = np.concatenate([[-np.inf], (levels[1:] + levels[:-1]) / 2, [np.inf]])
 
     def q(x):

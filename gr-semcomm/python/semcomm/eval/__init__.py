@@ -1,0 +1,1 @@
+"""Evaluation helpers: metrics, reports and plots."""
