@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from semcomm.phy.qam import BITS_PER_SYMBOL, QAM
-from semcomm.sim.ber import simulate_point, theoretical_ber
+from semcomm.sim.ber import FadingSpec, simulate_point, theoretical_ber, theoretical_ber_rayleigh
 
 MODULATIONS = list(BITS_PER_SYMBOL)
 
@@ -96,3 +96,22 @@ def test_bad_input_is_named():
         QAM("qpsk").demodulate_llr(np.zeros(2, np.complex64), 1.0, "approx")
     with pytest.raises(ValueError, match="noise_var"):
         QAM("qpsk").demodulate_llr(np.zeros(2, np.complex64), 0.0)
+
+
+@pytest.mark.parametrize("name", ["bpsk", "qpsk"])
+def test_uncoded_rayleigh_ber_matches_closed_form(name):
+    rng = np.random.default_rng(11)
+    qam = QAM(name)
+    for ebn0 in (0, 5, 10, 15):
+        point = simulate_point(qam, None, ebn0, rng, max_errors=10**9, max_bits=400_000,
+                               channel=FadingSpec("rayleigh"))
+        p = theoretical_ber_rayleigh(name, ebn0)
+        expected = p * point.bits
+        assert abs(point.errors - expected) <= 5 * math.sqrt(expected * qam.bits_per_symbol) + 3, (ebn0, point.errors)
+
+
+def test_fading_spec_rejects_bad_values():
+    with pytest.raises(ValueError, match="unknown channel 'nakagami'"):
+        FadingSpec("nakagami")
+    with pytest.raises(ValueError, match="block length must be >= 1"):
+        FadingSpec("rayleigh", block_length=0)

@@ -41,9 +41,10 @@ def cmd_ber(args) -> int:
     from .channel import esn0_to_ebn0_db
     from .phy.ldpc import get_code
     from .phy.qam import QAM
-    from .sim.ber import parse_db_range, simulate_point, theoretical_ber
+    from .sim.ber import FadingSpec, parse_db_range, simulate_point, theoretical_ber, theoretical_ber_rayleigh
 
     qam = QAM(args.mod)
+    channel = FadingSpec(args.channel, args.k_factor, args.fading_block, not args.no_csi)
     code = None if args.code == "none" else get_code(args.code)
     rate = code.rate if code else 1.0
     if (args.ebn0 is None) == (args.esn0 is None):
@@ -54,24 +55,27 @@ def cmd_ber(args) -> int:
     decoder = {"max_iterations": args.iterations, "algorithm": args.decoder} if code else {}
     points = []
     for ebn0 in tqdm(ebn0_points, desc=f"{qam.name} {args.code}", unit="pt", disable=args.quiet, file=sys.stderr):
-        point = simulate_point(qam, code, float(ebn0), rng, args.max_errors, args.max_bits, **decoder).as_dict()
-        if code is None:
+        point = simulate_point(qam, code, float(ebn0), rng, args.max_errors, args.max_bits, channel=channel,
+                               **decoder).as_dict()
+        if code is None and channel.kind == "awgn":
             point["theory_ber"] = theoretical_ber(qam.name, float(ebn0))
+        elif code is None and channel.kind == "rayleigh" and channel.csi and qam.name in ("bpsk", "qpsk"):
+            point["theory_ber"] = theoretical_ber_rayleigh(qam.name, float(ebn0))
         points.append(point)
     if args.plot:
         from .eval.plots import plot_error_rates
 
         ebn0 = [p["ebn0_db"] for p in points]
         curves = {"BER": (ebn0, [p["ber"] for p in points]), "BLER": (ebn0, [p["bler"] for p in points])}
-        if code is None:
+        if "theory_ber" in points[0]:
             curves["theory BER"] = (ebn0, [p["theory_ber"] for p in points])
-        plot_error_rates(curves, args.plot, "Eb/N0 (dB)", f"{qam.name}, {args.code}, AWGN")
+        plot_error_rates(curves, args.plot, "Eb/N0 (dB)", f"{qam.name}, {args.code}, {channel.kind}")
     _write_json(points, args.out, args.json)
     if args.json:
         return 0
     columns = [("ebn0_db", "Eb/N0 dB", ".2f"), ("esn0_db", "Es/N0 dB", ".2f"), ("ber", "BER", ".3e"),
                ("bler", "BLER", ".3e"), ("errors", "errors", "d"), ("bits", "bits", "d")]
-    if code is None:
+    if "theory_ber" in points[0]:
         columns.append(("theory_ber", "theory BER", ".3e"))
     else:
         columns.insert(2, ("pre_fec_ber", "pre-FEC BER", ".3e"))
@@ -150,14 +154,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="semcomm", description="Robust digital semantic communication testbed")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ber = sub.add_parser("ber", help="BER/BLER sweep of a modulation, optionally LDPC-coded, over AWGN",
-                         description="Monte-Carlo BER/BLER sweep. Ranges are START:STOP[:STEP] in dB, inclusive.")
+    ber = sub.add_parser("ber", help="BER/BLER sweep of a modulation, optionally LDPC-coded",
+                         description="Monte-Carlo BER/BLER sweep over AWGN or block fading. "
+                         "Ranges are START:STOP[:STEP] in dB, inclusive.")
     ber.add_argument("--mod", default="qpsk", choices=list(BITS_PER_SYMBOL), help="modulation (default qpsk)")
     ber.add_argument("--code", default="none", help="LDPC code name or .alist path, or 'none' (default); see `semcomm codes`")
     ber.add_argument("--ebn0", help="Eb/N0 range in dB, e.g. 0:10 or 0:10:0.5")
     ber.add_argument("--esn0", help="Es/N0 range in dB (instead of --ebn0)")
     ber.add_argument("--max-errors", type=int, default=1000, help="stop a point after this many bit errors")
     ber.add_argument("--max-bits", type=int, default=2_000_000, help="stop a point after this many information bits")
+    ber.add_argument("--channel", default="awgn", choices=["awgn", "rayleigh", "rician"], help="channel model")
+    ber.add_argument("--k-factor", type=float, default=0.0, help="Rician K-factor in dB")
+    ber.add_argument("--fading-block", type=int, default=1, help="symbols per fading block (1: fast fading)")
+    ber.add_argument("--no-csi", action="store_true", help="demap without equalising (receiver does not know h)")
     ber.add_argument("--decoder", default="nms", choices=list(DECODER_ALGORITHMS), help="LDPC decoder")
     ber.add_argument("--iterations", type=int, default=20, help="maximum LDPC iterations")
     ber.add_argument("--seed", type=int, default=1)

@@ -1,7 +1,9 @@
-"""Bit/block error rate simulation of QAM (optionally LDPC-coded) over AWGN, and exact theory.
+"""Bit/block error rate simulation of QAM (optionally LDPC-coded) over AWGN or fading, and theory.
 
-Monte-Carlo: random information bits -> (LDPC encode) -> QAM -> AWGN -> soft demap -> (LDPC
-decode) -> count errors; each SNR point stops after ``max_errors`` bit errors or ``max_bits``
+Monte-Carlo: random information bits -> (LDPC encode) -> QAM -> channel -> soft demap -> (LDPC
+decode) -> count errors. The channel is :class:`FadingSpec`: AWGN, or Rayleigh/Rician block
+fading ``y = h x + n`` equalised with perfect CSI (``y / h`` demapped with ``N0 / |h|^2``) or
+demapped as received without CSI (``y`` with ``N0``); each SNR point stops after ``max_errors`` bit errors or ``max_bits``
 information bits, whichever comes first. A *block* is one LDPC codeword (``k`` information bits)
 or, uncoded, ``block_bits`` bits.
 
@@ -15,11 +17,37 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..channel import awgn, ebn0_to_esn0_db
+from ..channel import awgn, block_gains, ebn0_to_esn0_db, equalize
 from ..phy.ldpc import LDPCCode
 from ..phy.qam import QAM
 
 MAX_SWEEP_POINTS = 1000
+CHANNELS = ("awgn", "rayleigh", "rician")
+
+
+@dataclass(frozen=True)
+class FadingSpec:
+    """The sweep's channel: ``kind`` in :data:`CHANNELS`; for fading, the Rician K-factor (dB),
+    the symbols per fading block (1: independent gain per symbol) and whether the receiver knows h."""
+    kind: str = "awgn"
+    k_factor_db: float = 0.0
+    block_length: int = 1
+    csi: bool = True
+
+    def __post_init__(self):
+        if self.kind not in CHANNELS:
+            raise ValueError(f"unknown channel {self.kind!r}; allowed: {', '.join(CHANNELS)}")
+        if int(self.block_length) < 1:
+            raise ValueError(f"fading block length must be >= 1 symbol, got {self.block_length}")
+
+    def apply(self, x: np.ndarray, esn0_db: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``x [..., n]`` -> (symbols to demap, their N0), per the module docstring."""
+        if self.kind == "awgn":
+            return awgn(x, esn0_db, rng)
+        k_factor_db = -np.inf if self.kind == "rayleigh" else self.k_factor_db
+        h = block_gains(x.shape, rng, k_factor_db, block_length=self.block_length)
+        y, n0 = awgn(h * x, esn0_db, rng)
+        return equalize(y, h, n0) if self.csi else (y, n0)
 
 
 def parse_db_range(text: str) -> np.ndarray:
@@ -42,6 +70,15 @@ def parse_db_range(text: str) -> np.ndarray:
     if count > MAX_SWEEP_POINTS:
         raise ValueError(f"invalid dB range {text!r}: {count} points, at most {MAX_SWEEP_POINTS} allowed")
     return np.round(start + step * np.arange(count), 10)
+
+
+def theoretical_ber_rayleigh(modulation: str, ebn0_db: float) -> float:
+    """BPSK/QPSK (Gray) BER over flat Rayleigh fading with coherent detection:
+    ``(1 - sqrt(g / (1 + g))) / 2`` with ``g = Eb/N0`` (average)."""
+    if modulation not in ("bpsk", "qpsk"):
+        raise ValueError(f"Rayleigh closed form is for bpsk or qpsk, got {modulation!r}")
+    g = 10 ** (ebn0_db / 10)
+    return 0.5 * (1.0 - math.sqrt(g / (1.0 + g)))
 
 
 def theoretical_ber(modulation: str, ebn0_db: float) -> float:
@@ -90,7 +127,7 @@ class BerPoint:
 
 def simulate_point(qam: QAM, code: LDPCCode | None, ebn0_db: float, rng: np.random.Generator,
                    max_errors: int = 1000, max_bits: int = 10_000_000, block_bits: int = 1944,
-                   blocks_per_batch: int = 256, **decoder_options) -> BerPoint:
+                   blocks_per_batch: int = 256, channel: FadingSpec = FadingSpec(), **decoder_options) -> BerPoint:
     """One Monte-Carlo point (see module docstring)."""
     rate = code.rate if code is not None else 1.0
     esn0_db = float(ebn0_to_esn0_db(ebn0_db, qam.bits_per_symbol, rate))
@@ -104,7 +141,7 @@ def simulate_point(qam: QAM, code: LDPCCode | None, ebn0_db: float, rng: np.rand
         info = rng.integers(0, 2, (batch, info_len), dtype=np.uint8)
         coded = code.encode(info) if code is not None else info
         sent = np.concatenate([coded, np.zeros((batch, tail), dtype=np.uint8)], axis=1)
-        received, n0 = awgn(qam.modulate(sent), esn0_db, rng)
+        received, n0 = channel.apply(qam.modulate(sent), esn0_db, rng)
         llr = qam.demodulate_llr(received, n0)[:, :coded_len]
         coded_errors += int(np.count_nonzero((llr < 0) != coded))
         decided = code.decode(llr, **decoder_options).info_bits if code is not None else (llr < 0)
