@@ -150,6 +150,13 @@ def cmd_codes(args) -> int:
 
 
 # ------------------------------------------------------------------------------------- parser
+def _add_bench_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs; the best counts")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--out", help="also write the JSON object to this file")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="semcomm", description="Robust digital semantic communication testbed")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -187,17 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
     bl.add_argument("--decoder", default="nms", choices=list(DECODER_ALGORITHMS))
     bl.add_argument("--frames", type=int, default=4096, help="codewords timed for semcomm")
     bl.add_argument("--grfec-frames", type=int, default=128, help="codewords timed for gr-fec (slow)")
-    bl.add_argument("--repeats", type=int, default=3)
-    bl.add_argument("--seed", type=int, default=1)
-    bl.add_argument("--json", action="store_true", help="print one JSON object")
-    bl.add_argument("--out", help="also write the JSON object to this file")
+    _add_bench_options(bl)
     bl.set_defaults(func=cmd_bench_ldpc)
     bq = bench_sub.add_parser("qam", help="QAM map / soft-demap throughput")
     bq.add_argument("--symbols", type=int, default=1_000_000)
-    bq.add_argument("--repeats", type=int, default=3)
-    bq.add_argument("--seed", type=int, default=1)
-    bq.add_argument("--json", action="store_true", help="print one JSON object")
-    bq.add_argument("--out", help="also write the JSON object to this file")
+    _add_bench_options(bq)
     bq.set_defaults(func=cmd_bench_qam)
 
     demo = sub.add_parser("demo", help="the main job: PHY loopback demo (table + JSON)")
