@@ -5,7 +5,6 @@ import pytest
 
 from semcomm.phy.ldpc import (CODE_IDS, ShortenedCoder, available_codes, get_code, read_alist,
                               write_alist)
-from semcomm.phy.qam import QAM
 
 WIFI_CODES = [name for name in CODE_IDS if name.startswith("wifi")]
 SHIPPED_CODES = available_codes()

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 from .phy.ldpc import DECODER_ALGORITHMS, available_codes
-from .phy.qam import BITS_PER_SYMBOL, LLR_METHODS
+from .phy.qam import BITS_PER_SYMBOL
 
 
 def _write_json(data, out: str | None, to_stdout: bool) -> None:
