@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(gnuradio python3-uhd python3-zmq python3-venv python3-matplotlib dataset-fashion-mnist)
+APT_PACKAGES=(gnuradio python3-uhd python3-zmq python3-venv python3-matplotlib python3-pil dataset-fashion-mnist)
 VENV=.venv
 STAMP="$VENV/.semcomm-installed"
 
