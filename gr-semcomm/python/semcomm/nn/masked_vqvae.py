@@ -1,0 +1,210 @@
+"""Masked VQ-VAE semantic codec with ViT blocks, discrete codebook and FIM (Hu et al., Sec. III-IV).
+
+Transmitter (``encode``): image ``[N, C, H, W]`` in ``[0, 1]`` -> ``P`` patches of ``p x p`` ->
+linear embedding + fixed 2-D position embedding -> keep ``T`` of the ``P`` patches (the masking)
+-> encoder ViT blocks on the kept tokens only -> projection to the codebook dimension -> nearest
+basis vector -> indices ``[N, T]`` in ``[0, J)``. Only the indices of the kept patches are sent.
+
+Receiver (``decode``): indices -> basis vectors -> projection -> scattered to their patch positions
+among learned mask tokens -> decoder ViT blocks (FIM after chosen blocks, with the SNR as input)
+-> task head: class logits ``[N, K]`` or a reconstructed image ``[N, C, H, W]`` in ``[0, 1]``.
+
+Masking
+    *Training*: each image keeps ``T`` patches drawn without replacement with probabilities
+    ``softmax(keep_logits)`` (Gumbel top-k). ``random`` masking has all ``keep_logits = 0``
+    (uniform, as in MAE); the ``noise`` strategy sets ``keep_logits = -lambda * z-score(noise
+    energy per patch)``, i.e. patches where semantic noise concentrates are masked more often
+    (:func:`noise_keep_logits`).
+    *Inference*: the kept positions are fixed and known to both ends, so only indices travel:
+    the ``T`` patches with the highest ``keep_logits`` (noise strategy) or an evenly spread
+    checkerboard-like subset (random strategy). They are a buffer of the model, hence part of the
+    exported ONNX files.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .codebook import Codebook
+from .fim import FeatureImportance
+from .vit import Block, patchify, sincos_position_embedding, unpatchify
+
+TASKS = ("classification", "reconstruction")
+MASKINGS = ("random", "noise")
+
+
+@dataclass
+class CodecConfig:
+    image_shape: tuple = (1, 28, 28)
+    patch: int = 4
+    dim: int = 64
+    encoder_depth: int = 4
+    decoder_dim: int = 64
+    decoder_depth: int = 2
+    heads: int = 4
+    mlp_ratio: float = 2.0
+    code_dim: int = 32
+    codebook_size: int = 256
+    mask_ratio: float = 0.5
+    masking: str = "random"
+    noise_mask_strength: float = 1.0
+    task: str = "classification"
+    num_classes: int = 10
+    fim_layers: list = field(default_factory=list)  #: decoder blocks followed by a FIM
+    fim_label_informed: bool = True
+    beta: float = 0.25
+
+    def __post_init__(self):
+        self.image_shape = tuple(int(v) for v in self.image_shape)
+        c, h, w = self.image_shape
+        if h % self.patch or w % self.patch:
+            raise ValueError(f"image {h}x{w} is not divisible into {self.patch}x{self.patch} patches")
+        if not 0.0 <= self.mask_ratio < 1.0:
+            raise ValueError(f"mask_ratio must be in [0, 1), got {self.mask_ratio}")
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}; allowed: {', '.join(TASKS)}")
+        if self.masking not in MASKINGS:
+            raise ValueError(f"unknown masking {self.masking!r}; allowed: {', '.join(MASKINGS)}")
+        bad = [i for i in self.fim_layers if not 0 <= i < self.decoder_depth]
+        if bad:
+            raise ValueError(f"fim_layers {bad} outside decoder blocks 0..{self.decoder_depth - 1}")
+        if self.fim_layers and self.task != "classification":
+            raise ValueError("the FIM is defined for classification (its auxiliary loss is a cross entropy)")
+
+    @property
+    def num_patches(self) -> int:
+        return (self.image_shape[1] // self.patch) * (self.image_shape[2] // self.patch)
+
+    @property
+    def num_tokens(self) -> int:
+        """``T``: patches kept and sent (``round(P (1 - mask_ratio))``, at least 1)."""
+        return max(1, int(self.num_patches * (1.0 - self.mask_ratio) + 0.5))
+
+    @property
+    def uses_snr(self) -> bool:
+        return bool(self.fim_layers)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["image_shape"] = list(self.image_shape)
+        return data
+
+
+def spread_positions(grid_h: int, grid_w: int, count: int) -> torch.Tensor:
+    """``count`` patch positions spread evenly over the grid (checkerboard order first)."""
+    rows, cols = torch.meshgrid(torch.arange(grid_h), torch.arange(grid_w), indexing="ij")
+    parity = ((rows + cols) % 2).reshape(-1)
+    order = torch.argsort(parity * grid_h * grid_w + torch.arange(grid_h * grid_w), stable=True)
+    return torch.sort(order[:count]).values
+
+
+def noise_keep_logits(noise_energy: torch.Tensor, strength: float) -> torch.Tensor:
+    """Keep logits ``-strength * z-score(noise_energy)`` of the noise-related masking strategy."""
+    centred = noise_energy - noise_energy.mean()
+    return -strength * centred / centred.std().clamp_min(1e-12)
+
+
+class MaskedVQVAE(nn.Module):
+    def __init__(self, config: CodecConfig):
+        super().__init__()
+        self.config = cfg = config
+        channels, height, width = cfg.image_shape
+        grid = (height // cfg.patch, width // cfg.patch)
+        self.patch_embed = nn.Linear(channels * cfg.patch**2, cfg.dim)
+        self.register_buffer("pos_embed", sincos_position_embedding(*grid, cfg.dim), persistent=False)
+        self.encoder = nn.ModuleList(Block(cfg.dim, cfg.heads, cfg.mlp_ratio) for _ in range(cfg.encoder_depth))
+        self.encoder_norm = nn.LayerNorm(cfg.dim)
+        self.to_code = nn.Linear(cfg.dim, cfg.code_dim)
+        self.codebook = Codebook(cfg.codebook_size, cfg.code_dim)
+        self.from_code = nn.Linear(cfg.code_dim, cfg.decoder_dim)
+        self.mask_token = nn.Parameter(torch.zeros(cfg.decoder_dim))
+        nn.init.normal_(self.mask_token, std=0.02)
+        self.register_buffer("decoder_pos_embed", sincos_position_embedding(*grid, cfg.decoder_dim),
+                             persistent=False)
+        self.decoder = nn.ModuleList(Block(cfg.decoder_dim, cfg.heads, cfg.mlp_ratio)
+                                     for _ in range(cfg.decoder_depth))
+        self.fims = nn.ModuleDict({str(i): FeatureImportance(cfg.decoder_dim, cfg.num_classes,
+                                                             cfg.fim_label_informed) for i in cfg.fim_layers})
+        self.decoder_norm = nn.LayerNorm(cfg.decoder_dim)
+        out = cfg.num_classes if cfg.task == "classification" else channels * cfg.patch**2
+        self.head = nn.Linear(cfg.decoder_dim, out)
+        self.register_buffer("keep_logits", torch.zeros(cfg.num_patches))
+        self.register_buffer("inference_keep", spread_positions(*grid, cfg.num_tokens))
+
+    # ------------------------------------------------------------------ masking
+    def set_noise_statistics(self, noise_energy: torch.Tensor) -> None:
+        """Switch to the noise-related strategy from per-patch noise energy ``[P]``."""
+        logits = noise_keep_logits(noise_energy.float(), self.config.noise_mask_strength)
+        self.keep_logits.copy_(logits)
+        self.inference_keep.copy_(torch.sort(torch.topk(logits, self.config.num_tokens).indices).values)
+
+    def sample_keep(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Training mask: ``[N, T]`` kept positions (sorted), Gumbel top-k of ``keep_logits``."""
+        uniform = torch.rand(batch, self.config.num_patches, generator=generator, device=self.keep_logits.device)
+        gumbel = -torch.log(-torch.log(uniform.clamp(1e-9, 1 - 1e-9)))
+        keep = torch.topk(self.keep_logits[None, :] + gumbel, self.config.num_tokens, dim=1).indices
+        return torch.sort(keep, dim=1).values
+
+    def _keep(self, keep: torch.Tensor | None, batch: int) -> torch.Tensor:
+        return self.inference_keep[None, :].expand(batch, -1) if keep is None else keep
+
+    # ---------------------------------------------------------------- transmitter
+    def encode_features(self, images: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """Continuous encoder output ``z_e [N, T, code_dim]`` of the kept patches."""
+        tokens = self.patch_embed(patchify(images, self.config.patch)) + self.pos_embed
+        keep = self._keep(keep, images.shape[0])
+        tokens = torch.gather(tokens, 1, keep[:, :, None].expand(-1, -1, tokens.shape[2]))
+        for block in self.encoder:
+            tokens = block(tokens)
+        return self.to_code(self.encoder_norm(tokens))
+
+    def encode(self, images: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """Indices ``[N, T]`` (int64, in ``[0, J)``) of the image's kept patches."""
+        return self.codebook.nearest(self.encode_features(images, keep))
+
+    # ------------------------------------------------------------------- receiver
+    def decode_vectors(self, vectors: torch.Tensor, snr_db: torch.Tensor, keep: torch.Tensor | None = None,
+                       labels: torch.Tensor | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Basis vectors ``[N, T, code_dim]`` -> (task output, FIM auxiliary logits per FIM)."""
+        batch = vectors.shape[0]
+        keep = self._keep(keep, batch)
+        cfg = self.config
+        tokens = self.mask_token.expand(batch, cfg.num_patches, cfg.decoder_dim).clone()
+        tokens = tokens.scatter(1, keep[:, :, None].expand(-1, -1, cfg.decoder_dim), self.from_code(vectors))
+        tokens = tokens + self.decoder_pos_embed
+        aux_logits = []
+        for i, block in enumerate(self.decoder):
+            tokens = block(tokens)
+            if str(i) in self.fims:
+                tokens, aux = self.fims[str(i)](tokens, snr_db, labels)
+                aux_logits.append(aux)
+        tokens = self.decoder_norm(tokens)
+        if cfg.task == "classification":
+            return self.head(tokens.mean(dim=1)), aux_logits
+        channels, height, width = cfg.image_shape
+        return torch.sigmoid(unpatchify(self.head(tokens), cfg.patch, channels, height, width)), aux_logits
+
+    def decode(self, indices: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
+        """Received indices ``[N, T]`` (clamped to ``[0, J)``) and SNR ``[N]`` -> task output."""
+        indices = indices.clamp(0, self.config.codebook_size - 1)
+        return self.decode_vectors(self.codebook.lookup(indices), snr_db)[0]
+
+    # ------------------------------------------------------------------- training
+    def forward(self, images: torch.Tensor, snr_db: torch.Tensor, keep: torch.Tensor | None = None,
+                labels: torch.Tensor | None = None, channel=None) -> dict:
+        """Training pass. ``channel(indices) -> received indices`` models the digital link; the
+        decoder sees the received basis vectors, the encoder gets straight-through gradients."""
+        z_e = self.encode_features(images, keep)
+        indices, z_q, vq_loss = self.codebook.quantize(z_e, self.config.beta)
+        if channel is not None:
+            z_q = self.codebook.straight_through(z_e, channel(indices))
+        output, aux_logits = self.decode_vectors(z_q, snr_db, keep, labels)
+        return {"output": output, "aux_logits": aux_logits, "vq_loss": vq_loss, "indices": indices}
+
+    def task_loss(self, output: torch.Tensor, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        if self.config.task == "classification":
+            return F.cross_entropy(output, labels)
+        return F.mse_loss(output, images)
