@@ -55,7 +55,7 @@ def int_to_bits(values: np.ndarray, num_bits: int) -> np.ndarray:
 
 def bits_to_int(bits: np.ndarray, num_bits: int) -> np.ndarray:
     """Bits ``[..., L * num_bits]`` (MSB first) -> integers ``[..., L]`` (int64)."""
-    grouped = bits.reshape(*bits.shape[:-1], -1, num_bits).astype(np.int64)
+    grouped = bits.reshape(*bits.shape[:-1], bits.shape[-1] // num_bits, num_bits).astype(np.int64)
     weights = np.int64(1) << np.arange(num_bits - 1, -1, -1, dtype=np.int64)
     return grouped @ weights
 
