@@ -140,6 +140,33 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    import torch
+
+    from .eval.accuracy import accuracy
+    from .train import config as train_config
+    from .train.trainer import Trainer
+
+    config = train_config.load(args.config)
+    if args.epochs:
+        config["train"]["epochs"] = args.epochs
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    trainer = Trainer(config, run_dir=args.run_dir)
+    if args.resume and trainer.resume():
+        print(f"resumed {trainer.checkpoint_path} after epoch {trainer.epoch}")
+    trainer.fit()
+    adv = config["adversarial"]
+    attack = {"eps": adv["eps"], "alpha": adv["alpha"], "steps": 5, "norm": adv["norm"]}
+    metrics = {"clean": accuracy(trainer.model, trainer.test_set, args.eval_snr, trainer.link, limit=args.eval_images),
+               "white_box_pgd": accuracy(trainer.model, trainer.test_set, args.eval_snr, trainer.link, attack,
+                                         limit=args.eval_images)}
+    _write_json({"config": config, "history": trainer.history, "metrics": metrics},
+                os.path.join(trainer.run_dir, "metrics.json"), False)
+    print(f"accuracy at Es/N0 {args.eval_snr} dB on {metrics['clean']['images']} test images: "
+          f"clean {metrics['clean']['accuracy']:.4f}, white-box PGD {metrics['white_box_pgd']['accuracy']:.4f}")
+    return 0
+
+
 def cmd_codes(args) -> int:
     from .phy.ldpc import get_code
 
@@ -211,6 +238,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--out", default="results/demo", help="output directory")
     demo.set_defaults(func=cmd_demo)
+
+    train = sub.add_parser("train", help="train a semantic codec from a YAML config (checkpoints, resume)")
+    train.add_argument("config", help="YAML training config, e.g. models/configs/masked_vqvae_fim_at.yaml")
+    train.add_argument("--run-dir", default="runs", help="checkpoints and logs go to RUN_DIR/<name>/")
+    train.add_argument("--resume", action="store_true", help="continue from RUN_DIR/<name>/checkpoint.pt")
+    train.add_argument("--epochs", type=int, help="override train.epochs")
+    train.add_argument("--threads", type=int, help="torch CPU threads")
+    train.add_argument("--eval-snr", type=float, default=12.0, help="Es/N0 (dB) of the final evaluation")
+    train.add_argument("--eval-images", type=int, default=2000, help="test images in the final evaluation")
+    train.set_defaults(func=cmd_train)
 
     codes = sub.add_parser("codes", help="list the LDPC codes by name")
     codes.set_defaults(func=cmd_codes)

@@ -54,7 +54,7 @@ class CodecConfig:
     task: str = "classification"
     num_classes: int = 10
     fim_layers: list = field(default_factory=list)  #: decoder blocks followed by a FIM
-    fim_label_informed: bool = True
+    fim_mode: str = "soft"  #: soft | label | mean, see :mod:`semcomm.nn.fim`
     beta: float = 0.25
 
     def __post_init__(self):
@@ -127,7 +127,7 @@ class MaskedVQVAE(nn.Module):
         self.decoder = nn.ModuleList(Block(cfg.decoder_dim, cfg.heads, cfg.mlp_ratio)
                                      for _ in range(cfg.decoder_depth))
         self.fims = nn.ModuleDict({str(i): FeatureImportance(cfg.decoder_dim, cfg.num_classes,
-                                                             cfg.fim_label_informed) for i in cfg.fim_layers})
+                                                             cfg.fim_mode) for i in cfg.fim_layers})
         self.decoder_norm = nn.LayerNorm(cfg.decoder_dim)
         out = cfg.num_classes if cfg.task == "classification" else channels * cfg.patch**2
         self.head = nn.Linear(cfg.decoder_dim, out)
@@ -202,7 +202,7 @@ class MaskedVQVAE(nn.Module):
         if channel is not None:
             z_q = self.codebook.straight_through(z_e, channel(indices))
         output, aux_logits = self.decode_vectors(z_q, snr_db, keep, labels)
-        return {"output": output, "aux_logits": aux_logits, "vq_loss": vq_loss, "indices": indices}
+        return {"output": output, "aux_logits": aux_logits, "vq_loss": vq_loss, "indices": indices, "z_e": z_e}
 
     def task_loss(self, output: torch.Tensor, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         if self.config.task == "classification":

@@ -1,0 +1,24 @@
+"""ONNX export of semantic codecs and the ONNX Runtime wrapper (the model-files contract of DESIGN.md).
+
+``semcomm.export.runtime`` needs only numpy + onnxruntime; ``semcomm.export.onnx_export`` needs torch
+and onnx. Names are imported lazily, so ``from semcomm.export import SemanticCodec`` works on a
+machine without torch.
+"""
+from __future__ import annotations
+
+import importlib
+
+_RUNTIME = ("ModelContractError", "ModelInfo", "OnnxDecoder", "OnnxEncoder", "SemanticCodec", "METADATA_KEYS",
+            "REQUIRED_KEYS", "codec_paths", "default_providers", "load_card", "parse_metadata", "sha256_file")
+_EXPORT = ("OPSET", "build_metadata", "check_parity", "codec_model_id", "export_codec", "export_onnx_pair",
+           "state_fingerprint", "write_card")
+
+__all__ = list(_RUNTIME + _EXPORT)
+
+
+def __getattr__(name: str):
+    if name in _RUNTIME:
+        return getattr(importlib.import_module(".runtime", __name__), name)
+    if name in _EXPORT:
+        return getattr(importlib.import_module(".onnx_export", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""Training of the semantic codecs: digital channel in the loop, adversarial training, trainer."""

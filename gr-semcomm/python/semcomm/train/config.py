@@ -1,0 +1,111 @@
+"""Training configuration: YAML files validated by a JSON schema; errors name the path and the rule.
+
+A config has the sections ``data``, ``model`` (the :class:`semcomm.nn.masked_vqvae.CodecConfig`
+fields), ``link`` (the digital chain seen in training), ``train`` and ``adversarial``; see
+``models/configs/*.yaml`` for complete examples. Unknown keys are errors, not silently ignored.
+"""
+from __future__ import annotations
+
+import copy
+
+import jsonschema
+import yaml
+
+from ..nn.masked_vqvae import MASKINGS, TASKS
+from ..phy.qam import BITS_PER_SYMBOL
+
+
+def _obj(properties: dict, required=()) -> dict:
+    return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
+
+
+_NUM = {"type": "number"}
+_POS_INT = {"type": "integer", "minimum": 1}
+
+SCHEMA = _obj({
+    "name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},
+    "scheme": {"type": "string", "enum": ["masked_vqvae_fim_at", "masked_vqvae_at", "masked_vqvae"]},
+    "seed": {"type": "integer", "minimum": 0},
+    "data": _obj({
+        "dataset": {"type": "string"},
+        "root": {"type": ["string", "null"]},
+        "train_subset": {"type": ["integer", "null"], "minimum": 1},
+        "eval_subset": {"type": ["integer", "null"], "minimum": 1},
+    }, ["dataset"]),
+    "model": _obj({
+        "patch": _POS_INT, "dim": {"type": "integer", "minimum": 4, "multipleOf": 4},
+        "encoder_depth": _POS_INT, "decoder_dim": {"type": "integer", "minimum": 4, "multipleOf": 4},
+        "decoder_depth": _POS_INT, "heads": _POS_INT, "mlp_ratio": {"type": "number", "exclusiveMinimum": 0},
+        "code_dim": _POS_INT, "codebook_size": {"type": "integer", "minimum": 16, "maximum": 1024},
+        "mask_ratio": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+        "masking": {"enum": list(MASKINGS)}, "noise_mask_strength": {"type": "number", "minimum": 0},
+        "task": {"enum": list(TASKS)},
+        "fim_layers": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+        "fim_mode": {"enum": ["soft", "label", "mean"]}, "beta": {"type": "number", "minimum": 0},
+    }),
+    "link": _obj({
+        "modulation": {"enum": list(BITS_PER_SYMBOL)},
+        "code": {"type": "string"},
+        "snr_db": {"type": "array", "items": _NUM, "minItems": 2, "maxItems": 2},
+        "channel": {"enum": ["awgn", "rayleigh"]},
+        "enabled": {"type": "boolean"},
+    }, ["modulation", "code", "snr_db"]),
+    "train": _obj({
+        "epochs": _POS_INT, "batch_size": _POS_INT,
+        "lr": {"type": "number", "exclusiveMinimum": 0}, "weight_decay": {"type": "number", "minimum": 0},
+        "similarity_weight": {"type": "number", "minimum": 0}, "fim_weight": {"type": "number", "minimum": 0},
+    }, ["epochs", "batch_size", "lr"]),
+    "adversarial": _obj({
+        "enabled": {"type": "boolean"},
+        "start_epoch": {"type": "integer", "minimum": 1},
+        "eps": {"type": "number", "minimum": 0, "maximum": 1},
+        "alpha": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "steps": _POS_INT, "norm": {"enum": ["linf", "l2"]}, "random_start": {"type": "boolean"},
+        "clean_weight": {"type": "number", "minimum": 0, "maximum": 1},
+        "awp_gamma": {"type": "number", "minimum": 0},
+    }),
+}, ["name", "scheme", "data", "model", "link", "train"])
+
+DEFAULTS = {
+    "seed": 1,
+    "data": {"root": None, "train_subset": None, "eval_subset": None},
+    "link": {"channel": "awgn", "enabled": True},
+    "train": {"weight_decay": 0.05, "similarity_weight": 0.1, "fim_weight": 1.0},
+    "adversarial": {"enabled": False, "start_epoch": 1, "eps": 8 / 255, "alpha": 2 / 255, "steps": 5,
+                    "norm": "linf", "random_start": True, "clean_weight": 0.5, "awp_gamma": 5e-3},
+}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def validate(config: dict) -> dict:
+    """Validated config with defaults filled in; :class:`ConfigError` names the offending path."""
+    errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(config), key=lambda e: list(e.path))
+    if errors:
+        lines = [f"{'/'.join(str(p) for p in e.path) or '(top level)'}: {e.message}" for e in errors]
+        raise ConfigError("invalid training config:\n  " + "\n  ".join(lines))
+    merged = copy.deepcopy(config)
+    for key, value in DEFAULTS.items():
+        if isinstance(value, dict):
+            merged[key] = {**value, **merged.get(key, {})}
+        else:
+            merged.setdefault(key, value)
+    low, high = merged["link"]["snr_db"]
+    if low > high:
+        raise ConfigError(f"link/snr_db: low end {low} is above high end {high}")
+    return merged
+
+
+def load(path: str) -> dict:
+    try:
+        with open(path) as handle:
+            data = yaml.safe_load(handle)
+    except OSError as err:
+        raise ConfigError(f"cannot read training config {path!r}: {err.strerror}") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"training config {path!r} is not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"training config {path!r} must be a mapping of sections")
+    return validate(data)

@@ -1,0 +1,192 @@
+"""Training loop of the masked VQ-VAE codec: Algorithm 3 with Algorithm 2 (adversarial training with
+weight perturbation) and the digital chain in the loop.
+
+Per batch:
+1. draw an SNR per image uniformly from ``link.snr_db`` and a training mask per image;
+2. if adversarial training is on (from ``adversarial.start_epoch``): semantic noise by PGD (eq. 7)
+   against the current model on the clean link, ``s' = s + Delta s``;
+3. weight perturbation ``nu`` from the adversarial loss (eq. 11), added to the weights;
+4. loss at ``theta + nu``: ``(1 - c) L(s') + c L(s)`` with ``c = adversarial.clean_weight``
+   (the paper trains on ``s'`` only, ``c = 0``; mixing in clean samples keeps clean accuracy on
+   small models), where ``L = L_task + L_vq (13) + lambda_s L_s (15) + gamma / L sum L_FIM (18-19)``
+   and the decoder sees the indices *after* the digital link at the drawn SNR;
+5. remove ``nu``, optimiser step (AdamW, cosine learning rate).
+
+A checkpoint (weights, optimiser, epoch, RNG states) is written after every epoch and loaded with
+``weights_only=True`` on resume.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from ..attacks.pgd import pgd_attack
+from ..data import load_dataset
+from ..data.torch_data import make_loader
+from ..nn.masked_vqvae import CodecConfig, MaskedVQVAE
+from .awp import WeightPerturbation
+from .digital_channel import ChainSettings, ProfileSettings, load_or_build
+
+
+def build_model(config: dict, image_shape, num_classes: int) -> MaskedVQVAE:
+    return MaskedVQVAE(CodecConfig(image_shape=tuple(image_shape), num_classes=num_classes, **config["model"]))
+
+
+#: Training steps between restarts of unused codebook entries.
+CODE_RESTART_STEPS = 25
+
+
+def objective(model: MaskedVQVAE, images, labels, snr_db, keep, channel, train_cfg: dict,
+              outputs: dict | None = None) -> torch.Tensor:
+    """``L_task + L_vq + lambda_s L_s + gamma / L sum_l L_FIM`` of one batch (see module docstring).
+    ``outputs``, if given, receives the model's forward outputs."""
+    out = model(images, snr_db, keep, labels, channel)
+    if outputs is not None:
+        outputs.update(out)
+    loss = model.task_loss(out["output"], images, labels) + out["vq_loss"]
+    loss = loss + train_cfg["similarity_weight"] * model.codebook.similarity_loss()
+    if out["aux_logits"]:
+        fim = sum(F.cross_entropy(aux, labels) for aux in out["aux_logits"]) / len(out["aux_logits"])
+        loss = loss + train_cfg["fim_weight"] * fim
+    return loss
+
+
+def make_link(config: dict, model_config: CodecConfig, run_dir: str):
+    """The measured post-FEC error profile of the configured link for this codec's payload
+    (built once, cached as ``<run_dir>/error_profile.json``; a stale cache is rebuilt)."""
+    link = config["link"]
+    chain = ChainSettings(modulation=link["modulation"], code=link["code"], channel=link["channel"])
+    settings = ProfileSettings.for_codec(model_config.codebook_size, model_config.num_tokens, chain=chain,
+                                         seed=config["seed"])
+    os.makedirs(run_dir, exist_ok=True)
+    return load_or_build(os.path.join(run_dir, "error_profile.json"), settings, rebuild_stale=True)
+
+
+class Trainer:
+    def __init__(self, config: dict, run_dir: str = "runs", device: str = "cpu"):
+        self.config = config
+        self.run_dir = os.path.join(run_dir, config["name"])
+        self.device = torch.device(device)
+        data_cfg = config["data"]
+        self.train_set = load_dataset(data_cfg["dataset"], "train", root=data_cfg["root"])
+        self.test_set = load_dataset(data_cfg["dataset"], "test", root=data_cfg["root"])
+        if data_cfg["train_subset"]:
+            self.train_set = self.train_set.subset(np.arange(min(data_cfg["train_subset"], len(self.train_set))))
+        torch.manual_seed(config["seed"])
+        self.rng = np.random.default_rng(config["seed"])
+        self.model = build_model(config, self.train_set.image_shape, len(self.train_set.classes)).to(self.device)
+        self.link = make_link(config, self.model.config, self.run_dir) if config["link"]["enabled"] else None
+        train_cfg = config["train"]
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=train_cfg["lr"],
+                                           weight_decay=train_cfg["weight_decay"])
+        steps = train_cfg["epochs"] * -(-len(self.train_set) // train_cfg["batch_size"])
+        self.scheduler = torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=train_cfg["lr"],
+                                                             total_steps=steps, pct_start=0.1)
+        self.awp = WeightPerturbation(self.model, config["adversarial"]["awp_gamma"])
+        self.epoch = 0
+        self.steps = 0
+        self.restarted_codes = 0
+        self.history: list[dict] = []
+
+    # ------------------------------------------------------------------ checkpoints
+    @property
+    def checkpoint_path(self) -> str:
+        return os.path.join(self.run_dir, "checkpoint.pt")
+
+    def save(self) -> None:
+        os.makedirs(self.run_dir, exist_ok=True)
+        state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "scheduler": self.scheduler.state_dict(), "epoch": self.epoch,
+                 "torch_rng": torch.get_rng_state(), "history": self.history,
+                 "numpy_rng": self.rng.bit_generator.state}
+        torch.save(state, self.checkpoint_path + ".tmp")
+        os.replace(self.checkpoint_path + ".tmp", self.checkpoint_path)
+
+    def resume(self) -> bool:
+        if not os.path.exists(self.checkpoint_path):
+            return False
+        state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch = state["epoch"]
+        self.history = state["history"]
+        torch.set_rng_state(state["torch_rng"])
+        self.rng.bit_generator.state = state["numpy_rng"]
+        return True
+
+    # --------------------------------------------------------------------- training
+    def _channel(self, snr_db: torch.Tensor):
+        if self.link is None:
+            return None
+
+        def through_link(indices: torch.Tensor) -> torch.Tensor:
+            received, _ = self.link.corrupt(indices.cpu().numpy(), snr_db.cpu().numpy(), self.rng)
+            return torch.from_numpy(np.asarray(received, dtype=np.int64)).to(indices.device)
+        return through_link
+
+    def train_epoch(self) -> dict:
+        cfg, adv = self.config, self.config["adversarial"]
+        attack = adv["enabled"] and self.epoch + 1 >= adv["start_epoch"]
+        low, high = cfg["link"]["snr_db"]
+        loader = make_loader(self.train_set, cfg["train"]["batch_size"], shuffle=True, drop_last=True,
+                             seed=cfg["seed"] + self.epoch)
+        self.model.train()
+        total, count, start = 0.0, 0, time.perf_counter()
+        bar = tqdm(loader, desc=f"epoch {self.epoch + 1}/{cfg['train']['epochs']}" + (" AT" if attack else ""),
+                   leave=False, unit="batch")
+        for images, labels in bar:
+            images, labels = images.to(self.device), labels.to(self.device)
+            snr_db = torch.empty(len(images), device=self.device).uniform_(low, high)
+            keep = self.model.sample_keep(len(images))
+            loss = self._step(images, labels, snr_db, keep, attack)
+            total, count = total + loss * len(images), count + len(images)
+            bar.set_postfix(loss=f"{total / count:.3f}")
+        self.epoch += 1
+        record = {"epoch": self.epoch, "loss": total / count, "adversarial": attack,
+                  "seconds": time.perf_counter() - start, "restarted_codes": self.restarted_codes}
+        self.history.append(record)
+        return record
+
+    def _step(self, images, labels, snr_db, keep, attack: bool) -> float:
+        cfg, adv = self.config["train"], self.config["adversarial"]
+        channel = self._channel(snr_db)
+
+        clean_outputs: dict = {}
+
+        def loss_on(x, link=channel, outputs=None):
+            return objective(self.model, x, labels, snr_db, keep, link, cfg, outputs)
+
+        self.optimizer.zero_grad(set_to_none=True)
+        if not attack:
+            loss = loss_on(images, outputs=clean_outputs)
+            loss.backward()
+        else:
+            adversarial = pgd_attack(images, lambda x: loss_on(x, None), adv["eps"], adv["alpha"], adv["steps"],
+                                     adv["norm"], adv["random_start"])
+            if adv["awp_gamma"] > 0:
+                self.awp.perturb(lambda: loss_on(adversarial, None))
+            loss = ((1 - adv["clean_weight"]) * loss_on(adversarial)
+                    + adv["clean_weight"] * loss_on(images, outputs=clean_outputs))
+            loss.backward()
+            if adv["awp_gamma"] > 0:
+                self.awp.restore()
+        self.optimizer.step()
+        self.scheduler.step()
+        self.steps += 1
+        if self.steps % CODE_RESTART_STEPS == 0:
+            self.restarted_codes += self.model.codebook.restart_unused(clean_outputs["z_e"].detach())
+        return float(loss.detach())
+
+    def fit(self, progress=print) -> list[dict]:
+        while self.epoch < self.config["train"]["epochs"]:
+            record = self.train_epoch()
+            self.save()
+            progress(f"epoch {record['epoch']}: loss {record['loss']:.4f}"
+                     f"{' (adversarial)' if record['adversarial'] else ''}, {record['seconds']:.0f} s")
+        return self.history

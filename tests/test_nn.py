@@ -1,0 +1,144 @@
+"""Unit tests of the neural codec pieces (small models, CPU, seconds)."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from semcomm.attacks.pgd import pgd_attack
+from semcomm.nn.codebook import Codebook
+from semcomm.nn.fim import FeatureImportance
+from semcomm.nn.masked_vqvae import CodecConfig, MaskedVQVAE, spread_positions
+from semcomm.nn.vit import patchify, unpatchify
+from semcomm.train.awp import WeightPerturbation
+
+SMALL = dict(dim=16, encoder_depth=1, decoder_dim=16, decoder_depth=2, heads=2, code_dim=8, codebook_size=32)
+
+
+def test_patchify_round_trip():
+    images = torch.rand(3, 2, 8, 12)
+    patches = patchify(images, 4)
+    assert patches.shape == (3, 6, 32)
+    assert torch.equal(unpatchify(patches, 4, 2, 8, 12), images)
+    assert torch.equal(patches[0, 1], images[0, :, 0:4, 4:8].reshape(-1))  # row-major patch order
+
+
+def test_codebook_nearest_lookup_and_straight_through():
+    torch.manual_seed(0)
+    book = Codebook(16, 4).eval()  # eval: no data-dependent initialisation of the codes
+    z = (book.normalized()[[3, 7, 7]] * 5.0).detach()  # scaled copies of codes 3, 7, 7
+    assert book.nearest(z).tolist() == [3, 7, 7]
+    z.requires_grad_(True)
+    indices, z_q, loss = book.quantize(z, beta=0.25)
+    assert torch.allclose(z_q, book.lookup(indices), atol=1e-6)
+    z_q.sum().backward()
+    assert z.grad is not None and torch.isfinite(z.grad).all()  # straight-through reaches z
+
+
+def test_similarity_loss_is_zero_for_orthogonal_codes():
+    book = Codebook(4, 4)
+    with torch.no_grad():
+        book.vectors.copy_(torch.eye(4) * 3)
+    assert book.similarity_loss().item() == pytest.approx(0.0, abs=1e-6)
+    with torch.no_grad():
+        book.vectors.copy_(torch.ones(4, 4))
+    assert book.similarity_loss().item() > 0.5
+
+
+def test_codes_start_on_the_first_training_batch():
+    torch.manual_seed(0)
+    book = Codebook(8, 4).train()
+    z = torch.randn(50, 4)
+    book.quantize(z, 0.25)
+    assert bool(book.initialized)
+    similarity = book.normalized() @ F.normalize(z, dim=1).t()
+    assert (similarity.max(dim=1).values > 0.99).all()  # every code sits on an encoder output
+
+
+def test_unused_codes_are_restarted_on_encoder_outputs():
+    torch.manual_seed(0)
+    book = Codebook(8, 4).train()
+    z = torch.randn(50, 4)
+    book.quantize(z, 0.25)
+    book.usage.zero_()
+    book.usage[0] = 100.0  # only code 0 in use
+    assert book.restart_unused(z) == 7
+
+
+@pytest.mark.parametrize("mode", ["soft", "label", "mean"])
+def test_fim_reweights_features_with_mean_weight_one(mode):
+    fim = FeatureImportance(dim=6, num_classes=3, mode=mode)
+    features = torch.randn(4, 5, 6)
+    out, aux = fim(features, torch.tensor([0.0, 5.0, 10.0, -3.0]), torch.tensor([0, 1, 2, 0]))
+    assert out.shape == features.shape and aux.shape == (4, 3) and (aux >= 0).all()
+    ratio = out / features
+    assert torch.allclose(ratio.mean(dim=2), torch.ones(4, 5), atol=1e-5)  # weights average to 1
+    with pytest.raises(ValueError, match="unknown FIM mode"):
+        FeatureImportance(6, 3, mode="hard")
+
+
+def test_masked_vqvae_shapes_and_inference_mask():
+    torch.manual_seed(0)
+    model = MaskedVQVAE(CodecConfig(fim_layers=[1], **SMALL)).eval()
+    assert model.config.num_tokens == 25 and model.config.uses_snr
+    images = torch.rand(5, 1, 28, 28)
+    indices = model.encode(images)
+    assert indices.shape == (5, 25) and indices.dtype == torch.int64
+    assert 0 <= int(indices.min()) and int(indices.max()) < 32
+    assert model.decode(indices, torch.zeros(5)).shape == (5, 10)
+    assert model.decode(indices + 1000, torch.zeros(5)).shape == (5, 10)  # clamped, no error
+    keep = model.sample_keep(5)
+    assert keep.shape == (5, 25) and all(len(set(row.tolist())) == 25 for row in keep)
+    assert len(set(spread_positions(7, 7, 25).tolist())) == 25
+
+
+def test_noise_masking_keeps_quiet_patches():
+    model = MaskedVQVAE(CodecConfig(masking="noise", **SMALL))
+    energy = torch.arange(49, dtype=torch.float32)  # noise grows with the patch index
+    model.set_noise_statistics(energy)
+    assert model.inference_keep.tolist() == list(range(25))
+    kept = torch.cat([model.sample_keep(200)]).flatten()
+    assert (kept < 25).float().mean() > 0.6  # noisy patches are masked more often
+
+
+def test_reconstruction_task_outputs_images_in_unit_range():
+    model = MaskedVQVAE(CodecConfig(task="reconstruction", **SMALL)).eval()
+    out = model.decode(model.encode(torch.rand(2, 1, 28, 28)), torch.zeros(2))
+    assert out.shape == (2, 1, 28, 28) and 0 <= float(out.detach().min()) and float(out.detach().max()) <= 1
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(patch=5), "not divisible"), (dict(mask_ratio=1.0), "mask_ratio"), (dict(task="detection"), "unknown task"),
+    (dict(fim_layers=[5]), "outside decoder blocks"), (dict(task="reconstruction", fim_layers=[0]), "classification"),
+])
+def test_bad_codec_config(bad, message):
+    with pytest.raises(ValueError, match=message):
+        CodecConfig(**bad)
+
+
+def test_pgd_stays_in_the_ball_and_raises_the_loss():
+    torch.manual_seed(0)
+    weights = torch.randn(10, 16)
+    images = torch.rand(8, 1, 4, 4)
+    labels = torch.randint(0, 10, (8,))
+
+    def loss_fn(x):
+        return F.cross_entropy(x.flatten(1) @ weights.t(), labels)
+
+    adversarial = pgd_attack(images, loss_fn, eps=0.03, alpha=0.01, steps=5)
+    assert (adversarial - images).abs().max() <= 0.03 + 1e-6
+    assert adversarial.min() >= 0 and adversarial.max() <= 1
+    assert loss_fn(adversarial) > loss_fn(images)
+    l2 = pgd_attack(images, loss_fn, eps=0.5, alpha=0.2, steps=5, norm="l2")
+    assert ((l2 - images).flatten(1).norm(dim=1) <= 0.5 + 1e-5).all()
+
+
+def test_weight_perturbation_is_bounded_and_restored():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    before = [p.detach().clone() for p in model.parameters()]
+    x, y = torch.randn(16, 4), torch.randint(0, 2, (16,))
+    awp = WeightPerturbation(model, gamma=0.01)
+    awp.perturb(lambda: F.cross_entropy(model(x), y))
+    for param, original in zip(awp.params, [before[0], before[2]]):
+        assert (param - original).norm() <= 0.01 * original.norm() * 1.0001
+    awp.restore()
+    assert all(torch.equal(p, b) for p, b in zip(model.parameters(), before))
