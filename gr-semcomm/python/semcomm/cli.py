@@ -167,6 +167,36 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    import torch
+
+    from .data import load_dataset
+    from .export.onnx_export import check_parity, export_codec
+    from .train import config as train_config
+    from .train.trainer import build_model
+
+    config = train_config.load(args.config)
+    run_dir = os.path.join(args.run_dir, config["name"])
+    test_set = load_dataset(config["data"]["dataset"], "test", root=config["data"]["root"])
+    model = build_model(config, test_set.image_shape, len(test_set.classes))
+    checkpoint = os.path.join(run_dir, "checkpoint.pt")
+    if not os.path.exists(checkpoint):
+        raise ValueError(f"no checkpoint at {checkpoint}; train first: semcomm train {args.config}")
+    model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True)["model"])
+    metrics_path = os.path.join(run_dir, "metrics.json")
+    trained = json.load(open(metrics_path)) if os.path.exists(metrics_path) else {}
+    card_extra = {"metrics": trained.get("metrics", {}), "training": {"history": trained.get("history", [])},
+                  "reproduce": f"semcomm train {args.config} && semcomm export {args.config}"}
+    paths = export_codec(model, args.out, config["name"], dataset=config["data"]["dataset"],
+                         scheme=config["scheme"], classes=list(test_set.classes), card_extra=card_extra)
+    images = torch.from_numpy(test_set.float_images()[:64])
+    parity = check_parity(model, paths, images, snr_db=12.0)
+    print(f"exported {paths['encoder']}, {paths['decoder']}, {paths['card']} (model id {paths['model_id'][:16]}...)")
+    print(f"parity on 64 test images: indices identical {parity['indices_identical']}, "
+          f"decoder max abs diff {parity['decoder_max_abs_diff']:.2e}")
+    return 0 if parity["ok"] else 1
+
+
 def cmd_codes(args) -> int:
     from .phy.ldpc import get_code
 
@@ -248,6 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--eval-snr", type=float, default=12.0, help="Es/N0 (dB) of the final evaluation")
     train.add_argument("--eval-images", type=int, default=2000, help="test images in the final evaluation")
     train.set_defaults(func=cmd_train)
+
+    export = sub.add_parser("export", help="export a trained codec to ONNX + model card (model contract)")
+    export.add_argument("config", help="the YAML training config of the model")
+    export.add_argument("--run-dir", default="runs", help="where `semcomm train` put RUN_DIR/<name>/checkpoint.pt")
+    export.add_argument("--out", default="models", help="output directory")
+    export.set_defaults(func=cmd_export)
 
     codes = sub.add_parser("codes", help="list the LDPC codes by name")
     codes.set_defaults(func=cmd_codes)
