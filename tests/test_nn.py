@@ -142,3 +142,17 @@ def test_weight_perturbation_is_bounded_and_restored():
         assert (param - original).norm() <= 0.01 * original.norm() * 1.0001
     awp.restore()
     assert all(torch.equal(p, b) for p, b in zip(model.parameters(), before))
+
+
+def test_patch_noise_energy_drives_noise_masking():
+    from semcomm.attacks.statistics import patch_noise_energy
+
+    torch.manual_seed(0)
+    model = MaskedVQVAE(CodecConfig(masking="noise", **SMALL)).eval()
+    images = torch.rand(6, 1, 28, 28)
+    energy = patch_noise_energy(model, images, torch.randint(0, 10, (6,)), torch.zeros(6), eps=0.05,
+                                alpha=0.02, steps=2, batch_size=4)
+    assert energy.shape == (49,) and (energy >= 0).all() and energy.sum() > 0
+    assert energy.max() <= 16 * 0.05**2 + 1e-6  # L-inf ball bounds the energy of a 4x4 patch
+    model.set_noise_statistics(energy)
+    assert int(torch.argmax(energy)) not in model.inference_keep.tolist()

@@ -2,7 +2,10 @@
 weight perturbation) and the digital chain in the loop.
 
 Per batch:
-1. draw an SNR per image uniformly from ``link.snr_db`` and a training mask per image;
+1. draw an SNR per image uniformly from ``link.snr_db`` and a training mask per image (with
+   ``model.masking: noise``, the masking probabilities come from the PGD noise energy per patch,
+   estimated once with the model of the epoch before adversarial training starts, or after the
+   first epoch);
 2. if adversarial training is on (from ``adversarial.start_epoch``): semantic noise by PGD (eq. 7)
    against the current model on the clean link, ``s' = s + Delta s``;
 3. weight perturbation ``nu`` from the adversarial loss (eq. 11), added to the weights;
@@ -26,6 +29,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..attacks.pgd import pgd_attack
+from ..attacks.statistics import patch_noise_energy
 from ..data import load_dataset
 from ..data.torch_data import make_loader
 from ..nn.masked_vqvae import CodecConfig, MaskedVQVAE
@@ -130,9 +134,23 @@ class Trainer:
             return torch.from_numpy(np.asarray(received, dtype=np.int64)).to(indices.device)
         return through_link
 
+    def estimate_noise_masking(self, images: int = 2000) -> torch.Tensor:
+        """Noise-related masking: per-patch PGD noise energy on training images, set in the model."""
+        adv, (low, high) = self.config["adversarial"], self.config["link"]["snr_db"]
+        subset = self.train_set.subset(np.arange(min(images, len(self.train_set))))
+        x = torch.from_numpy(subset.float_images())
+        y = torch.from_numpy(subset.labels)
+        snr = torch.empty(len(x)).uniform_(low, high)
+        self.model.eval()
+        energy = patch_noise_energy(self.model, x, y, snr, adv["eps"], adv["alpha"], adv["steps"], adv["norm"])
+        self.model.set_noise_statistics(energy)
+        return energy
+
     def train_epoch(self) -> dict:
         cfg, adv = self.config, self.config["adversarial"]
         attack = adv["enabled"] and self.epoch + 1 >= adv["start_epoch"]
+        if cfg["model"].get("masking") == "noise" and self.epoch + 1 == max(2, adv["start_epoch"]):
+            self.estimate_noise_masking()
         low, high = cfg["link"]["snr_db"]
         loader = make_loader(self.train_set, cfg["train"]["batch_size"], shuffle=True, drop_last=True,
                              seed=cfg["seed"] + self.epoch)
