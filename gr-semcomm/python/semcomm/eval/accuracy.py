@@ -5,6 +5,12 @@ image -> (white-box PGD semantic noise on the transmitter's input, optional) -> 
 The attacker of the white-box case knows the whole model and attacks over an error-free link with
 the true labels (it cannot predict the channel noise); ``K``, ``eps``, ``alpha`` and the norm are
 those of eq. (7).
+
+Analog JSCC baselines (models with ``analog = True``, :class:`semcomm.nn.jscc.ViTJSCC`; ``link`` must
+be None): image -> encoder -> symbols -> the model's own AWGN (or Rayleigh) channel at the SNR, noise
+drawn from a torch generator seeded from ``seed`` -> decoder. Their white-box attacker
+differentiates through encoder, channel (a fresh noise draw at every PGD step) and decoder.
+``index_error_rate`` is None for them.
 """
 from __future__ import annotations
 
@@ -22,6 +28,8 @@ def _decode(model, indices: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
 
 def classify(model, images: torch.Tensor, snr_db: float, link=None, rng=None) -> tuple[torch.Tensor, dict]:
     """Predicted labels ``[N]`` and link statistics for one batch (model in eval mode)."""
+    if getattr(model, "analog", False):
+        return _classify_analog(model, images, snr_db, link, rng)
     with torch.no_grad():
         indices = model.encode(images)
     snr = torch.full((len(images),), float(snr_db))
@@ -34,9 +42,23 @@ def classify(model, images: torch.Tensor, snr_db: float, link=None, rng=None) ->
     return _decode(model, indices, snr).argmax(dim=1), stats
 
 
+def _classify_analog(model, images: torch.Tensor, snr_db: float, link, rng) -> tuple[torch.Tensor, dict]:
+    if link is not None:
+        raise ValueError("an analog JSCC model has its channel inside the model: pass link=None")
+    rng = rng if rng is not None else np.random.default_rng()
+    generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
+    snr = torch.full((len(images),), float(snr_db))
+    with torch.no_grad():
+        logits = model.decode(model.channel(model.encode(images), snr, generator), snr)
+    return logits.argmax(dim=1), {"index_errors": 0}
+
+
 def white_box_attack(model, images, labels, snr_db: float, eps: float, alpha: float, steps: int,
                      norm: str = "linf") -> torch.Tensor:
     snr = torch.full((len(images),), float(snr_db))
+    if getattr(model, "analog", False):  # through the analog channel, noise included
+        return pgd_attack(images, lambda x: F.cross_entropy(
+            model.decode(model.channel(model.encode(x), snr), snr), labels), eps, alpha, steps, norm)
 
     def loss_fn(x):
         z = model.encode_features(x)  # inference mask; straight-through gradient across the quantiser
@@ -63,5 +85,6 @@ def accuracy(model, dataset, snr_db: float, link=None, attack: dict | None = Non
         total += len(labels)
         index_errors += stats["index_errors"]
     return {"snr_db": float(snr_db), "accuracy": correct / total, "images": total,
-            "index_error_rate": index_errors / (total * model.config.num_tokens),
+            "index_error_rate": (None if getattr(model, "analog", False)
+                                 else index_errors / (total * model.config.num_tokens)),
             "attack": attack or None}

@@ -1,7 +1,8 @@
 """ONNX export of semantic codecs and the ONNX Runtime wrapper (the model-files contract of DESIGN.md).
 
-``semcomm.export.runtime`` needs only numpy + onnxruntime; ``semcomm.export.onnx_export`` needs torch
-and onnx. Names are imported lazily, so ``from semcomm.export import SemanticCodec`` works on a
+``semcomm.export.runtime`` needs only numpy + onnxruntime; ``semcomm.export.onnx_export`` (masked
+VQ-VAE codecs, the generic pair export) and ``semcomm.export.jscc_export`` (analog JSCC baselines) need
+torch and onnx. Names are imported lazily, so ``from semcomm.export import SemanticCodec`` works on a
 machine without torch.
 """
 from __future__ import annotations
@@ -12,8 +13,9 @@ _RUNTIME = ("ModelContractError", "ModelInfo", "OnnxDecoder", "OnnxEncoder", "Se
             "REQUIRED_KEYS", "codec_paths", "default_providers", "load_card", "parse_metadata", "sha256_file")
 _EXPORT = ("OPSET", "build_metadata", "check_parity", "codec_model_id", "export_codec", "export_onnx_pair",
            "state_fingerprint", "write_card")
+_JSCC = ("check_jscc_parity", "export_jscc")
 
-__all__ = list(_RUNTIME + _EXPORT)
+__all__ = list(_RUNTIME + _EXPORT + _JSCC)
 
 
 def __getattr__(name: str):
@@ -21,4 +23,6 @@ def __getattr__(name: str):
         return getattr(importlib.import_module(".runtime", __name__), name)
     if name in _EXPORT:
         return getattr(importlib.import_module(".onnx_export", __name__), name)
+    if name in _JSCC:
+        return getattr(importlib.import_module(".jscc_export", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,9 @@
 """Training configuration: YAML files validated by a JSON schema; errors name the path and the rule.
 
 A config has the sections ``data``, ``model`` (the :class:`semcomm.nn.masked_vqvae.CodecConfig`
-fields), ``link`` (the digital chain seen in training), ``train`` and ``adversarial``; see
+fields, or for ``scheme: jscc_at | jscc`` the :class:`semcomm.nn.jscc.JSCCConfig` fields), ``link``
+(the digital chain seen in training; for JSCC only ``snr_db`` and ``channel`` are used, the analog
+channel being inside the model), ``train`` and ``adversarial``; see
 ``models/configs/*.yaml`` for complete examples. Unknown keys are errors, not silently ignored.
 """
 from __future__ import annotations
@@ -11,6 +13,7 @@ import copy
 import jsonschema
 import yaml
 
+from ..nn.jscc import JSCC_SCHEMES
 from ..nn.masked_vqvae import MASKINGS, TASKS
 from ..phy.qam import BITS_PER_SYMBOL
 
@@ -22,9 +25,28 @@ def _obj(properties: dict, required=()) -> dict:
 _NUM = {"type": "number"}
 _POS_INT = {"type": "integer", "minimum": 1}
 
+_DIGITAL_SCHEMES = ["masked_vqvae_fim_at", "masked_vqvae_at", "masked_vqvae"]
+_VIT = {
+    "patch": _POS_INT, "dim": {"type": "integer", "minimum": 4, "multipleOf": 4},
+    "encoder_depth": _POS_INT, "decoder_dim": {"type": "integer", "minimum": 4, "multipleOf": 4},
+    "decoder_depth": _POS_INT, "heads": _POS_INT, "mlp_ratio": {"type": "number", "exclusiveMinimum": 0},
+    "task": {"enum": list(TASKS)},
+}
+#: ``model`` section of the masked VQ-VAE schemes (:class:`semcomm.nn.masked_vqvae.CodecConfig`)
+CODEC_MODEL = _obj({
+    **_VIT,
+    "code_dim": _POS_INT, "codebook_size": {"type": "integer", "minimum": 16, "maximum": 1024},
+    "mask_ratio": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+    "masking": {"enum": list(MASKINGS)}, "noise_mask_strength": {"type": "number", "minimum": 0},
+    "fim_layers": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+    "fim_mode": {"enum": ["soft", "label", "mean"]}, "beta": {"type": "number", "minimum": 0},
+})
+#: ``model`` section of the analog JSCC schemes (:class:`semcomm.nn.jscc.JSCCConfig`)
+JSCC_MODEL = _obj({**_VIT, "symbols": _POS_INT, "snr_embedding": {"type": "boolean"}})
+
 SCHEMA = _obj({
     "name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},
-    "scheme": {"type": "string", "enum": ["masked_vqvae_fim_at", "masked_vqvae_at", "masked_vqvae"]},
+    "scheme": {"type": "string", "enum": _DIGITAL_SCHEMES + list(JSCC_SCHEMES)},
     "seed": {"type": "integer", "minimum": 0},
     "data": _obj({
         "dataset": {"type": "string"},
@@ -32,17 +54,7 @@ SCHEMA = _obj({
         "train_subset": {"type": ["integer", "null"], "minimum": 1},
         "eval_subset": {"type": ["integer", "null"], "minimum": 1},
     }, ["dataset"]),
-    "model": _obj({
-        "patch": _POS_INT, "dim": {"type": "integer", "minimum": 4, "multipleOf": 4},
-        "encoder_depth": _POS_INT, "decoder_dim": {"type": "integer", "minimum": 4, "multipleOf": 4},
-        "decoder_depth": _POS_INT, "heads": _POS_INT, "mlp_ratio": {"type": "number", "exclusiveMinimum": 0},
-        "code_dim": _POS_INT, "codebook_size": {"type": "integer", "minimum": 16, "maximum": 1024},
-        "mask_ratio": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
-        "masking": {"enum": list(MASKINGS)}, "noise_mask_strength": {"type": "number", "minimum": 0},
-        "task": {"enum": list(TASKS)},
-        "fim_layers": {"type": "array", "items": {"type": "integer", "minimum": 0}},
-        "fim_mode": {"enum": ["soft", "label", "mean"]}, "beta": {"type": "number", "minimum": 0},
-    }),
+    "model": {"type": "object"},  # CODEC_MODEL or JSCC_MODEL, chosen by the scheme (allOf below)
     "link": _obj({
         "modulation": {"enum": list(BITS_PER_SYMBOL)},
         "code": {"type": "string"},
@@ -65,6 +77,9 @@ SCHEMA = _obj({
         "awp_gamma": {"type": "number", "minimum": 0},
     }),
 }, ["name", "scheme", "data", "model", "link", "train"])
+SCHEMA["allOf"] = [{"if": {"properties": {"scheme": {"enum": list(JSCC_SCHEMES)}}, "required": ["scheme"]},
+                    "then": {"properties": {"model": JSCC_MODEL}},
+                    "else": {"properties": {"model": CODEC_MODEL}}}]
 
 DEFAULTS = {
     "seed": 1,

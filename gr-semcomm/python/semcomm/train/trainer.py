@@ -15,6 +15,10 @@ Per batch:
    and the decoder sees the indices *after* the digital link at the drawn SNR;
 5. remove ``nu``, optimiser step (AdamW, cosine learning rate).
 
+The analog JSCC baselines (``scheme: jscc_at | jscc``, :class:`semcomm.nn.jscc.ViTJSCC`) use the same
+loop: their AWGN/Rayleigh channel is inside the model at the drawn SNR, so there is no digital link,
+no codebook term and no code restart (``L = L_task``).
+
 A checkpoint (weights, optimiser, epoch, RNG states) is written after every epoch and loaded with
 ``weights_only=True`` on resume.
 """
@@ -32,12 +36,18 @@ from ..attacks.pgd import pgd_attack
 from ..attacks.statistics import patch_noise_energy
 from ..data import load_dataset
 from ..data.torch_data import make_loader
+from ..nn.jscc import JSCC_SCHEMES, JSCCConfig, ViTJSCC
 from ..nn.masked_vqvae import CodecConfig, MaskedVQVAE
 from .awp import WeightPerturbation
 from .digital_channel import ChainSettings, ProfileSettings, load_or_build
 
 
-def build_model(config: dict, image_shape, num_classes: int) -> MaskedVQVAE:
+def build_model(config: dict, image_shape, num_classes: int) -> MaskedVQVAE | ViTJSCC:
+    """The scheme's model: :class:`ViTJSCC` for the analog JSCC schemes (channel type from ``link``),
+    else the masked VQ-VAE."""
+    if config["scheme"] in JSCC_SCHEMES:
+        return ViTJSCC(JSCCConfig(image_shape=tuple(image_shape), num_classes=num_classes,
+                                  channel=config["link"].get("channel", "awgn"), **config["model"]))
     return MaskedVQVAE(CodecConfig(image_shape=tuple(image_shape), num_classes=num_classes, **config["model"]))
 
 
@@ -53,7 +63,8 @@ def objective(model: MaskedVQVAE, images, labels, snr_db, keep, channel, train_c
     if outputs is not None:
         outputs.update(out)
     loss = model.task_loss(out["output"], images, labels) + out["vq_loss"]
-    loss = loss + train_cfg["similarity_weight"] * model.codebook.similarity_loss()
+    if hasattr(model, "codebook"):  # the analog JSCC baseline has none
+        loss = loss + train_cfg["similarity_weight"] * model.codebook.similarity_loss()
     if out["aux_logits"]:
         fim = sum(F.cross_entropy(aux, labels) for aux in out["aux_logits"]) / len(out["aux_logits"])
         loss = loss + train_cfg["fim_weight"] * fim
@@ -84,7 +95,10 @@ class Trainer:
         torch.manual_seed(config["seed"])
         self.rng = np.random.default_rng(config["seed"])
         self.model = build_model(config, self.train_set.image_shape, len(self.train_set.classes)).to(self.device)
-        self.link = make_link(config, self.model.config, self.run_dir) if config["link"]["enabled"] else None
+        # the JSCC baselines' link is analog and inside the model (no digital link, no error profile)
+        self.analog = bool(getattr(self.model, "analog", False))
+        self.link = (make_link(config, self.model.config, self.run_dir)
+                     if config["link"]["enabled"] and not self.analog else None)
         train_cfg = config["train"]
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=train_cfg["lr"],
                                            weight_decay=train_cfg["weight_decay"])
@@ -197,7 +211,7 @@ class Trainer:
         self.optimizer.step()
         self.scheduler.step()
         self.steps += 1
-        if self.steps % CODE_RESTART_STEPS == 0:
+        if self.steps % CODE_RESTART_STEPS == 0 and not self.analog:
             self.restarted_codes += self.model.codebook.restart_unused(clean_outputs["z_e"].detach())
         return float(loss.detach())
 

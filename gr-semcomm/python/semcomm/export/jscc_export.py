@@ -1,0 +1,136 @@
+"""ONNX export of the analog JSCC baselines (:class:`semcomm.nn.jscc.ViTJSCC`) per the model-files contract.
+
+Ports: encoder ``image`` float32 ``[N, C, H, W]`` -> ``symbols`` float32 ``[N, S, 2]`` (I/Q, unit
+average power per image, no channel noise); decoder ``symbols`` (the received, for Rayleigh the
+equalised, symbols) + ``snr_db`` float32 ``[N]`` when the model has its SNR embedding -> ``logits``
+``[N, K]`` (or ``image``). Metadata: ``semcomm.alphabet = "analog"``, ``semcomm.num_tokens = S``,
+``semcomm.scheme`` ``jscc_at`` / ``jscc``. The channel itself is not part of either file: the
+transmitter sends the symbols, the radio / channel emulator adds the noise.
+
+Model id: :func:`semcomm.export.onnx_export.codec_model_id` (``JSCCConfig.to_dict()`` + state dict).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+from .onnx_export import (_NAME, OPSET, _check_card_extra, _numpy, build_metadata, codec_model_id, export_onnx_pair,
+                          write_card)
+from .runtime import ANALOG_ALPHABET, KEY_MODEL_ID, TASK_OUTPUT, SemanticCodec, codec_paths
+
+
+class _JsccEncoderGraph(nn.Module):
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.model.encode(image)
+
+
+class _JsccDecoderGraph(nn.Module):
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, symbols: torch.Tensor, snr_db: torch.Tensor | None = None) -> torch.Tensor:
+        return self.model.decode(symbols, snr_db)
+
+
+def export_jscc(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: str, classes=None,
+                card_extra: Mapping | None = None, opset: int = OPSET, example_batch: int = 2,
+                verify: bool = True) -> dict:
+    """Export a :class:`~semcomm.nn.jscc.ViTJSCC` to ``out_dir/<name>.{encoder,decoder}.onnx`` and
+    ``<name>.card.json`` (arguments as :func:`semcomm.export.onnx_export.export_codec`).
+    Returns ``{"encoder", "decoder", "card", "model_id"}``."""
+    cfg = model.config
+    _check_card_extra(card_extra)
+    if not _NAME.match(name):
+        raise ValueError(f"model name {name!r} must match {_NAME.pattern} (it becomes a file name prefix)")
+    if example_batch < 2:
+        raise ValueError("example_batch must be >= 2 so that the batch axis is traced as dynamic")
+    if cfg.task == "classification":
+        if classes is None:
+            raise ValueError("classification model: pass classes=[...] (the class names)")
+        if len(classes) != cfg.num_classes:
+            raise ValueError(f"{len(classes)} class names given, the model has {cfg.num_classes} classes")
+    metadata = build_metadata(task=cfg.task, image_shape=cfg.image_shape, num_tokens=cfg.symbols,
+                              alphabet=ANALOG_ALPHABET, classes=classes if cfg.task == "classification" else None,
+                              uses_snr=cfg.uses_snr, dataset=dataset, scheme=scheme)
+    model_id = codec_model_id(model)
+    device = next(model.parameters()).device
+    images = torch.rand(example_batch, *cfg.image_shape, generator=torch.Generator().manual_seed(0)).to(device)
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            symbols = model.encode(images)
+    finally:
+        model.train(training)
+    decoder_inputs = {"symbols": symbols}
+    if cfg.uses_snr:
+        decoder_inputs["snr_db"] = torch.zeros(example_batch, device=device)
+    result = export_onnx_pair(_JsccEncoderGraph(model), _JsccDecoderGraph(model),
+                              encoder_inputs={"image": images}, encoder_outputs=["symbols"],
+                              decoder_inputs=decoder_inputs, decoder_outputs=[TASK_OUTPUT[cfg.task]],
+                              metadata=metadata, out_dir=out_dir, name=name, model_id=model_id, opset=opset,
+                              description=f"Analog ViT deep JSCC, S={cfg.symbols} complex symbols per image.")
+    paths = codec_paths(Path(out_dir) / name)
+    write_card(paths["card"], name=name, scheme=scheme, task=cfg.task, model_id=model_id, dataset=dataset,
+               classes=classes, config=cfg.to_dict(), metadata={**metadata, KEY_MODEL_ID: model_id},
+               files={"encoder": result["encoder"], "decoder": result["decoder"]}, interface=result["interface"],
+               card_extra=card_extra, opset=opset)
+    if verify:
+        SemanticCodec.from_prefix(Path(out_dir) / name, providers=["CPUExecutionProvider"], card=True)
+    return {"encoder": paths["encoder"], "decoder": paths["decoder"], "card": paths["card"], "model_id": model_id}
+
+
+def check_jscc_parity(model: nn.Module, paths, images, snr_db=0.0, *, symbols_atol: float = 1e-5,
+                      atol: float = 1e-4, providers=None, seed: int = 0) -> dict:
+    """Compare the exported JSCC files with the PyTorch ``model`` on ``images`` ``[N, C, H, W]``.
+
+    Encoder: max abs difference of the symbols. Decoder: max abs output difference on the clean
+    symbols and on the symbols after the model's channel at ``snr_db`` (noise from a generator
+    seeded with ``seed``). ``ok`` when the symbol difference is below ``symbols_atol`` and both
+    decoder differences below ``atol``."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = codec_paths(paths)
+    codec = SemanticCodec(paths["encoder"], paths["decoder"], providers=providers or ["CPUExecutionProvider"])
+    images = _numpy(images, np.float32)
+    batch = images.shape[0]
+    snr = np.broadcast_to(_numpy(snr_db, np.float32), (batch,)).copy()
+    device = next(model.parameters()).device
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            snr_t = torch.from_numpy(snr).to(device)
+            symbols = model.encode(torch.from_numpy(images).to(device))
+            received = model.channel(symbols, snr_t, torch.Generator(device=device).manual_seed(seed))
+            torch_out = model.decode(symbols, snr_t).cpu().numpy()
+            torch_noisy = model.decode(received, snr_t).cpu().numpy()
+    finally:
+        model.train(training)
+    symbols, received = symbols.cpu().numpy(), received.cpu().numpy()
+    onnx_symbols = codec.encode(images)
+    onnx_out, _ = codec.decode(symbols, snr)
+    onnx_noisy, _ = codec.decode(received, snr)
+
+    def max_diff(a, b):
+        return float(np.abs(a - b).max()) if batch else 0.0
+
+    symbols_diff = max_diff(onnx_symbols, symbols) if onnx_symbols.shape == symbols.shape else float("inf")
+    diff, diff_noisy = max_diff(onnx_out, torch_out), max_diff(onnx_noisy, torch_noisy)
+    return {"batch": batch, "model_id": codec.model_id, "providers": codec.providers,
+            "symbols_max_abs_diff": symbols_diff, "symbols_atol": symbols_atol,
+            "output": codec.decoder.output_name, "decoder_max_abs_diff": diff,
+            "decoder_noisy_max_abs_diff": diff_noisy, "atol": atol,
+            "ok": symbols_diff < symbols_atol and diff < atol and diff_noisy < atol}
+
+
+__all__ = ["check_jscc_parity", "export_jscc"]
