@@ -113,6 +113,22 @@ def cmd_bench_qam(args) -> int:
     return 0
 
 
+def cmd_bench_onnx(args) -> int:
+    from .bench import onnx
+
+    result = onnx.run(args.model, tuple(args.batch_sizes), args.repeats, args.seconds, args.threads, args.seed,
+                      checkpoint=args.checkpoint, spinning=args.spin, progress=None if args.json else _err)
+    _write_json(result, args.out, args.json)
+    if not args.json:
+        print(f"{result['model']}, weights {result['weights']}, ONNX: {result['onnx_files']}; "
+              f"{result['threads']} thread(s) for both, providers {result['providers']}")
+        print(_table(result["results"], [("batch", "batch", "d"), ("torch_images_per_s", "torch eager img/s", ".0f"),
+                                          ("onnx_images_per_s", "onnxruntime img/s", ".0f"), ("ratio", "ratio", ".2f"),
+                                          ("onnx_wrapper_images_per_s", "SemanticCodec img/s", ".0f")]))
+        print(result["verdict"])
+    return 0
+
+
 # --------------------------------------------------------------------------------------- demo
 def cmd_demo(args) -> int:
     from .phy.modem import LinkConfig
@@ -187,13 +203,21 @@ def cmd_export(args) -> int:
     trained = json.load(open(metrics_path)) if os.path.exists(metrics_path) else {}
     card_extra = {"metrics": trained.get("metrics", {}), "training": {"history": trained.get("history", [])},
                   "reproduce": f"semcomm train {args.config} && semcomm export {args.config}"}
-    paths = export_codec(model, args.out, config["name"], dataset=config["data"]["dataset"],
-                         scheme=config["scheme"], classes=list(test_set.classes), card_extra=card_extra)
     images = torch.from_numpy(test_set.float_images()[:64])
-    parity = check_parity(model, paths, images, snr_db=12.0)
+    if getattr(model, "analog", False):  # JSCC baselines: symbols ports
+        from .export.jscc_export import check_jscc_parity, export_jscc
+
+        paths = export_jscc(model, args.out, config["name"], dataset=config["data"]["dataset"],
+                            scheme=config["scheme"], classes=list(test_set.classes), card_extra=card_extra)
+        parity = check_jscc_parity(model, paths, images, snr_db=12.0)
+        summary = f"symbols max abs diff {parity['symbols_max_abs_diff']:.2e}"
+    else:
+        paths = export_codec(model, args.out, config["name"], dataset=config["data"]["dataset"],
+                             scheme=config["scheme"], classes=list(test_set.classes), card_extra=card_extra)
+        parity = check_parity(model, paths, images, snr_db=12.0)
+        summary = f"indices identical {parity['indices_identical']}"
     print(f"exported {paths['encoder']}, {paths['decoder']}, {paths['card']} (model id {paths['model_id'][:16]}...)")
-    print(f"parity on 64 test images: indices identical {parity['indices_identical']}, "
-          f"decoder max abs diff {parity['decoder_max_abs_diff']:.2e}")
+    print(f"parity on 64 test images: {summary}, decoder max abs diff {parity['decoder_max_abs_diff']:.2e}")
     return 0 if parity["ok"] else 1
 
 
@@ -257,6 +281,15 @@ def build_parser() -> argparse.ArgumentParser:
     bq.add_argument("--symbols", type=int, default=1_000_000)
     _add_bench_options(bq)
     bq.set_defaults(func=cmd_bench_qam)
+    bo = bench_sub.add_parser("onnx", help="ONNX Runtime vs PyTorch eager, same codec and weights, on CPU")
+    bo.add_argument("--model", metavar="PREFIX", help="<dir>/<name> of an export (default: the default architecture)")
+    bo.add_argument("--checkpoint", help="PyTorch weights of that model (semcomm train checkpoint); default: seeded")
+    bo.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64])
+    bo.add_argument("--threads", type=int, help="intra-op threads of both (default: torch's default)")
+    bo.add_argument("--seconds", type=float, default=1.0, help="minimum seconds per timed round")
+    bo.add_argument("--spin", action="store_true", help="let ONNX Runtime worker threads busy-wait")
+    _add_bench_options(bo)
+    bo.set_defaults(func=cmd_bench_onnx)
 
     demo = sub.add_parser("demo", help="the main job: PHY loopback demo (table + JSON)")
     demo.add_argument("--mod", default="16qam", choices=list(BITS_PER_SYMBOL))
