@@ -244,20 +244,8 @@ def _names(args) -> list[str]:
     return [a.name for a in args]
 
 
-class _Session:
-    """One ONNX Runtime session plus its parsed metadata."""
-
-    def __init__(self, path, providers=None, session_options=None, role: str = "model"):
-        self.path = Path(path)
-        self.source = self.path.name
-        if not self.path.is_file():
-            raise FileNotFoundError(f"{role} model file {self.path} does not exist")
-        requested = list(providers) if providers is not None else default_providers()
-        self.session = ort.InferenceSession(str(self.path), sess_options=session_options, providers=requested)
-        self.providers = self.session.get_providers()
-        self.info = parse_metadata(self.session.get_modelmeta().custom_metadata_map, self.source)
-        self.inputs = {a.name: a for a in self.session.get_inputs()}
-        self.outputs = {a.name: a for a in self.session.get_outputs()}
+class _ContractProperties:
+    """Read-only views of ``self.info`` (:class:`ModelInfo`), shared by sessions and the codec pair."""
 
     @property
     def model_id(self) -> str:
@@ -265,6 +253,8 @@ class _Session:
 
     @property
     def alphabet(self):
+        """``int`` J or ``[[count, J], ...]`` (both accepted by :class:`semcomm.phy.bits.IndexBitMapper`
+        with ``num_indices=num_tokens``), or ``"analog"``."""
         return self.info.alphabet
 
     @property
@@ -290,6 +280,30 @@ class _Session:
     @property
     def analog(self) -> bool:
         return self.info.analog
+
+    @property
+    def scheme(self) -> str:
+        return self.info.scheme
+
+    @property
+    def dataset(self) -> str:
+        return self.info.dataset
+
+
+class _Session(_ContractProperties):
+    """One ONNX Runtime session plus its parsed metadata."""
+
+    def __init__(self, path, providers=None, session_options=None, role: str = "model"):
+        self.path = Path(path)
+        self.source = self.path.name
+        if not self.path.is_file():
+            raise FileNotFoundError(f"{role} model file {self.path} does not exist")
+        requested = list(providers) if providers is not None else default_providers()
+        self.session = ort.InferenceSession(str(self.path), sess_options=session_options, providers=requested)
+        self.providers = self.session.get_providers()
+        self.info = parse_metadata(self.session.get_modelmeta().custom_metadata_map, self.source)
+        self.inputs = {a.name: a for a in self.session.get_inputs()}
+        self.outputs = {a.name: a for a in self.session.get_outputs()}
 
     def _token_shape(self) -> tuple:
         return (None, self.info.num_tokens, 2) if self.info.analog else (None, self.info.num_tokens)
@@ -450,7 +464,7 @@ def load_card(path) -> dict:
         return json.load(handle)
 
 
-class SemanticCodec:
+class SemanticCodec(_ContractProperties):
     """Encoder + decoder of one export, checked against each other (and against the card when given).
 
     ``SemanticCodec(encoder_path, decoder_path, card=None)`` or ``SemanticCodec.from_prefix("<dir>/<name>")``
@@ -504,48 +518,6 @@ class SemanticCodec:
     @property
     def providers(self) -> list[str]:
         return self.encoder.providers
-
-    @property
-    def model_id(self) -> str:
-        return self.info.model_id
-
-    @property
-    def alphabet(self):
-        """``int`` J or ``[[count, J], ...]`` (both accepted by :class:`semcomm.phy.bits.IndexBitMapper`
-        with ``num_indices=num_tokens``), or ``"analog"``."""
-        return self.info.alphabet
-
-    @property
-    def num_tokens(self) -> int:
-        return self.info.num_tokens
-
-    @property
-    def task(self) -> str:
-        return self.info.task
-
-    @property
-    def classes(self):
-        return self.info.classes
-
-    @property
-    def image_shape(self) -> tuple:
-        return self.info.image_shape
-
-    @property
-    def uses_snr(self) -> bool:
-        return self.info.uses_snr
-
-    @property
-    def analog(self) -> bool:
-        return self.info.analog
-
-    @property
-    def scheme(self) -> str:
-        return self.info.scheme
-
-    @property
-    def dataset(self) -> str:
-        return self.info.dataset
 
     def index_bit_mapper(self, labelling: str = "natural"):
         """The :class:`semcomm.phy.bits.IndexBitMapper` of this codec's index alphabet."""
