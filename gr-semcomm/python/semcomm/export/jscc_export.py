@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .onnx_export import (_NAME, OPSET, _check_card_extra, _numpy, build_metadata, codec_model_id, export_onnx_pair,
+from .onnx_export import (OPSET, _numpy, build_metadata, check_export_arguments, codec_model_id, export_onnx_pair,
                           write_card)
 from .runtime import ANALOG_ALPHABET, KEY_MODEL_ID, TASK_OUTPUT, SemanticCodec, codec_paths
 
@@ -49,16 +49,7 @@ def export_jscc(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: s
     ``<name>.card.json`` (arguments as :func:`semcomm.export.onnx_export.export_codec`).
     Returns ``{"encoder", "decoder", "card", "model_id"}``."""
     cfg = model.config
-    _check_card_extra(card_extra)
-    if not _NAME.match(name):
-        raise ValueError(f"model name {name!r} must match {_NAME.pattern} (it becomes a file name prefix)")
-    if example_batch < 2:
-        raise ValueError("example_batch must be >= 2 so that the batch axis is traced as dynamic")
-    if cfg.task == "classification":
-        if classes is None:
-            raise ValueError("classification model: pass classes=[...] (the class names)")
-        if len(classes) != cfg.num_classes:
-            raise ValueError(f"{len(classes)} class names given, the model has {cfg.num_classes} classes")
+    check_export_arguments(cfg, name, classes, card_extra, example_batch)
     metadata = build_metadata(task=cfg.task, image_shape=cfg.image_shape, num_tokens=cfg.symbols,
                               alphabet=ANALOG_ALPHABET, classes=classes if cfg.task == "classification" else None,
                               uses_snr=cfg.uses_snr, dataset=dataset, scheme=scheme)

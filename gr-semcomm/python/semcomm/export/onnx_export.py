@@ -302,15 +302,8 @@ class _DecoderGraph(nn.Module):
         return self.model.decode(indices, snr_db)
 
 
-def export_codec(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: str, classes=None,
-                 card_extra: Mapping | None = None, opset: int = OPSET, example_batch: int = 2,
-                 verify: bool = True) -> dict:
-    """Export a :class:`~semcomm.nn.masked_vqvae.MaskedVQVAE` to ``out_dir/<name>.{encoder,decoder}.onnx``
-    and ``<name>.card.json``. ``classes`` (class names) is required for classification models.
-    ``card_extra``: ``metrics`` (measured through the digital chain), ``reproduce`` (command line) and
-    any other card fields. ``verify`` loads the result with the runtime (contract checks).
-    Returns ``{"encoder", "decoder", "card", "model_id"}`` (paths as strings)."""
-    cfg = model.config
+def check_export_arguments(cfg, name: str, classes, card_extra, example_batch: int) -> None:
+    """Refuse bad export arguments before anything is written (shared by all exporters)."""
     _check_card_extra(card_extra)
     if not _NAME.match(name):
         raise ValueError(f"model name {name!r} must match {_NAME.pattern} (it becomes a file name prefix)")
@@ -321,6 +314,18 @@ def export_codec(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: 
             raise ValueError("classification model: pass classes=[...] (the class names)")
         if len(classes) != cfg.num_classes:
             raise ValueError(f"{len(classes)} class names given, the model has {cfg.num_classes} classes")
+
+
+def export_codec(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: str, classes=None,
+                 card_extra: Mapping | None = None, opset: int = OPSET, example_batch: int = 2,
+                 verify: bool = True) -> dict:
+    """Export a :class:`~semcomm.nn.masked_vqvae.MaskedVQVAE` to ``out_dir/<name>.{encoder,decoder}.onnx``
+    and ``<name>.card.json``. ``classes`` (class names) is required for classification models.
+    ``card_extra``: ``metrics`` (measured through the digital chain), ``reproduce`` (command line) and
+    any other card fields. ``verify`` loads the result with the runtime (contract checks).
+    Returns ``{"encoder", "decoder", "card", "model_id"}`` (paths as strings)."""
+    cfg = model.config
+    check_export_arguments(cfg, name, classes, card_extra, example_batch)
     metadata = build_metadata(task=cfg.task, image_shape=cfg.image_shape, num_tokens=cfg.num_tokens,
                               alphabet=cfg.codebook_size, classes=classes if cfg.task == "classification" else None,
                               uses_snr=cfg.uses_snr, dataset=dataset, scheme=scheme)
