@@ -12,16 +12,15 @@ Model id: :func:`semcomm.export.onnx_export.codec_model_id` (``JSCCConfig.to_dic
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 import torch
 from torch import nn
 
-from .onnx_export import (OPSET, _numpy, build_metadata, check_export_arguments, codec_model_id, export_onnx_pair,
-                          write_card)
-from .runtime import ANALOG_ALPHABET, KEY_MODEL_ID, TASK_OUTPUT, SemanticCodec, codec_paths
+from .onnx_export import (OPSET, _numpy, build_metadata, check_export_arguments, codec_model_id,
+                          export_graphs_with_card)
+from .runtime import ANALOG_ALPHABET, SemanticCodec, codec_paths
 
 
 class _JsccEncoderGraph(nn.Module):
@@ -63,22 +62,11 @@ def export_jscc(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: s
             symbols = model.encode(images)
     finally:
         model.train(training)
-    decoder_inputs = {"symbols": symbols}
-    if cfg.uses_snr:
-        decoder_inputs["snr_db"] = torch.zeros(example_batch, device=device)
-    result = export_onnx_pair(_JsccEncoderGraph(model), _JsccDecoderGraph(model),
-                              encoder_inputs={"image": images}, encoder_outputs=["symbols"],
-                              decoder_inputs=decoder_inputs, decoder_outputs=[TASK_OUTPUT[cfg.task]],
-                              metadata=metadata, out_dir=out_dir, name=name, model_id=model_id, opset=opset,
-                              description=f"Analog ViT deep JSCC, S={cfg.symbols} complex symbols per image.")
-    paths = codec_paths(Path(out_dir) / name)
-    write_card(paths["card"], name=name, scheme=scheme, task=cfg.task, model_id=model_id, dataset=dataset,
-               classes=classes, config=cfg.to_dict(), metadata={**metadata, KEY_MODEL_ID: model_id},
-               files={"encoder": result["encoder"], "decoder": result["decoder"]}, interface=result["interface"],
-               card_extra=card_extra, opset=opset)
-    if verify:
-        SemanticCodec.from_prefix(Path(out_dir) / name, providers=["CPUExecutionProvider"], card=True)
-    return {"encoder": paths["encoder"], "decoder": paths["decoder"], "card": paths["card"], "model_id": model_id}
+    return export_graphs_with_card(_JsccEncoderGraph(model), _JsccDecoderGraph(model), cfg, images=images,
+                                   token_port="symbols", token_example=symbols, metadata=metadata,
+                                   model_id=model_id, out_dir=out_dir, name=name, scheme=scheme, dataset=dataset,
+                                   classes=classes, card_extra=card_extra, opset=opset, verify=verify,
+                                   description=f"Analog ViT deep JSCC, S={cfg.symbols} complex symbols per image.")
 
 
 def check_jscc_parity(model: nn.Module, paths, images, snr_db=0.0, *, symbols_atol: float = 1e-5,

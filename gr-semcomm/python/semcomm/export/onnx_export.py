@@ -316,6 +316,28 @@ def check_export_arguments(cfg, name: str, classes, card_extra, example_batch: i
             raise ValueError(f"{len(classes)} class names given, the model has {cfg.num_classes} classes")
 
 
+def export_graphs_with_card(encoder_graph: nn.Module, decoder_graph: nn.Module, cfg, *, images, token_port: str,
+                            token_example, metadata: dict, model_id: str, out_dir, name: str, scheme: str,
+                            dataset: str, classes, card_extra, opset: int, verify: bool, description: str) -> dict:
+    """Export an encoder/decoder graph pair whose decoder takes ``token_port`` (+ ``snr_db`` when the model
+    uses it), write the card and (``verify``) load the result with the runtime. Shared by all exporters."""
+    decoder_inputs = {token_port: token_example}
+    if cfg.uses_snr:
+        decoder_inputs["snr_db"] = torch.zeros(len(images), device=images.device)
+    result = export_onnx_pair(encoder_graph, decoder_graph, encoder_inputs={"image": images},
+                              encoder_outputs=[token_port], decoder_inputs=decoder_inputs,
+                              decoder_outputs=[TASK_OUTPUT[cfg.task]], metadata=metadata, out_dir=out_dir,
+                              name=name, model_id=model_id, opset=opset, description=description)
+    paths = codec_paths(Path(out_dir) / name)
+    write_card(paths["card"], name=name, scheme=scheme, task=cfg.task, model_id=model_id, dataset=dataset,
+               classes=classes, config=cfg.to_dict(), metadata={**metadata, KEY_MODEL_ID: model_id},
+               files={"encoder": result["encoder"], "decoder": result["decoder"]}, interface=result["interface"],
+               card_extra=card_extra, opset=opset)
+    if verify:
+        SemanticCodec.from_prefix(Path(out_dir) / name, providers=["CPUExecutionProvider"], card=True)
+    return {"encoder": paths["encoder"], "decoder": paths["decoder"], "card": paths["card"], "model_id": model_id}
+
+
 def export_codec(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: str, classes=None,
                  card_extra: Mapping | None = None, opset: int = OPSET, example_batch: int = 2,
                  verify: bool = True) -> dict:
@@ -340,22 +362,11 @@ def export_codec(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: 
             indices = model.encode(images)
     finally:
         model.train(training)
-    decoder_inputs = {"indices": indices}
-    if cfg.uses_snr:
-        decoder_inputs["snr_db"] = torch.zeros(example_batch, device=device)
-    result = export_onnx_pair(_EncoderGraph(model), _DecoderGraph(model, cfg.uses_snr),
-                              encoder_inputs={"image": images}, encoder_outputs=["indices"],
-                              decoder_inputs=decoder_inputs, decoder_outputs=[TASK_OUTPUT[cfg.task]],
-                              metadata=metadata, out_dir=out_dir, name=name, model_id=model_id, opset=opset,
-                              description=f"Masked VQ-VAE, T={cfg.num_tokens}, J={cfg.codebook_size}.")
-    paths = codec_paths(Path(out_dir) / name)
-    write_card(paths["card"], name=name, scheme=scheme, task=cfg.task, model_id=model_id, dataset=dataset,
-               classes=classes, config=cfg.to_dict(), metadata={**metadata, KEY_MODEL_ID: model_id},
-               files={"encoder": result["encoder"], "decoder": result["decoder"]}, interface=result["interface"],
-               card_extra=card_extra, opset=opset)
-    if verify:
-        SemanticCodec.from_prefix(Path(out_dir) / name, providers=["CPUExecutionProvider"], card=True)
-    return {"encoder": paths["encoder"], "decoder": paths["decoder"], "card": paths["card"], "model_id": model_id}
+    return export_graphs_with_card(_EncoderGraph(model), _DecoderGraph(model, cfg.uses_snr), cfg, images=images,
+                                   token_port="indices", token_example=indices, metadata=metadata,
+                                   model_id=model_id, out_dir=out_dir, name=name, scheme=scheme, dataset=dataset,
+                                   classes=classes, card_extra=card_extra, opset=opset, verify=verify,
+                                   description=f"Masked VQ-VAE, T={cfg.num_tokens}, J={cfg.codebook_size}.")
 
 
 # --------------------------------------------------------------------------------------------- parity

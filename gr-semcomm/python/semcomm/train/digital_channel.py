@@ -109,8 +109,9 @@ import numpy as np
 
 from ..phy.bits import IndexBitMapper, int_to_bits
 from ..phy.framing import CRC32_SIZE, crc32
-from ..phy.ldpc import DECODER_ALGORITHMS, ShortenedCoder, get_code
-from ..phy.qam import LLR_METHODS, QAM, check_modulation
+from ..phy.ldpc import ShortenedCoder, get_code
+from ..phy.qam import QAM, check_modulation
+from ..phy.modem import LinkConfig
 from ..sim.ber import CHANNELS, FadingSpec
 
 PROFILE_FORMAT = "semcomm.error_profile"
@@ -164,12 +165,8 @@ class ChainSettings:
 
     def __post_init__(self):
         object.__setattr__(self, "modulation", check_modulation(self.modulation))
-        if self.code != "none":
-            get_code(self.code)
-        if self.decoder not in DECODER_ALGORITHMS:
-            raise ValueError(f"unknown LDPC decoder {self.decoder!r}; allowed: {', '.join(DECODER_ALGORITHMS)}")
-        if self.llr_method not in LLR_METHODS:
-            raise ValueError(f"unknown LLR method {self.llr_method!r}; allowed: {', '.join(LLR_METHODS)}")
+        # the link's own checks name a bad modulation, code, decoder or LLR method
+        LinkConfig(modulation=self.modulation, code=self.code, decoder=self.decoder, llr_method=self.llr_method)
         if isinstance(self.max_iterations, bool) or int(self.max_iterations) != self.max_iterations \
                 or self.max_iterations < 1:
             raise ValueError(f"max_iterations must be an int >= 1, got {self.max_iterations!r}")
