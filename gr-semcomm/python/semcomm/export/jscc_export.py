@@ -11,16 +11,15 @@ Model id: :func:`semcomm.export.onnx_export.codec_model_id` (``JSCCConfig.to_dic
 """
 from __future__ import annotations
 
-import os
 from typing import Mapping
 
 import numpy as np
 import torch
 from torch import nn
 
-from .onnx_export import (OPSET, _numpy, build_metadata, check_export_arguments, codec_model_id,
-                          export_graphs_with_card)
-from .runtime import ANALOG_ALPHABET, SemanticCodec, codec_paths
+from .onnx_export import (OPSET, build_metadata, check_export_arguments, codec_model_id,
+                          export_graphs_with_card, parity_inputs)
+from .runtime import ANALOG_ALPHABET
 
 
 class _JsccEncoderGraph(nn.Module):
@@ -77,12 +76,8 @@ def check_jscc_parity(model: nn.Module, paths, images, snr_db=0.0, *, symbols_at
     symbols and on the symbols after the model's channel at ``snr_db`` (noise from a generator
     seeded with ``seed``). ``ok`` when the symbol difference is below ``symbols_atol`` and both
     decoder differences below ``atol``."""
-    if isinstance(paths, (str, os.PathLike)):
-        paths = codec_paths(paths)
-    codec = SemanticCodec(paths["encoder"], paths["decoder"], providers=providers or ["CPUExecutionProvider"])
-    images = _numpy(images, np.float32)
+    codec, images, snr = parity_inputs(paths, images, snr_db, providers)
     batch = images.shape[0]
-    snr = np.broadcast_to(_numpy(snr_db, np.float32), (batch,)).copy()
     device = next(model.parameters()).device
     training = model.training
     model.eval()

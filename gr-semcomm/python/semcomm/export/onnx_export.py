@@ -376,6 +376,17 @@ def _numpy(x, dtype) -> np.ndarray:
     return np.asarray(x, dtype=dtype)
 
 
+def parity_inputs(paths, images, snr_db, providers=None):
+    """``(runtime codec, float32 images, snr_db [N])`` for a parity check; ``paths`` is the exporter's
+    dict or a ``<dir>/<name>`` prefix; CPU unless ``providers`` says otherwise."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = codec_paths(paths)
+    codec = SemanticCodec(paths["encoder"], paths["decoder"], providers=providers or ["CPUExecutionProvider"])
+    images = _numpy(images, np.float32)
+    snr = np.broadcast_to(_numpy(snr_db, np.float32), (images.shape[0],)).copy()
+    return codec, images, snr
+
+
 def check_parity(model: nn.Module, paths, images, snr_db=0.0, *, atol: float = 1e-4, providers=None,
                  seed: int = 0) -> dict:
     """Compare the exported files with the PyTorch ``model`` on ``images`` ``[N, C, H, W]`` in ``[0, 1]``.
@@ -385,12 +396,8 @@ def check_parity(model: nn.Module, paths, images, snr_db=0.0, *, atol: float = 1
     indices and on random indices over the whole alphabet (a corrupted channel). ``ok`` is true when
     the indices are identical and both differences are below ``atol``. Runs on CPU unless
     ``providers`` says otherwise."""
-    if isinstance(paths, (str, os.PathLike)):
-        paths = codec_paths(paths)
-    codec = SemanticCodec(paths["encoder"], paths["decoder"], providers=providers or ["CPUExecutionProvider"])
-    images = _numpy(images, np.float32)
+    codec, images, snr = parity_inputs(paths, images, snr_db, providers)
     batch = images.shape[0]
-    snr = np.broadcast_to(_numpy(snr_db, np.float32), (batch,)).copy()
     device = next(model.parameters()).device
     training = model.training
     model.eval()
