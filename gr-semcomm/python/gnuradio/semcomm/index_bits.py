@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import numpy as np
 import pmt
-from gnuradio import gr
 
 from semcomm.phy.bits import IndexBitMapper
 
-PORT = pmt.intern("pdus")
-CLAMPED_KEY = pmt.intern("clamped")
+from .pdus import KEYS, PduBlock, PduDropped
+
+CLAMPED_KEY = KEYS["clamped"]
 #: (type test, element reader) for every integer uniform vector type.
 _INTEGER_VECTORS = (
     (pmt.is_u8vector, pmt.u8vector_elements), (pmt.is_s8vector, pmt.s8vector_elements),
@@ -40,23 +40,12 @@ _INTEGER_VECTORS = (
 )
 
 
-class PduDropped(ValueError):
-    """A message that the block drops (with the reason as its text)."""
-
-
 def make_mapper(alphabet, num_indices=None, labelling="natural") -> IndexBitMapper:
     """The core mapper from block parameters: ``alphabet`` is ``J`` (int or digit string) or
     a JSON string / list of ``[count, J]`` segments; ``num_indices`` may be ``None`` for segments."""
     if num_indices is not None:
         num_indices = int(num_indices)
     return IndexBitMapper(alphabet, num_indices=num_indices, labelling=labelling)
-
-
-def split_pdu(msg):
-    """``(metadata dict, vector)`` of a PDU, or :class:`PduDropped`."""
-    if not pmt.is_pair(msg) or not pmt.is_dict(pmt.car(msg)) or not pmt.is_uniform_vector(pmt.cdr(msg)):
-        raise PduDropped("message is not a PDU (cons of a metadata dict and a uniform vector)")
-    return pmt.car(msg), pmt.cdr(msg)
 
 
 def integer_elements(vector) -> np.ndarray:
@@ -76,28 +65,12 @@ def checked_length(values: np.ndarray, expected: int, what: str) -> np.ndarray:
     return values
 
 
-class _MapperBlock(gr.basic_block):
-    """Message plumbing shared by both blocks; a subclass defines ``map_pdu(meta, vector)``, which
-    returns the output PDU or raises :class:`PduDropped`."""
+class _MapperBlock(PduBlock):
+    """Shared by both blocks: the core mapper built from the block parameters."""
 
     def __init__(self, name, alphabet, num_indices, labelling):
-        gr.basic_block.__init__(self, name=name, in_sig=None, out_sig=None)
+        PduBlock.__init__(self, name)
         self.mapper = make_mapper(alphabet, num_indices, labelling)
-        self.processed = 0
-        self.dropped = 0
-        self.message_port_register_in(PORT)
-        self.message_port_register_out(PORT)
-        self.set_msg_handler(PORT, self._handle)
-
-    def _handle(self, msg):
-        try:
-            out = self.map_pdu(*split_pdu(msg))
-        except PduDropped as err:
-            self.dropped += 1
-            self.logger.warn(f"dropped PDU #{self.dropped}: {err}")
-            return
-        self.processed += 1
-        self.message_port_pub(PORT, out)
 
 
 class index_to_bits(_MapperBlock):

@@ -135,6 +135,7 @@ class FrameModem:
 
     def __post_init__(self):
         self._bpsk = QAM("bpsk")
+        self._qam = QAM(self.config.modulation)
         self._code_names = {v: k for k, v in CODE_IDS.items()}
         self._modulation_names = {v: k for k, v in MODULATION_IDS.items()}
 
@@ -154,18 +155,34 @@ class FrameModem:
         if payload_len > self.config.max_payload:
             raise ValueError(f"payload of {payload_len} bytes exceeds max_payload={self.config.max_payload}")
         seqs = np.arange(num_frames) if seqs is None else np.asarray(seqs)
-        layout = self.layout(payload_len)
-        frames = [build_frame(self._header(int(seq), payload_len), payload.tobytes())
-                  for seq, payload in zip(seqs, payloads)]
-        frame_bits = np.unpackbits(np.frombuffer(b"".join(frames), dtype=np.uint8).reshape(num_frames, -1), axis=1)
+        frames = np.stack([np.frombuffer(self.frame_bytes(int(seq), payload.tobytes()), dtype=np.uint8)
+                           for seq, payload in zip(seqs, payloads)])
+        header_coded, payload_coded, payload_bits = self.encode_frames(frames)
+        return TxBatch(self.map_symbols(header_coded, payload_coded), payload_coded, payload_bits,
+                       self.layout(payload_len))
+
+    def frame_bytes(self, seq: int, payload: bytes) -> bytes:
+        """Header (this modem's model id, modulation, code) + payload + CRC-32, as bytes."""
+        return build_frame(self._header(seq, len(payload)), payload)
+
+    def encode_frames(self, frames) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Frame bytes ``[F, 18 + L + 4]`` (equal lengths) -> (header coded bits ``[F, 468]``,
+        payload coded bits ``[F, N_c]``, payload + CRC bits ``[F, 8 (L + 4)]``)."""
+        frames = np.asarray(frames, dtype=np.uint8)
+        frame_bits = np.unpackbits(frames, axis=1)
         header_bits, payload_bits = frame_bits[:, :HEADER_BITS], frame_bits[:, HEADER_BITS:]
-        header_symbols = self._bpsk.modulate(_header_coder().encode(header_bits))
+        layout = self.layout(frames.shape[1] - HEADER_SIZE - CRC32_SIZE)
         coded = layout.coder.encode(payload_bits) if layout.coder else payload_bits
-        tail = np.zeros((num_frames, layout.tail_bits), dtype=np.uint8)
-        payload_symbols = layout.qam.modulate(np.concatenate([coded, tail], axis=1))
-        symbols = np.concatenate([np.broadcast_to(preamble(), (num_frames, PREAMBLE_LENGTH)),
-                                  header_symbols, payload_symbols], axis=1)
-        return TxBatch(symbols, coded, payload_bits, layout)
+        return _header_coder().encode(header_bits), coded, payload_bits
+
+    def map_symbols(self, header_coded, payload_coded) -> np.ndarray:
+        """Coded bits -> frame symbols ``[F, S]``: preamble, BPSK header, QAM payload (zero tail bits)."""
+        num_frames, num_coded = payload_coded.shape
+        qam = self._qam
+        tail = np.zeros((num_frames, -num_coded % qam.bits_per_symbol), dtype=np.uint8)
+        payload_symbols = qam.modulate(np.concatenate([payload_coded, tail], axis=1))
+        return np.concatenate([np.broadcast_to(preamble(), (num_frames, PREAMBLE_LENGTH)),
+                               self._bpsk.modulate(header_coded), payload_symbols], axis=1)
 
     def _header(self, seq: int, payload_len: int) -> FrameHeader:
         cfg = self.config
@@ -185,43 +202,53 @@ class FrameModem:
         header_end = PREAMBLE_LENGTH + HEADER_SYMBOLS
         if num_symbols < header_end:
             return [RxFrame(DeframeResult(Reject.TOO_SHORT)) for _ in range(num_frames)]
-        header_llr = self._bpsk.demodulate_llr(symbols[:, PREAMBLE_LENGTH:header_end],
-                                               noise_var[:, PREAMBLE_LENGTH:header_end], self.config.llr_method)
-        header_bits = _header_coder().decode(header_llr, max_iterations=self.config.max_iterations).bits
-        header_bytes = np.packbits(header_bits, axis=1)
+        parsed = self.decode_headers(symbols[:, PREAMBLE_LENGTH:header_end],
+                                     noise_var[:, PREAMBLE_LENGTH:header_end], expected_model_id)
         results: list[RxFrame | None] = [None] * num_frames
-        headers: dict[int, FrameHeader] = {}
-        groups: dict[tuple[int, str, str], list[int]] = {}  # (payload_len, modulation, code) -> frames
-        known_codes = set(CODE_IDS.values()) | {CUSTOM_CODE_ID}
-        for f in range(num_frames):
-            header, reason = parse_header(header_bytes[f].tobytes(), expected_model_id,
-                                          self.config.max_payload, known_codes)
+        groups: dict[tuple[int, int, int], list[int]] = {}  # (payload_len, modulation id, code id) -> frames
+        for f, (header, reason) in enumerate(parsed):
+            if reason is None and num_symbols < header_end + self.header_layout(header).num_symbols:
+                reason = Reject.LENGTH_MISMATCH
             if reason is not None:
-                results[f] = RxFrame(DeframeResult(reason, header))
+                results[f] = RxFrame(DeframeResult(reason, header, header_ok=reason == Reject.LENGTH_MISMATCH))
                 continue
-            key = (header.payload_len, self._modulation_names[header.modulation_id], self._code_name(header.code_id))
-            if num_symbols < header_end + payload_layout(*key).num_symbols:
-                results[f] = RxFrame(DeframeResult(Reject.LENGTH_MISMATCH, header, header_ok=True))
-                continue
-            headers[f] = header
-            groups.setdefault(key, []).append(f)
-        for key, frames in groups.items():
-            layout = payload_layout(*key)
+            groups.setdefault((header.payload_len, header.modulation_id, header.code_id), []).append(f)
+        for frames in groups.values():
+            layout = self.header_layout(parsed[frames[0]][0])
             stop = header_end + layout.num_symbols
-            decoded = self._decode_payloads(layout, symbols[frames, header_end:stop], noise_var[frames, header_end:stop])
+            llr = self.demap_payload(layout, symbols[frames, header_end:stop], noise_var[frames, header_end:stop])
+            payload_bytes, ok, iterations = self.decode_payload(layout, llr)
             for i, f in enumerate(frames):
-                payload_bytes, coded_hard, ok, iterations = (item[i] if item is not None else None for item in decoded)
-                results[f] = RxFrame(check_payload(headers[f], payload_bytes.tobytes()), coded_hard, ok, iterations)
+                results[f] = RxFrame(check_payload(parsed[f][0], payload_bytes[i].tobytes()), (llr[i] < 0).astype(np.uint8),
+                                     None if ok is None else ok[i], None if iterations is None else iterations[i])
         return results
 
-    def _code_name(self, code_id: int) -> str:
-        return self.config.code if code_id == CUSTOM_CODE_ID else self._code_names[code_id]
+    def decode_headers(self, header_symbols, noise_var, expected_model_id: bytes | None = None):
+        """BPSK header symbols ``[F, 468]`` -> one ``(FrameHeader | None, Reject reason | None)`` per frame."""
+        llr = self._bpsk.demodulate_llr(header_symbols, noise_var, self.config.llr_method)
+        header_bits = _header_coder().decode(llr, max_iterations=self.config.max_iterations).bits
+        header_bytes = np.packbits(header_bits, axis=1)
+        known_codes = set(CODE_IDS.values()) | {CUSTOM_CODE_ID}
+        return [parse_header(row.tobytes(), expected_model_id, self.config.max_payload, known_codes)
+                for row in header_bytes]
 
-    def _decode_payloads(self, layout: PayloadLayout, symbols, noise_var):
-        """-> (payload+CRC bytes ``[F, L+4]``, pre-FEC hard bits, per-codeword ok, iterations)."""
-        llr = layout.qam.demodulate_llr(symbols, noise_var, self.config.llr_method)[:, :layout.num_coded_bits]
-        coded_hard = (llr < 0).astype(np.uint8)
+    def header_layout(self, header: FrameHeader) -> PayloadLayout:
+        """The payload layout a (valid) header announces."""
+        return payload_layout(header.payload_len, self._modulation_names[header.modulation_id],
+                              self.code_name(header.code_id))
+
+    def demap_payload(self, layout: PayloadLayout, symbols, noise_var) -> np.ndarray:
+        """Payload symbols ``[F, layout.num_symbols]`` -> coded-bit LLRs ``[F, N_c]`` (tail bits dropped)."""
+        return layout.qam.demodulate_llr(symbols, noise_var, self.config.llr_method)[:, :layout.num_coded_bits]
+
+    def decode_payload(self, layout: PayloadLayout, llr):
+        """LLRs ``[F, N_c]`` -> (payload + CRC bytes ``[F, L + 4]``, per-codeword ok, iterations);
+        ok and iterations are None for uncoded frames."""
         if layout.coder is None:
-            return np.packbits(coded_hard, axis=1), coded_hard, None, None
+            return np.packbits((llr < 0).astype(np.uint8), axis=1), None, None
         decoded = layout.coder.decode(llr, max_iterations=self.config.max_iterations, algorithm=self.config.decoder)
-        return np.packbits(decoded.bits, axis=1), coded_hard, decoded.syndrome_ok, decoded.iterations
+        return np.packbits(decoded.bits, axis=1), decoded.syndrome_ok, decoded.iterations
+
+    def code_name(self, code_id: int) -> str:
+        """LDPC code name of a header code id (the custom id means this modem's configured code)."""
+        return self.config.code if code_id == CUSTOM_CODE_ID else self._code_names[code_id]

@@ -1,0 +1,106 @@
+"""Pulse shaping, the streaming burst synchroniser and the stream channel (core, no GNU Radio)."""
+import numpy as np
+import pytest
+
+from semcomm.channel.stream import StreamChannel, StreamChannelConfig
+from semcomm.phy.framing import Reject
+from semcomm.phy.modem import FrameModem, LinkConfig
+from semcomm.phy.pulse import matched_filter, rrc_taps, shape
+from semcomm.phy.sync import FrameSynchronizer, fit_phase_ramp, preamble_metric, sample_symbols
+
+SPS = 4
+
+
+def frame_stream(modem, num_frames, rng, guard=64):
+    payloads = rng.integers(0, 256, (num_frames, 25), dtype=np.uint8)
+    tx = modem.modulate(payloads)
+    gap = np.zeros(guard, dtype=np.complex64)
+    return tx, np.concatenate([np.concatenate([gap, s]) for s in tx.symbols] + [gap])
+
+
+def receive(modem, samples, chunk):
+    sync = FrameSynchronizer(modem, SPS)
+    frames = []
+    for i in range(0, samples.size, chunk):
+        frames += sync.push(samples[i:i + chunk])
+    return frames + sync.flush(), sync
+
+
+def test_rrc_taps_unit_energy_and_nyquist_after_matched_filter():
+    taps = rrc_taps(SPS, 0.35, 8)
+    assert taps.size == 8 * SPS + 1 and np.isclose(np.sum(taps.astype(np.float64) ** 2), 1.0, atol=1e-6)
+    pulse = matched_filter(shape([1.0], taps, SPS), taps)
+    centre = np.argmax(np.abs(pulse))
+    assert np.isclose(pulse[centre], 1.0, atol=1e-4)
+    neighbours = pulse[centre + SPS * np.arange(-7, 8)[np.arange(-7, 8) != 0]]
+    assert np.sum(np.abs(neighbours) ** 2) < 1e-3  # raised cosine truncated to 8 symbols: ISI below -30 dB
+    with pytest.raises(ValueError, match="rolloff"):
+        rrc_taps(SPS, 0.0)
+
+
+def test_metric_is_one_on_a_clean_preamble_and_small_on_noise():
+    modem = FrameModem(LinkConfig())
+    tx, stream = frame_stream(modem, 1, np.random.default_rng(0))
+    taps = rrc_taps(SPS)
+    y = matched_filter(shape(stream, taps, SPS), taps)
+    metric = preamble_metric(y, SPS)
+    assert metric.max() == pytest.approx(1.0, abs=1e-3)
+    noise = np.array([1, 1j]) @ np.random.default_rng(1).standard_normal((2, 50_000))
+    assert preamble_metric(matched_filter(noise.astype(np.complex64), taps), SPS).mean() < 0.3
+
+
+def test_fit_phase_ramp_and_interpolation():
+    k = np.arange(500)
+    omega, theta = fit_phase_ramp(np.exp(1j * (0.01 * k + 0.4)))
+    assert omega == pytest.approx(0.01, abs=1e-9) and theta == pytest.approx(0.4, abs=1e-7)
+    t = np.arange(400)
+    y = np.exp(2j * np.pi * 0.01 * t).astype(np.complex64)
+    got = sample_symbols(y, 100.3, 4, 50)
+    np.testing.assert_allclose(got, np.exp(2j * np.pi * 0.01 * (100.3 + 4 * np.arange(50))), atol=1e-3)
+
+
+@pytest.mark.parametrize("chunk", [997, 100_000])
+def test_synchroniser_recovers_frames_through_impaired_channel(chunk):
+    rng = np.random.default_rng(2)
+    modem = FrameModem(LinkConfig())
+    tx, stream = frame_stream(modem, 20, rng)
+    taps = rrc_taps(SPS)
+    channel = StreamChannel(StreamChannelConfig(snr_db=10, sps=SPS, cfo=0.004 / SPS, timing_offset=7.6, seed=4))
+    y = matched_filter(channel.process(shape(stream, taps, SPS) * 0.5), taps)  # 0.5: unknown gain, Es/N0 = 4 dB
+    frames, sync = receive(modem, y, chunk)
+    assert [f.header.seq for f in frames] == list(range(20)) and sync.header_failures == 0
+    cfo = np.array([f.cfo for f in frames])
+    snr = np.array([f.snr_db for f in frames])
+    assert np.abs(cfo - 0.004).max() < 2e-4 and np.abs(snr - 10 * np.log10(0.25 * 10)).max() < 1.0
+    layout = modem.header_layout(frames[0].header)
+    llr = modem.demap_payload(layout, np.stack([f.payload for f in frames]), frames[0].noise_var)
+    pre_fec_ber = np.mean((llr < 0) != tx.coded_bits)
+    assert pre_fec_ber < 0.2  # 16-QAM at Es/N0 = 4 dB: about 0.12 (theory), so no sync loss beyond that
+
+
+def test_truncated_stream_and_noise_only():
+    rng = np.random.default_rng(5)
+    modem = FrameModem(LinkConfig())
+    _, stream = frame_stream(modem, 2, rng)
+    taps = rrc_taps(SPS)
+    y = matched_filter(shape(stream, taps, SPS), taps)
+    frames, _ = receive(modem, y[: y.size - 600 * SPS], 4096)  # the second frame is cut short
+    assert frames[0].reject is None and frames[0].snr_db > 25  # noiseless: only the RRC truncation and frames[-1].reject == Reject.TOO_SHORT
+    noise = (rng.standard_normal(100_000) + 1j * rng.standard_normal(100_000)).astype(np.complex64)
+    frames, sync = receive(modem, matched_filter(noise, taps), 8192)
+    assert all(f.reject is not None for f in frames) and sync.detections < 5
+
+
+def test_stream_channel_chunking_invariant_and_snr():
+    cfg = StreamChannelConfig(snr_db=5, sps=SPS, cfo=0.001, timing_offset=3.4, fading="rician", k_factor_db=3,
+                              fading_block=100, psr_db=-3, h_a=0.5j)
+    x = np.exp(1j * np.random.default_rng(2).uniform(0, 6, 5000)).astype(np.complex64) / np.sqrt(SPS)
+    jam = np.ones(5000, np.complex64)
+    whole = StreamChannel(cfg).process(x, jam)
+    chunked = StreamChannel(cfg)
+    parts = np.concatenate([chunked.process(x[i:i + 333], jam[i:i + 333]) for i in range(0, 5000, 333)])
+    np.testing.assert_array_equal(whole, parts)
+    noise_only = StreamChannel(StreamChannelConfig(snr_db=5, sps=SPS)).process(np.zeros(200_000, np.complex64))
+    assert np.mean(np.abs(noise_only) ** 2) == pytest.approx(10 ** -0.5, rel=0.02)
+    with pytest.raises(ValueError, match="fading"):
+        StreamChannelConfig(fading="nakagami")
