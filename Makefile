@@ -11,7 +11,7 @@ setup:
 	@bash tools/bootstrap.sh
 
 demo: setup
-	$(BIN)/semcomm demo --out results/demo
+	$(BIN)/semcomm demo --config hw_configs/loopback.yaml --out results/demo
 
 test: setup
 	$(BIN)/python -m pytest -q tests
@@ -22,7 +22,7 @@ bench: setup
 
 # Open GNU Radio Companion with the semcomm blocks on its block path.
 grc: setup
-	. $(BIN)/activate && gnuradio-companion flowgraphs/*.grc
+	$(BIN)/python $$(command -v gnuradio-companion) flowgraphs/*.grc
 
 clean:
 	rm -rf results .pytest_cache build *.egg-info

@@ -30,7 +30,7 @@ def test_db_ranges():
             parse_db_range(bad)
 
 
-@pytest.mark.parametrize("argv", [[], ["ber"], ["bench"], ["bench", "ldpc"], ["bench", "qam"], ["demo"], ["codes"]])
+@pytest.mark.parametrize("argv", [[], ["ber"], ["bench"], ["bench", "ldpc"], ["bench", "qam"], ["demo"], ["run"], ["phy-loopback"], ["codes"]])
 def test_help(argv):
     assert "usage: semcomm" in run(*argv, "--help").stdout
 
@@ -80,7 +80,7 @@ def test_bench_ldpc_json(tmp_path):
     assert json.loads(out.read_text()) == result
 
 
-def test_demo_writes_json(tmp_path):
-    run("demo", "--esn0", "10", "--frames", "4", "--payload", "64", "--out", str(tmp_path))
+def test_phy_loopback_writes_json(tmp_path):
+    run("phy-loopback", "--esn0", "10", "--frames", "4", "--payload", "64", "--out", str(tmp_path))
     data = json.loads((tmp_path / "phy_loopback.json").read_text())
     assert data["points"][0]["frame_error_rate"] == 0.0

@@ -25,7 +25,7 @@ needs_grcc = pytest.mark.skipif(GRCC is None, reason="grcc (GNU Radio Companion 
 def grcc(flowgraph, out_dir):
     """Compile ``flowgraph`` into ``out_dir`` with the semcomm blocks on GRC's block path."""
     env = dict(os.environ, GRC_BLOCKS_PATH=GRC_DIR)
-    return subprocess.run([GRCC, "-o", str(out_dir), str(flowgraph)], env=env, capture_output=True,
+    return subprocess.run([sys.executable, GRCC, "-o", str(out_dir), str(flowgraph)], env=env, capture_output=True,
                           text=True, timeout=120)
 
 

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from semcomm.attacks.pgd import pgd_attack
 from semcomm.nn.codebook import Codebook
 from semcomm.nn.fim import FeatureImportance
-from semcomm.nn.masked_vqvae import CodecConfig, MaskedVQVAE, spread_positions
+from semcomm.nn.masked_vqvae import CodecConfig, MaskedVQVAE, center_positions, spread_positions
 from semcomm.nn.vit import patchify, unpatchify
 from semcomm.train.awp import WeightPerturbation
 
@@ -90,6 +90,17 @@ def test_masked_vqvae_shapes_and_inference_mask():
     assert len(set(spread_positions(7, 7, 25).tolist())) == 25
 
 
+def test_center_keep_layout_is_the_central_block():
+    model = MaskedVQVAE(CodecConfig(keep_layout="center", **SMALL))
+    assert model.inference_keep.tolist() == [r * 7 + c for r in range(1, 6) for c in range(1, 6)]  # 5 x 5 of 7 x 7
+    assert center_positions(4, 4, 4).tolist() == [5, 6, 9, 10]
+    assert MaskedVQVAE(CodecConfig(**SMALL)).inference_keep.tolist() == spread_positions(7, 7, 25).tolist()
+    state = model.state_dict()  # the keep set travels with the weights
+    other = MaskedVQVAE(CodecConfig(**SMALL))
+    other.load_state_dict(state)
+    assert torch.equal(other.inference_keep, model.inference_keep)
+
+
 def test_noise_masking_keeps_quiet_patches():
     model = MaskedVQVAE(CodecConfig(masking="noise", **SMALL))
     energy = torch.arange(49, dtype=torch.float32)  # noise grows with the patch index
@@ -108,6 +119,7 @@ def test_reconstruction_task_outputs_images_in_unit_range():
 @pytest.mark.parametrize("bad, message", [
     (dict(patch=5), "not divisible"), (dict(mask_ratio=1.0), "mask_ratio"), (dict(task="detection"), "unknown task"),
     (dict(fim_layers=[5]), "outside decoder blocks"), (dict(task="reconstruction", fim_layers=[0]), "classification"),
+    (dict(keep_layout="corners"), "unknown keep_layout"),
 ])
 def test_bad_codec_config(bad, message):
     with pytest.raises(ValueError, match=message):

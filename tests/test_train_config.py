@@ -32,3 +32,33 @@ def test_unreadable_config(tmp_path):
     bad.write_text("name: [unclosed\n")
     with pytest.raises(train_config.ConfigError, match="not valid YAML"):
         train_config.load(str(bad))
+
+
+def test_fixed_mask_fraction_defaults_to_random_masking_and_is_bounded():
+    config = train_config.load(SHIPPED)
+    del config["train"]["fixed_mask_fraction"]
+    assert train_config.validate(config)["train"]["fixed_mask_fraction"] == 0.0
+    config["train"]["fixed_mask_fraction"] = 1.5
+    with pytest.raises(train_config.ConfigError, match="train/fixed_mask_fraction: 1.5 is greater than the maximum"):
+        train_config.validate(config)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.5, 1.0])
+def test_training_keep_mixes_random_masks_with_the_inference_keep_set(fraction):
+    import torch
+
+    from semcomm.nn.jscc import JSCCConfig, ViTJSCC
+    from semcomm.nn.masked_vqvae import CodecConfig, MaskedVQVAE
+    from semcomm.train.trainer import Trainer
+
+    torch.manual_seed(0)
+    trainer = Trainer.__new__(Trainer)  # only the model and the train section are needed
+    trainer.model = MaskedVQVAE(CodecConfig(dim=16, encoder_depth=1, decoder_dim=16, decoder_depth=1, heads=2))
+    trainer.config = {"train": {"fixed_mask_fraction": fraction}}
+    keep = trainer.training_keep(400)
+    assert keep.shape == (400, trainer.model.config.num_tokens)
+    assert torch.equal(keep.sort(dim=1).values, keep)  # sorted positions, as sample_keep gives
+    fixed = (keep == trainer.model.inference_keep[None, :]).all(dim=1).float().mean().item()
+    assert fixed == pytest.approx(fraction, abs=0.1)
+    trainer.model = ViTJSCC(JSCCConfig(dim=16, encoder_depth=1, decoder_dim=16, decoder_depth=1, heads=2))
+    assert trainer.training_keep(8) is None  # the analog baseline encodes every patch

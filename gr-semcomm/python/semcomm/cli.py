@@ -129,15 +129,63 @@ def cmd_bench_onnx(args) -> int:
     return 0
 
 
+def cmd_bench_flowgraph(args) -> int:
+    from pathlib import Path
+
+    from .testbed.bench import bench_flowgraph
+    from .testbed.config import load_testbed_config, parse_overrides
+
+    config = load_testbed_config(args.config, {**parse_overrides(args.set), "data.num_images": args.images})
+    result = bench_flowgraph(config, Path(args.out).parent if args.out else Path("results/bench"))
+    _write_json(result, args.out, args.json)
+    if not args.json:
+        print(f"receiver:    {result['rx_samples_per_s'] / 1e6:.2f} Msps ({result['rx_images_per_s']:.0f} images/s, "
+              f"accuracy {result['rx_accuracy']:.1%}); transmitter: {result['tx_samples_per_s'] / 1e6:.2f} Msps; "
+              f"target {result['target_samples_per_s'] / 1e6:.0f} Msps; losses {result['losses']}")
+    return 0
+
+
 # --------------------------------------------------------------------------------------- demo
 def cmd_demo(args) -> int:
+    from pathlib import Path
+
+    from .testbed.config import parse_overrides
+    from .testbed.demo import run_demo
+
+    run_demo(args.config, Path(args.out), parse_overrides(args.set))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from pathlib import Path
+
+    from .testbed.config import load_testbed_config, parse_overrides
+    from .testbed.run import run_loopback, run_role, run_zmq
+
+    out = Path(args.out)
+    if args.role == "zmq":
+        summary = run_zmq(args.config, args.set, out, args.timeout)
+    else:
+        config = load_testbed_config(args.config, parse_overrides(args.set))
+        if args.role == "loopback":
+            summary = run_loopback(config, args.condition, out, args.timeout)
+        else:
+            summary = run_role(args.role, config, out, args.timeout)
+    if summary is not None:
+        from .testbed.demo import format_table
+        print(format_table([summary]))
+        print(f"wrote {out / 'summary.json'} and {out / 'frames.jsonl'}")
+    return 0
+
+
+def cmd_phy_loopback(args) -> int:
     from .phy.modem import LinkConfig
     from .sim import phy_loopback
     from .sim.ber import parse_db_range
 
     config = LinkConfig(modulation=args.mod, code=args.code, max_iterations=args.iterations)
     print(f"PHY loopback: {args.frames} frames x {args.payload} bytes per SNR, {config.modulation}, "
-          f"LDPC {config.code}, AWGN (frame-aligned; the semantic pipeline replaces this demo later)")
+          f"LDPC {config.code}, AWGN (frame-aligned symbols, no pulse shaping or synchronisation)")
     rows = phy_loopback.run(config, parse_db_range(args.esn0), args.frames, args.payload, args.seed)
     _write_json({"demo": "phy_loopback", "config": {k: str(v) for k, v in vars(config).items()}, "points": rows},
                 os.path.join(args.out, "phy_loopback.json"), False)
@@ -204,6 +252,16 @@ def cmd_export(args) -> int:
     card_extra = {"metrics": trained.get("metrics", {}), "training": {"history": trained.get("history", [])},
                   "reproduce": f"semcomm train {args.config} && semcomm export {args.config}"}
     images = torch.from_numpy(test_set.float_images()[:64])
+    from .nn.classifier import JPEG_SCHEMES
+
+    if config["scheme"] in JPEG_SCHEMES:  # JPEG baselines: JPEG is the encoder, only the classifier ships
+        from .export.classifier_export import check_classifier_parity, export_jpeg_classifier
+
+        paths = export_jpeg_classifier(model, args.out, config["name"], dataset=config["data"]["dataset"],
+                                       scheme=config["scheme"], classes=list(test_set.classes), card_extra=card_extra)
+        parity = check_classifier_parity(model, paths, images)
+        print(f"exported {paths['decoder']}, {paths['card']}; logits max abs diff {parity['decoder_max_abs_diff']:.2e}")
+        return 0 if parity["ok"] else 1
     if getattr(model, "analog", False):  # JSCC baselines: symbols ports
         from .export.jscc_export import check_jscc_parity, export_jscc
 
@@ -290,17 +348,42 @@ def build_parser() -> argparse.ArgumentParser:
     bo.add_argument("--spin", action="store_true", help="let ONNX Runtime worker threads busy-wait")
     _add_bench_options(bo)
     bo.set_defaults(func=cmd_bench_onnx)
+    bf = bench_sub.add_parser("flowgraph", help="receiver and transmitter flowgraph rates (samples/s), unthrottled")
+    bf.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
+    bf.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="config override")
+    bf.add_argument("--images", type=int, default=1000, help="images (frames) per benchmark")
+    bf.add_argument("--json", action="store_true", help="print one JSON object")
+    bf.add_argument("--out", help="also write the JSON object to this file")
+    bf.set_defaults(func=cmd_bench_flowgraph)
 
-    demo = sub.add_parser("demo", help="the main job: PHY loopback demo (table + JSON)")
-    demo.add_argument("--mod", default="16qam", choices=list(BITS_PER_SYMBOL))
-    demo.add_argument("--code", default="wifi1944_r12")
-    demo.add_argument("--iterations", type=int, default=20)
-    demo.add_argument("--esn0", default="4:12:2", help="Es/N0 range in dB (default 4:12:2)")
-    demo.add_argument("--frames", type=int, default=200, help="frames per SNR")
-    demo.add_argument("--payload", type=int, default=784, help="payload bytes per frame")
-    demo.add_argument("--seed", type=int, default=1)
+    demo = sub.add_parser("demo", help="the main job: loopback testbed with the default model, clean and jammed "
+                          "(table, summary.json, demo.png)")
+    demo.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
+    demo.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                      help="override a config field, e.g. --set data.num_images=500 (repeatable)")
     demo.add_argument("--out", default="results/demo", help="output directory")
     demo.set_defaults(func=cmd_demo)
+
+    run = sub.add_parser("run", help="run a testbed flowgraph headless: loopback, one ZMQ role, all ZMQ roles, B210")
+    run.add_argument("role", choices=["loopback", "zmq", "tx", "rx", "channel", "attacker", "tx_b210", "rx_b210"])
+    run.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
+    run.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                     help="override a config field, e.g. --set channel.snr_db=5 (repeatable)")
+    run.add_argument("--out", default="results/run", help="output directory (summary.json, frames.jsonl, logs)")
+    run.add_argument("--condition", default="loopback", help="condition name in the summary")
+    run.add_argument("--timeout", type=float, default=600.0, help="seconds before the run is cut short")
+    run.set_defaults(func=cmd_run)
+
+    phy = sub.add_parser("phy-loopback", help="symbol-level PHY loopback sweep of the digital chain (table + JSON)")
+    phy.add_argument("--mod", default="16qam", choices=list(BITS_PER_SYMBOL))
+    phy.add_argument("--code", default="wifi1944_r12")
+    phy.add_argument("--iterations", type=int, default=20)
+    phy.add_argument("--esn0", default="4:12:2", help="Es/N0 range in dB (default 4:12:2)")
+    phy.add_argument("--frames", type=int, default=200, help="frames per SNR")
+    phy.add_argument("--payload", type=int, default=784, help="payload bytes per frame")
+    phy.add_argument("--seed", type=int, default=1)
+    phy.add_argument("--out", default="results/phy_loopback", help="output directory")
+    phy.set_defaults(func=cmd_phy_loopback)
 
     train = sub.add_parser("train", help="train a semantic codec from a YAML config (checkpoints, resume)")
     train.add_argument("config", help="YAML training config, e.g. models/configs/masked_vqvae_fim_at.yaml")
@@ -320,14 +403,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     codes = sub.add_parser("codes", help="list the LDPC codes by name")
     codes.set_defaults(func=cmd_codes)
+
+    from .eval.report import register_cli as register_eval
+    register_eval(sub)
     return parser
 
 
 def main(argv=None) -> int:
+    from .testbed.run import FlowgraphError
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ValueError as err:
+    except (ValueError, FlowgraphError) as err:
         print(f"semcomm {args.command}: error: {err}", file=sys.stderr)
         return 2
 

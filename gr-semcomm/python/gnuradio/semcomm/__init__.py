@@ -1,9 +1,41 @@
 """GNU Radio blocks of the semcomm testbed: thin adapters between PDUs/streams and the
-``semcomm`` core library (the algorithms live there, not here).
+``semcomm`` core library (the algorithms live there, not here). PDU formats and metadata keys:
+:mod:`.pdus`.
 
-Blocks: :class:`index_to_bits`, :class:`bits_to_index` (see :mod:`.index_bits` for the PDU formats).
+Transmitter: :class:`image_source` -> :class:`semantic_encoder` -> :class:`index_to_bits` ->
+:class:`framer` -> :class:`ldpc_encoder` -> :class:`qam_mapper` -> (PDU to tagged stream, RRC).
+Channel: :class:`channel_emulator` (+ :class:`attacker_source`).
+Receiver: (matched filter) -> :class:`frame_sync` -> :class:`soft_demapper` -> :class:`ldpc_decoder`
+-> :class:`deframer` -> :class:`bits_to_index` -> :class:`semantic_decoder` -> :class:`metrics_sink`.
+
+Flowgraph helpers (used in GRC variables): :func:`rrc_taps`, :func:`model_link`.
 gr-fec interoperability and benchmark helpers: :mod:`gnuradio.semcomm.grfec` (imported on demand).
 """
-from .index_bits import bits_to_index, index_to_bits
+from types import SimpleNamespace
 
-__all__ = ["index_to_bits", "bits_to_index"]
+from semcomm.export.runtime import load_card, parse_metadata
+from semcomm.phy.bits import IndexBitMapper
+from semcomm.phy.pulse import rrc_taps
+
+from .attacker import attacker_source
+from .channel_emulator import channel_emulator
+from .frame_sync import frame_sync
+from .image_source import image_source
+from .index_bits import bits_to_index, index_to_bits
+from .metrics_sink import metrics_sink, tx_log_sink
+from .modem_blocks import deframer, framer, ldpc_decoder, ldpc_encoder, qam_mapper, soft_demapper
+from .semantic import semantic_decoder, semantic_encoder
+
+
+def model_link(prefix: str) -> SimpleNamespace:
+    """What the link blocks need to know about a model ``prefix`` (``models/<name>``), from its card:
+    ``model_id`` (hex), ``alphabet``, ``num_tokens``, ``num_bits`` (T * bits per index)."""
+    info = parse_metadata(load_card(f"{prefix}.card.json")["metadata"], f"{prefix}.card.json")
+    mapper = IndexBitMapper(info.alphabet, num_indices=info.num_tokens)
+    return SimpleNamespace(model_id=info.model_id, alphabet=info.alphabet, num_tokens=info.num_tokens,
+                           num_bits=mapper.num_bits)
+
+
+__all__ = ["image_source", "semantic_encoder", "index_to_bits", "framer", "ldpc_encoder", "qam_mapper",
+           "channel_emulator", "attacker_source", "frame_sync", "soft_demapper", "ldpc_decoder", "deframer",
+           "bits_to_index", "semantic_decoder", "metrics_sink", "tx_log_sink", "rrc_taps", "model_link"]

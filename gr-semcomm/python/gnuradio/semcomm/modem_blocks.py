@@ -21,7 +21,7 @@ import pmt
 from semcomm.phy.framing import HEADER_SIZE, Reject, check_payload, parse_header
 from semcomm.phy.modem import HEADER_SYMBOLS, FrameModem, LinkConfig, payload_layout
 
-from .pdus import TX_LOG, FrameRejected, PduBlock, PduDropped, make_pdu, meta_value, with_meta
+from .pdus import TX_LOG, FrameRejected, PduBlock, PduDropped, make_pdu, meta_value, vector_array, with_meta
 
 
 def model_id_bytes(model_id: str) -> bytes:
@@ -35,10 +35,14 @@ def model_id_bytes(model_id: str) -> bytes:
     return raw
 
 
+def _vector(vector, is_type, what: str) -> np.ndarray:
+    if not is_type(vector):
+        raise PduDropped(f"{what} PDU vector must be a {is_type.__name__.removeprefix('is_')}")
+    return vector_array(vector)
+
+
 def _u8(vector, what: str) -> np.ndarray:
-    if not pmt.is_u8vector(vector):
-        raise PduDropped(f"{what} PDU vector must be a u8vector")
-    return np.asarray(pmt.u8vector_elements(vector), dtype=np.uint8)
+    return _vector(vector, pmt.is_u8vector, what)
 
 
 def _layout(meta):
@@ -116,10 +120,8 @@ class soft_demapper(PduBlock):
         self.modem = FrameModem(LinkConfig(llr_method=llr_method))
 
     def map_pdu(self, meta, vector):
-        if not pmt.is_c32vector(vector):
-            raise PduDropped("symbol PDU vector must be a c32vector")
+        symbols = _vector(vector, pmt.is_c32vector, "symbol")
         layout = _layout(meta)
-        symbols = np.asarray(pmt.c32vector_elements(vector), dtype=np.complex64)
         if symbols.size != layout.num_symbols:
             raise PduDropped(f"symbol PDU has {symbols.size} symbols, the header announces {layout.num_symbols}")
         noise_var = float(meta_value(meta, "noise_var", 1.0))
@@ -136,10 +138,8 @@ class ldpc_decoder(PduBlock):
         self.modem = FrameModem(LinkConfig(decoder=decoder, max_iterations=int(max_iterations)))
 
     def map_pdu(self, meta, vector):
-        if not pmt.is_f32vector(vector):
-            raise PduDropped("LLR PDU vector must be an f32vector")
+        llr = _vector(vector, pmt.is_f32vector, "LLR")
         layout = _layout(meta)
-        llr = np.asarray(pmt.f32vector_elements(vector), dtype=np.float32)
         if llr.size != layout.num_coded_bits:
             raise PduDropped(f"LLR PDU has {llr.size} values, the header announces {layout.num_coded_bits}")
         payload_bytes, ok, _ = self.modem.decode_payload(layout, llr[None, :])

@@ -71,8 +71,16 @@ def split_pdu(msg):
     return meta, pmt.cdr(msg)
 
 
+_VECTOR_MAKERS = {np.dtype(np.uint8): pmt.init_u8vector, np.dtype(np.int32): pmt.init_s32vector,
+                  np.dtype(np.float32): pmt.init_f32vector, np.dtype(np.complex64): pmt.init_c32vector}
+_VECTOR_READERS = ((pmt.is_u8vector, pmt.u8vector_elements, np.uint8), (pmt.is_s32vector, pmt.s32vector_elements, np.int32),
+                   (pmt.is_f32vector, pmt.f32vector_elements, np.float32),
+                   (pmt.is_c32vector, pmt.c32vector_elements, np.complex64))
+
+
 def to_pmt(value):
-    """A Python/numpy value as PMT: bool, int, float, str (symbol), uint8/float32/complex64 arrays."""
+    """A Python/numpy value as PMT: bool, int, float, str (symbol), uint8/int32/float32/complex64 arrays
+    (converted through a list: several times faster than handing numpy arrays to the bindings)."""
     if isinstance(value, (bool, np.bool_)):
         return pmt.from_bool(bool(value))
     if isinstance(value, (int, np.integer)):
@@ -82,15 +90,17 @@ def to_pmt(value):
     if isinstance(value, str):
         return pmt.intern(value)
     array = np.asarray(value)
-    if array.dtype == np.uint8:
-        return pmt.init_u8vector(array.size, array.ravel())
-    if array.dtype == np.int32:
-        return pmt.init_s32vector(array.size, array.ravel())
-    if array.dtype == np.float32:
-        return pmt.init_f32vector(array.size, array.ravel())
-    if array.dtype == np.complex64:
-        return pmt.init_c32vector(array.size, array.ravel())
-    raise TypeError(f"no PMT conversion for {type(value).__name__} {array.dtype}")
+    if array.dtype not in _VECTOR_MAKERS:
+        raise TypeError(f"no PMT conversion for {type(value).__name__} {array.dtype}")
+    return _VECTOR_MAKERS[array.dtype](array.size, array.ravel().tolist())
+
+
+def vector_array(vector) -> np.ndarray | None:
+    """A u8/s32/f32/c32 uniform vector as a numpy array of its type, or None for another type."""
+    for is_type, elements, dtype in _VECTOR_READERS:
+        if is_type(vector):
+            return np.array(elements(vector), dtype=dtype)
+    return None
 
 
 def with_meta(meta, **values):
@@ -106,7 +116,8 @@ def meta_value(meta, name: str, default=None):
     if pmt.is_null(value):
         return default
     if pmt.is_uniform_vector(value):
-        return np.asarray(pmt.to_python(value))
+        array = vector_array(value)
+        return np.asarray(pmt.to_python(value)) if array is None else array
     return pmt.to_python(value)
 
 

@@ -67,19 +67,6 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def session_options(threads: int, spinning: bool = False):
-    """The ONNX Runtime CPU settings used here (see module docstring)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
-    return options
-
-
 @contextmanager
 def _torch_threads(threads: int):
     import torch
@@ -161,7 +148,7 @@ def run(model_prefix=None, batch_sizes=(1, 64), repeats=3, seconds_per_case=1.0,
     import torch
 
     from ..export.onnx_export import codec_model_id, export_codec
-    from ..export.runtime import SNR_PORT, SemanticCodec, codec_paths
+    from ..export.runtime import SNR_PORT, SemanticCodec, codec_paths, session_options
 
     if repeats < 1 or min_iterations < 1:
         raise ValueError("repeats and min_iterations must be >= 1")

@@ -11,6 +11,10 @@ be None): image -> encoder -> symbols -> the model's own AWGN (or Rayleigh) chan
 drawn from a torch generator seeded from ``seed`` -> decoder. Their white-box attacker
 differentiates through encoder, channel (a fresh noise draw at every PGD step) and decoder.
 ``index_error_rate`` is None for them.
+
+JPEG + LDPC baselines (models with ``image_input = True``, :class:`semcomm.nn.classifier.ViTClassifier`;
+``link`` a :class:`semcomm.baselines.jpeg.JpegLink` or None): :func:`accuracy` hands over to
+:func:`semcomm.eval.jpeg.jpeg_accuracy` (decoder failures scored as wrong, noise on the received image).
 """
 from __future__ import annotations
 
@@ -56,6 +60,8 @@ def _classify_analog(model, images: torch.Tensor, snr_db: float, link, rng) -> t
 def white_box_attack(model, images, labels, snr_db: float, eps: float, alpha: float, steps: int,
                      norm: str = "linf") -> torch.Tensor:
     snr = torch.full((len(images),), float(snr_db))
+    if getattr(model, "image_input", False):  # a classifier of (received) images
+        return pgd_attack(images, lambda x: F.cross_entropy(model.logits(x), labels), eps, alpha, steps, norm)
     if getattr(model, "analog", False):  # through the analog channel, noise included
         return pgd_attack(images, lambda x: F.cross_entropy(
             model.decode(model.channel(model.encode(x), snr), snr), labels), eps, alpha, steps, norm)
@@ -72,6 +78,11 @@ def accuracy(model, dataset, snr_db: float, link=None, attack: dict | None = Non
              limit: int | None = None, seed: int = 0) -> dict:
     """Accuracy on ``dataset`` (first ``limit`` images) at one SNR; ``attack`` = dict(eps, alpha, steps[, norm])."""
     from ..data.torch_data import make_loader
+
+    if getattr(model, "image_input", False):
+        from .jpeg import jpeg_accuracy
+
+        return jpeg_accuracy(model, dataset, snr_db, link, attack, batch_size, limit, seed)
 
     model.eval()
     rng = np.random.default_rng(seed)

@@ -16,6 +16,10 @@ Ports (contract):
   ``logits`` float32 ``[N, K]`` (classification) or ``image`` float32 ``[N, C, H, W]`` (reconstruction).
 * analog baselines (DeepJSCC): encoder output / decoder input ``symbols`` float32 ``[N, S, 2]``;
   ``semcomm.num_tokens`` is ``S`` and ``semcomm.alphabet`` is ``analog`` (no index alphabet).
+* JPEG + LDPC baselines: no encoder file (JPEG is the encoder); the decoder file is the receiver's
+  classifier, input ``image`` float32 ``[N, C, H, W]`` (the decoded JPEG) -> ``logits``;
+  ``semcomm.alphabet`` is ``jpeg`` and ``semcomm.num_tokens`` is ``C * H * W``, the values the decoder
+  receives (:class:`OnnxImageClassifier`).
 
 Every session is created once, with explicit providers (:func:`default_providers`: CUDA first when
 ``onnxruntime-gpu`` is installed and a GPU is present, else CPU); ``providers`` reports what the
@@ -59,6 +63,7 @@ METADATA_KEYS = REQUIRED_KEYS[:4] + (KEY_CLASSES,) + REQUIRED_KEYS[4:]
 TASKS = ("classification", "reconstruction")
 TASK_OUTPUT = {"classification": "logits", "reconstruction": "image"}
 ANALOG_ALPHABET = "analog"
+JPEG_ALPHABET = "jpeg"
 #: port names and ONNX element types
 ENCODER_INPUT = "image"
 DIGITAL_PORT = "indices"
@@ -105,6 +110,20 @@ def default_providers() -> list[str]:
     return [CPU]
 
 
+def session_options(threads: int, spinning: bool = False):
+    """CPU session settings: ``threads`` intra-op threads, sequential execution, and no busy-waiting
+        between parallel sections (spinning workers would steal the CPU from a flowgraph's other threads)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    return options
+
+
 def sha256_file(path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -121,7 +140,7 @@ class ModelInfo:
     task: str
     image_shape: tuple
     num_tokens: int
-    alphabet: object  #: ``int`` J, ``[[count, J], ...]`` segments, or ``"analog"``
+    alphabet: object  #: ``int`` J, ``[[count, J], ...]`` segments, ``"analog"`` or ``"jpeg"``
     classes: tuple | None
     model_id: str
     uses_snr: bool
@@ -132,6 +151,10 @@ class ModelInfo:
     @property
     def analog(self) -> bool:
         return self.alphabet == ANALOG_ALPHABET
+
+    @property
+    def jpeg(self) -> bool:
+        return self.alphabet == JPEG_ALPHABET
 
     def index_limits(self) -> np.ndarray:
         """Alphabet size ``J_t`` of every index position ``t`` (``[T]`` int64)."""
@@ -145,9 +168,9 @@ def _bad(key: str, value, expected: str, source: str) -> ModelContractError:
 
 
 def _parse_alphabet(value: str, num_tokens: int, source: str):
-    if value == ANALOG_ALPHABET:
-        return ANALOG_ALPHABET
-    expected = "an integer J >= 2, a JSON list of [count, J] segments, or 'analog'"
+    if value in (ANALOG_ALPHABET, JPEG_ALPHABET):
+        return value
+    expected = "an integer J >= 2, a JSON list of [count, J] segments, 'analog' or 'jpeg'"
     try:
         spec = json.loads(value)
     except (TypeError, ValueError):
@@ -458,10 +481,73 @@ class OnnxDecoder(_Session):
         return self.session.run([self.output_name], feeds)[0], clamped
 
 
+class OnnxImageClassifier(_Session):
+    """``<name>.decoder.onnx`` of a JPEG baseline (``semcomm.alphabet`` ``jpeg``): the receiver's classifier,
+    decoded images float32 ``[N, C, H, W]`` in ``[0, 1]`` -> logits ``[N, K]``. There is no encoder file.
+
+    ``OnnxImageClassifier(path)`` or :meth:`from_prefix` (checks ``<name>.card.json`` when it exists)."""
+
+    check_images = OnnxEncoder.check_images  # the same image contract as an encoder input
+
+    def __init__(self, path, providers=None, session_options=None):
+        super().__init__(path, providers, session_options, "decoder")
+        info, src = self.info, self.source
+        if not info.jpeg or info.task != "classification":
+            raise ModelContractError(f"{src}: an image classifier needs metadata {KEY_ALPHABET}='{JPEG_ALPHABET}' and "
+                                     f"{KEY_TASK}='classification', got {info.raw[KEY_ALPHABET]!r} and "
+                                     f"{info.task!r}", KEY_ALPHABET if not info.jpeg else KEY_TASK)
+        c, h, w = info.image_shape
+        if info.num_tokens != c * h * w:
+            raise ModelContractError(f"{src}: metadata {KEY_NUM_TOKENS}={info.num_tokens} must be C*H*W = {c * h * w} "
+                                     f"for {KEY_ALPHABET}='{JPEG_ALPHABET}'", KEY_NUM_TOKENS)
+        for role, names, want in (("inputs", _names(self.session.get_inputs()), [ENCODER_INPUT]),
+                                  ("outputs", _names(self.session.get_outputs()), [TASK_OUTPUT["classification"]])):
+            if names != want:
+                raise ModelContractError(f"{src}: image classifier {role} are {names}, the contract says {want}",
+                                         f"{role[:-1]} {want[0]}")
+        _check_port(self.inputs[ENCODER_INPUT], FLOAT, (None, c, h, w), KEY_IMAGE_SHAPE, src, "input")
+        _check_port(self.outputs["logits"], FLOAT, (None, len(info.classes)), KEY_CLASSES, src, "output")
+
+    @classmethod
+    def from_prefix(cls, prefix, providers=None, session_options=None, card: bool | None = None):
+        """Load ``<prefix>.decoder.onnx``; ``<prefix>.card.json`` is checked when it exists (``card=None``),
+        required (``True``) or ignored (``False``)."""
+        paths = codec_paths(prefix)
+        if card is True and not Path(paths["card"]).is_file():
+            raise FileNotFoundError(f"model card {paths['card']} does not exist")
+        classifier = cls(paths["decoder"], providers, session_options)
+        classifier.card = load_card(paths["card"]) if card is not False and Path(paths["card"]).is_file() else None
+        if classifier.card is not None:
+            check_card(classifier.card, classifier.model_id, {"decoder": classifier})
+        return classifier
+
+    def classify(self, images) -> np.ndarray:
+        """Logits float32 ``[N, K]`` of images float32 ``[N, C, H, W]`` in ``[0, 1]``."""
+        images = self.check_images(images)
+        if images.shape[0] == 0:
+            return np.zeros((0, len(self.info.classes)), dtype=np.float32)
+        return self.session.run(["logits"], {ENCODER_INPUT: images})[0]
+
+
 # --------------------------------------------------------------------------------------------- the pair
 def load_card(path) -> dict:
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def check_card(card: dict, model_id: str, sessions: dict) -> None:
+    """Refuse a card whose ``model_id`` differs from the files' or whose ``files.<role>.sha256`` does not match
+    the file of ``sessions[role]`` (role -> loaded session)."""
+    if card.get("model_id") != model_id:
+        raise ModelContractError(f"card model_id {card.get('model_id')!r} differs from the files' "
+                                 f"{KEY_MODEL_ID} {model_id!r}", "model_id")
+    files = card.get("files", {})
+    for role, session in sessions.items():
+        want = files.get(role, {}).get("sha256")
+        have = sha256_file(session.path)
+        if want != have:
+            raise ModelContractError(f"card files.{role}.sha256 {want!r} does not match {session.path} "
+                                     f"(sha256 {have}): the file was changed after export", f"files.{role}.sha256")
 
 
 class SemanticCodec(_ContractProperties):
@@ -503,16 +589,7 @@ class SemanticCodec(_ContractProperties):
         return cls(prefix + ".encoder.onnx", prefix + ".decoder.onnx", use_card, providers, session_options)
 
     def _check_card(self, card: dict) -> None:
-        if card.get("model_id") != self.model_id:
-            raise ModelContractError(f"card model_id {card.get('model_id')!r} differs from the files' "
-                                     f"{KEY_MODEL_ID} {self.model_id!r}", "model_id")
-        files = card.get("files", {})
-        for role, session in (("encoder", self.encoder), ("decoder", self.decoder)):
-            want = files.get(role, {}).get("sha256")
-            have = sha256_file(session.path)
-            if want != have:
-                raise ModelContractError(f"card files.{role}.sha256 {want!r} does not match {session.path} "
-                                         f"(sha256 {have}): the file was changed after export", f"files.{role}.sha256")
+        check_card(card, self.model_id, {"encoder": self.encoder, "decoder": self.decoder})
 
     # -------------------------------------------------------------------------------------- properties
     @property

@@ -16,9 +16,12 @@ Masking
     energy per patch)``, i.e. patches where semantic noise concentrates are masked more often
     (:func:`noise_keep_logits`).
     *Inference*: the kept positions are fixed and known to both ends, so only indices travel:
-    the ``T`` patches with the highest ``keep_logits`` (noise strategy) or an evenly spread
-    checkerboard-like subset (random strategy). They are a buffer of the model, hence part of the
-    exported ONNX files.
+    the ``T`` patches with the highest ``keep_logits`` (noise strategy) or, for the random strategy,
+    the layout ``keep_layout``: an evenly spread checkerboard-like subset (``spread``, default) or the
+    ``T`` patches nearest the image centre (``center``; on Fashion-MNIST's 7 x 7 grid the central
+    5 x 5 block). They are a buffer of the model, hence part of the exported ONNX files.
+    Training can show the decoder these fixed positions for a share of the images
+    (``train.fixed_mask_fraction`` of :mod:`semcomm.train.trainer`).
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ from .vit import Block, patchify, sincos_position_embedding, unpatchify
 
 TASKS = ("classification", "reconstruction")
 MASKINGS = ("random", "noise")
+KEEP_LAYOUTS = ("spread", "center")
 
 
 @dataclass
@@ -51,6 +55,7 @@ class CodecConfig:
     mask_ratio: float = 0.5
     masking: str = "random"
     noise_mask_strength: float = 1.0
+    keep_layout: str = "spread"  #: inference keep set of the random strategy: spread | center
     task: str = "classification"
     num_classes: int = 10
     fim_layers: list = field(default_factory=list)  #: decoder blocks followed by a FIM
@@ -68,6 +73,8 @@ class CodecConfig:
             raise ValueError(f"unknown task {self.task!r}; allowed: {', '.join(TASKS)}")
         if self.masking not in MASKINGS:
             raise ValueError(f"unknown masking {self.masking!r}; allowed: {', '.join(MASKINGS)}")
+        if self.keep_layout not in KEEP_LAYOUTS:
+            raise ValueError(f"unknown keep_layout {self.keep_layout!r}; allowed: {', '.join(KEEP_LAYOUTS)}")
         bad = [i for i in self.fim_layers if not 0 <= i < self.decoder_depth]
         if bad:
             raise ValueError(f"fim_layers {bad} outside decoder blocks 0..{self.decoder_depth - 1}")
@@ -101,6 +108,19 @@ def spread_positions(grid_h: int, grid_w: int, count: int) -> torch.Tensor:
     return torch.sort(order[:count]).values
 
 
+def center_positions(grid_h: int, grid_w: int, count: int) -> torch.Tensor:
+    """The ``count`` patch positions nearest the grid centre (Euclidean; ties in row-major order)."""
+    rows, cols = torch.meshgrid(torch.arange(grid_h), torch.arange(grid_w), indexing="ij")
+    dist = (2 * rows - (grid_h - 1)) ** 2 + (2 * cols - (grid_w - 1)) ** 2
+    order = torch.argsort(dist.reshape(-1), stable=True)
+    return torch.sort(order[:count]).values
+
+
+def keep_positions(layout: str, grid_h: int, grid_w: int, count: int) -> torch.Tensor:
+    """Inference keep set of the random strategy for ``layout`` (see :data:`KEEP_LAYOUTS`)."""
+    return (center_positions if layout == "center" else spread_positions)(grid_h, grid_w, count)
+
+
 def noise_keep_logits(noise_energy: torch.Tensor, strength: float) -> torch.Tensor:
     """Keep logits ``-strength * z-score(noise_energy)`` of the noise-related masking strategy."""
     centred = noise_energy - noise_energy.mean()
@@ -132,7 +152,7 @@ class MaskedVQVAE(nn.Module):
         out = cfg.num_classes if cfg.task == "classification" else channels * cfg.patch**2
         self.head = nn.Linear(cfg.decoder_dim, out)
         self.register_buffer("keep_logits", torch.zeros(cfg.num_patches))
-        self.register_buffer("inference_keep", spread_positions(*grid, cfg.num_tokens))
+        self.register_buffer("inference_keep", keep_positions(cfg.keep_layout, *grid, cfg.num_tokens))
 
     # ------------------------------------------------------------------ masking
     def set_noise_statistics(self, noise_energy: torch.Tensor) -> None:

@@ -26,7 +26,7 @@ def _phi(x):
     return np.float32(np.log((np.exp(x) + 1.0) / (np.exp(x) - 1.0)))
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, nogil=True)
 def _layer_minsum(L, R, Q, check_ptr, edge_var, nact, alpha, beta, min1, min2, sgn):
     """One layered min-sum iteration; check message magnitude ``max(alpha * min - beta, 0)``.
 
@@ -61,7 +61,7 @@ def _layer_minsum(L, R, Q, check_ptr, edge_var, nact, alpha, beta, min1, min2, s
                 L[v, f] = q + r
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _layer_sum_product(L, R, Q, P, check_ptr, edge_var, nact, total, sgn):
     for c in range(check_ptr.shape[0] - 1):
         start, stop = check_ptr[c], check_ptr[c + 1]
@@ -89,7 +89,7 @@ def _layer_sum_product(L, R, Q, P, check_ptr, edge_var, nact, total, sgn):
                 L[v, f] = q + r
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _syndrome_ok(L, check_ptr, edge_var, lanes, ok):
     """``ok[f]`` = hard decision of lane ``f`` satisfies every check, for lanes ``[0, lanes)``."""
     parity = np.zeros(lanes, dtype=np.uint8)
@@ -107,7 +107,7 @@ def _syndrome_ok(L, check_ptr, edge_var, lanes, ok):
                 ok[f] = False
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _retire(L, lane_frame, lane_iterations, lanes, ok, max_iterations, hard_out, iters_out, ok_out):
     """Write out lanes that converged or ran out of iterations; free them (frame -1)."""
     for f in range(lanes):
@@ -121,7 +121,7 @@ def _retire(L, lane_frame, lane_iterations, lanes, ok, max_iterations, hard_out,
         lane_frame[f] = -1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _refill(L, R, llrs, lane_frame, lane_iterations, lanes, next_frame):
     """Load the next frames' LLRs into free lanes (row by row); returns the new next_frame."""
     num_frames = llrs.shape[0]
@@ -139,7 +139,7 @@ def _refill(L, R, llrs, lane_frame, lane_iterations, lanes, next_frame):
     return next_frame + count
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _compact(L, R, lane_frame, lane_iterations, lanes):
     """Move busy lanes to the front; returns their number."""
     kept = np.flatnonzero(lane_frame[:lanes] >= 0)
@@ -154,7 +154,7 @@ def _compact(L, R, lane_frame, lane_iterations, lanes):
     return kept.shape[0]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def decode_layered(llrs, check_ptr, edge_var, max_iterations, algorithm, alpha, beta, lanes,
                    hard_out, iters_out, ok_out):
     """Decode channel LLRs ``llrs[F, n]`` (float32, clipped to +-LLR_LIMIT on load).

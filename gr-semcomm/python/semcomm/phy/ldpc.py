@@ -311,6 +311,7 @@ class ShortenedCoder:
         info = result.info_bits.reshape(num_frames, self.num_codewords, self.code.k)
         return ShortenedDecodeResult(
             bits=info[:, self._info_used],
+            coded_bits=result.codewords.reshape(num_frames, self.num_codewords, -1)[:, self._mask],
             iterations=result.iterations.reshape(num_frames, self.num_codewords),
             syndrome_ok=result.syndrome_ok.reshape(num_frames, self.num_codewords))
 
@@ -318,5 +319,6 @@ class ShortenedCoder:
 @dataclass
 class ShortenedDecodeResult:
     bits: np.ndarray         #: decoded payload bits ``[F, num_bits]``
+    coded_bits: np.ndarray   #: hard decisions of the transmitted coded bits ``[F, num_coded_bits]``
     iterations: np.ndarray   #: ``[F, C]``
     syndrome_ok: np.ndarray  #: ``[F, C]``

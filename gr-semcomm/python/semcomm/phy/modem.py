@@ -225,12 +225,18 @@ class FrameModem:
 
     def decode_headers(self, header_symbols, noise_var, expected_model_id: bytes | None = None):
         """BPSK header symbols ``[F, 468]`` -> one ``(FrameHeader | None, Reject reason | None)`` per frame."""
+        return self.decode_header_codewords(header_symbols, noise_var, expected_model_id)[0]
+
+    def decode_header_codewords(self, header_symbols, noise_var, expected_model_id: bytes | None = None):
+        """Like :meth:`decode_headers`, plus the decoded header codeword bits ``[F, 468]`` (equal to the
+        transmitted ones whenever the header CRC passes: the receiver's known symbols)."""
         llr = self._bpsk.demodulate_llr(header_symbols, noise_var, self.config.llr_method)
-        header_bits = _header_coder().decode(llr, max_iterations=self.config.max_iterations).bits
-        header_bytes = np.packbits(header_bits, axis=1)
+        decoded = _header_coder().decode(llr, max_iterations=self.config.max_iterations)
+        header_bytes = np.packbits(decoded.bits, axis=1)
         known_codes = set(CODE_IDS.values()) | {CUSTOM_CODE_ID}
-        return [parse_header(row.tobytes(), expected_model_id, self.config.max_payload, known_codes)
-                for row in header_bytes]
+        parsed = [parse_header(row.tobytes(), expected_model_id, self.config.max_payload, known_codes)
+                  for row in header_bytes]
+        return parsed, decoded.coded_bits
 
     def header_layout(self, header: FrameHeader) -> PayloadLayout:
         """The payload layout a (valid) header announces."""

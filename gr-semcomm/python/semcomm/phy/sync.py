@@ -41,7 +41,7 @@ import numpy as np
 
 from ..channel.impairments import fractional_delay_taps
 from .framing import FrameHeader, Reject
-from .modem import HEADER_BITS, HEADER_SYMBOLS, PREAMBLE_LENGTH, FrameModem, _header_coder, preamble
+from .modem import HEADER_SYMBOLS, PREAMBLE_LENGTH, FrameModem, preamble
 
 SEGMENTS = 4
 KNOWN_SYMBOLS = PREAMBLE_LENGTH + HEADER_SYMBOLS  #: preamble + header, all BPSK
@@ -117,8 +117,10 @@ def fit_phase_ramp(z: np.ndarray, block: int = PHASE_BLOCK) -> tuple[float, floa
     count = z.size // block
     means = z[:count * block].reshape(count, block).mean(axis=1)
     centres = block * np.arange(count) + (block - 1) / 2
-    omega, theta = np.polyfit(centres, np.unwrap(np.angle(means)), 1)
-    return float(omega), float(theta)
+    phases = np.unwrap(np.angle(means))
+    dx = centres - centres.mean()
+    omega = float(np.dot(dx, phases - phases.mean()) / np.dot(dx, dx))
+    return omega, float(phases.mean() - omega * centres.mean())
 
 
 @functools.lru_cache(maxsize=None)
@@ -134,10 +136,11 @@ def sample_symbols(y: np.ndarray, start: float, sps: int, count: int) -> np.ndar
     base, step = divmod(int(round(start * INTERP_STEPS)), INTERP_STEPS)
     if step == 0:
         return y[base: base + (count - 1) * sps + 1: sps].astype(np.complex64)
-    taps = _interpolator(INTERP_STEPS - step)  # y(base + 1 - mu) from y[base + 1 - j], mu = 1 - step / STEPS
-    j = np.arange(-INTERP_HALF + 1, INTERP_HALF + 1)
-    index = base + 1 + sps * np.arange(count)[:, None] - j[None, :]
-    return (y[index] @ taps).astype(np.complex64)
+    # y(base + 1 - mu), mu = 1 - step / STEPS, is sum_j h[j] y[base + 1 - j], j = -L+1 .. L: a convolution
+    taps = _interpolator(INTERP_STEPS - step)
+    first = base + 1 - INTERP_HALF
+    segment = y[first: first + (count - 1) * sps + 2 * INTERP_HALF]
+    return np.convolve(segment, taps, mode="valid")[::sps][:count].astype(np.complex64)
 
 
 class FrameSynchronizer:
@@ -155,6 +158,7 @@ class FrameSynchronizer:
         self._offset = 0          # stream index of _buffer[0]
         self._search = INTERP_HALF  # stream index where the next detection search starts
         self._pending: tuple[float, float] | None = None  # (start, metric) waiting for samples
+        self._pending_header: SyncedFrame | None = None    # its decoded header, once known
         self.detections = 0
         self.header_failures = 0
 
@@ -179,8 +183,9 @@ class FrameSynchronizer:
         """End of stream: a frame still waiting for samples is returned as ``too_short``."""
         frames = []
         if self._pending is not None:
-            frames.append(SyncedFrame(*self._pending, reject=Reject.TOO_SHORT))
-            self._pending = None
+            frames.append(SyncedFrame(*self._pending, header=getattr(self._pending_header, "header", None),
+                                      reject=Reject.TOO_SHORT))
+            self._pending = self._pending_header = None
         return frames
 
     @property
@@ -215,18 +220,22 @@ class FrameSynchronizer:
         return sample_symbols(self._buffer, start - self._offset + first * self.sps, self.sps, count)
 
     def _try_frame(self, start: float, metric: float) -> SyncedFrame | None:
-        """The frame at ``start`` if all its samples are here, else None (and it stays pending)."""
-        if not self._available(start, KNOWN_SYMBOLS):
-            return None
-        known = self._symbols(start, 0, KNOWN_SYMBOLS)
-        frame = self._header(start, metric, known)
-        if frame.reject is not None:
-            self.header_failures += 1
-            self._search = int(np.floor(start)) + PREAMBLE_LENGTH * self.sps
-            return frame
+        """The frame at ``start`` if all its samples are here, else None (and it stays pending,
+        keeping its decoded header so that a retry only waits for the payload)."""
+        frame = self._pending_header
+        if frame is None:
+            if not self._available(start, KNOWN_SYMBOLS):
+                return None
+            frame = self._header(start, metric, self._symbols(start, 0, KNOWN_SYMBOLS))
+            if frame.reject is not None:
+                self.header_failures += 1
+                self._search = int(np.floor(start)) + PREAMBLE_LENGTH * self.sps
+                return frame
         num_payload = self.modem.header_layout(frame.header).num_symbols
         if not self._available(start, KNOWN_SYMBOLS + num_payload):
+            self._pending_header = frame
             return None
+        self._pending_header = None
         k = KNOWN_SYMBOLS + np.arange(num_payload)
         rotation = np.exp(-1j * (2 * np.pi * frame.cfo * k + frame.phase))
         payload = self._symbols(start, KNOWN_SYMBOLS, num_payload) * rotation / frame.gain
@@ -249,12 +258,13 @@ class FrameSynchronizer:
         unit = derotated * np.exp(-1j * np.angle(rotation))
         gain = max(float(np.mean(unit[:PREAMBLE_LENGTH].real * chips.real)), 1e-12)
         noise_var = max(float(np.mean(np.abs(unit[:PREAMBLE_LENGTH] - gain * chips) ** 2)), 1e-12)
-        header, reason = self.modem.decode_headers((unit[None, PREAMBLE_LENGTH:] / gain),
-                                                   noise_var / gain ** 2)[0]
+        parsed, header_bits = self.modem.decode_header_codewords(unit[None, PREAMBLE_LENGTH:] / gain,
+                                                                 noise_var / gain ** 2)
+        header, reason = parsed[0]
         frame = SyncedFrame(start, metric, header, reason)
         if reason is not None:
             return frame
-        reference = np.concatenate([chips, self._header_symbols(header)])
+        reference = np.concatenate([chips, 1.0 - 2.0 * header_bits[0]]).astype(np.complex64)
         z = known * np.conj(reference)
         omega_fine, _ = fit_phase_ramp(z * np.exp(-1j * omega * k))
         omega += omega_fine
@@ -266,11 +276,6 @@ class FrameSynchronizer:
         frame.gain, frame.phase, frame.noise_var = gain, theta, noise_var / gain ** 2
         frame.snr_db, frame.cfo = float(10 * np.log10(gain ** 2 / noise_var)), omega / (2 * np.pi)
         return frame
-
-    @staticmethod
-    def _header_symbols(header: FrameHeader) -> np.ndarray:
-        bits = np.unpackbits(np.frombuffer(header.pack(), dtype=np.uint8))[None, :HEADER_BITS]
-        return (1.0 - 2.0 * _header_coder().encode(bits)[0]).astype(np.complex64)
 
     def _trim(self) -> None:
         """Drop samples no future frame can need."""

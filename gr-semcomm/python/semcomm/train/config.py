@@ -1,7 +1,8 @@
 """Training configuration: YAML files validated by a JSON schema; errors name the path and the rule.
 
 A config has the sections ``data``, ``model`` (the :class:`semcomm.nn.masked_vqvae.CodecConfig`
-fields, or for ``scheme: jscc_at | jscc`` the :class:`semcomm.nn.jscc.JSCCConfig` fields), ``link``
+fields, for ``scheme: jscc_at | jscc`` the :class:`semcomm.nn.jscc.JSCCConfig` fields, for
+``scheme: jpeg_ldpc_at | jpeg_ldpc`` the :class:`semcomm.nn.classifier.ClassifierConfig` fields), ``link``
 (the digital chain seen in training; for JSCC only ``snr_db`` and ``channel`` are used, the analog
 channel being inside the model), ``train`` and ``adversarial``; see
 ``models/configs/*.yaml`` for complete examples. Unknown keys are errors, not silently ignored.
@@ -13,8 +14,9 @@ import copy
 import jsonschema
 import yaml
 
+from ..nn.classifier import JPEG_SCHEMES
 from ..nn.jscc import JSCC_SCHEMES
-from ..nn.masked_vqvae import MASKINGS, TASKS
+from ..nn.masked_vqvae import KEEP_LAYOUTS, MASKINGS, TASKS
 from ..phy.qam import BITS_PER_SYMBOL
 
 
@@ -38,15 +40,18 @@ CODEC_MODEL = _obj({
     "code_dim": _POS_INT, "codebook_size": {"type": "integer", "minimum": 16, "maximum": 1024},
     "mask_ratio": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
     "masking": {"enum": list(MASKINGS)}, "noise_mask_strength": {"type": "number", "minimum": 0},
+    "keep_layout": {"enum": list(KEEP_LAYOUTS)},
     "fim_layers": {"type": "array", "items": {"type": "integer", "minimum": 0}},
     "fim_mode": {"enum": ["soft", "label", "mean"]}, "beta": {"type": "number", "minimum": 0},
 })
 #: ``model`` section of the analog JSCC schemes (:class:`semcomm.nn.jscc.JSCCConfig`)
 JSCC_MODEL = _obj({**_VIT, "symbols": _POS_INT, "snr_embedding": {"type": "boolean"}})
+#: ``model`` section of the JPEG baselines' classifier (:class:`semcomm.nn.classifier.ClassifierConfig`)
+CLASSIFIER_MODEL = _obj({key: _VIT[key] for key in ("patch", "dim", "heads", "mlp_ratio")} | {"depth": _POS_INT})
 
 SCHEMA = _obj({
     "name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},
-    "scheme": {"type": "string", "enum": _DIGITAL_SCHEMES + list(JSCC_SCHEMES)},
+    "scheme": {"type": "string", "enum": _DIGITAL_SCHEMES + list(JSCC_SCHEMES) + list(JPEG_SCHEMES)},
     "seed": {"type": "integer", "minimum": 0},
     "data": _obj({
         "dataset": {"type": "string"},
@@ -54,7 +59,7 @@ SCHEMA = _obj({
         "train_subset": {"type": ["integer", "null"], "minimum": 1},
         "eval_subset": {"type": ["integer", "null"], "minimum": 1},
     }, ["dataset"]),
-    "model": {"type": "object"},  # CODEC_MODEL or JSCC_MODEL, chosen by the scheme (allOf below)
+    "model": {"type": "object"},  # CODEC_MODEL, JSCC_MODEL or CLASSIFIER_MODEL, chosen by the scheme (allOf below)
     "link": _obj({
         "modulation": {"enum": list(BITS_PER_SYMBOL)},
         "code": {"type": "string"},
@@ -66,6 +71,8 @@ SCHEMA = _obj({
         "epochs": _POS_INT, "batch_size": _POS_INT,
         "lr": {"type": "number", "exclusiveMinimum": 0}, "weight_decay": {"type": "number", "minimum": 0},
         "similarity_weight": {"type": "number", "minimum": 0}, "fim_weight": {"type": "number", "minimum": 0},
+        # share of training images masked with the inference keep set instead of a random mask
+        "fixed_mask_fraction": {"type": "number", "minimum": 0, "maximum": 1},
     }, ["epochs", "batch_size", "lr"]),
     "adversarial": _obj({
         "enabled": {"type": "boolean"},
@@ -77,15 +84,16 @@ SCHEMA = _obj({
         "awp_gamma": {"type": "number", "minimum": 0},
     }),
 }, ["name", "scheme", "data", "model", "link", "train"])
-SCHEMA["allOf"] = [{"if": {"properties": {"scheme": {"enum": list(JSCC_SCHEMES)}}, "required": ["scheme"]},
-                    "then": {"properties": {"model": JSCC_MODEL}},
-                    "else": {"properties": {"model": CODEC_MODEL}}}]
+SCHEMA["allOf"] = [{"if": {"properties": {"scheme": {"enum": schemes}}, "required": ["scheme"]},
+                    "then": {"properties": {"model": model}}}
+                   for schemes, model in ((_DIGITAL_SCHEMES, CODEC_MODEL), (list(JSCC_SCHEMES), JSCC_MODEL),
+                                          (list(JPEG_SCHEMES), CLASSIFIER_MODEL))]
 
 DEFAULTS = {
     "seed": 1,
     "data": {"root": None, "train_subset": None, "eval_subset": None},
     "link": {"channel": "awgn", "enabled": True},
-    "train": {"weight_decay": 0.05, "similarity_weight": 0.1, "fim_weight": 1.0},
+    "train": {"weight_decay": 0.05, "similarity_weight": 0.1, "fim_weight": 1.0, "fixed_mask_fraction": 0.0},
     "adversarial": {"enabled": False, "start_epoch": 1, "eps": 8 / 255, "alpha": 2 / 255, "steps": 5,
                     "norm": "linf", "random_start": True, "clean_weight": 0.5, "awp_gamma": 5e-3},
 }

@@ -17,7 +17,9 @@ Per batch:
 
 The analog JSCC baselines (``scheme: jscc_at | jscc``, :class:`semcomm.nn.jscc.ViTJSCC`) use the same
 loop: their AWGN/Rayleigh channel is inside the model at the drawn SNR, so there is no digital link,
-no codebook term and no code restart (``L = L_task``).
+no codebook term and no code restart (``L = L_task``). So do the JPEG baselines' classifiers
+(``scheme: jpeg_ldpc_at | jpeg_ldpc``, :class:`semcomm.nn.classifier.ViTClassifier`), trained on the
+images without any channel (their frames arrive intact or not at all).
 
 A checkpoint (weights, optimiser, epoch, RNG states) is written after every epoch and loaded with
 ``weights_only=True`` on resume.
@@ -36,15 +38,19 @@ from ..attacks.pgd import pgd_attack
 from ..attacks.statistics import patch_noise_energy
 from ..data import load_dataset
 from ..data.torch_data import make_loader
+from ..nn.classifier import JPEG_SCHEMES, ClassifierConfig, ViTClassifier
 from ..nn.jscc import JSCC_SCHEMES, JSCCConfig, ViTJSCC
 from ..nn.masked_vqvae import CodecConfig, MaskedVQVAE
 from .awp import WeightPerturbation
 from .digital_channel import ChainSettings, ProfileSettings, load_or_build
 
 
-def build_model(config: dict, image_shape, num_classes: int) -> MaskedVQVAE | ViTJSCC:
+def build_model(config: dict, image_shape, num_classes: int) -> MaskedVQVAE | ViTJSCC | ViTClassifier:
     """The scheme's model: :class:`ViTJSCC` for the analog JSCC schemes (channel type from ``link``),
-    else the masked VQ-VAE."""
+    :class:`ViTClassifier` for the JPEG schemes, else the masked VQ-VAE."""
+    if config["scheme"] in JPEG_SCHEMES:
+        return ViTClassifier(ClassifierConfig(image_shape=tuple(image_shape), num_classes=num_classes,
+                                              **config["model"]))
     if config["scheme"] in JSCC_SCHEMES:
         return ViTJSCC(JSCCConfig(image_shape=tuple(image_shape), num_classes=num_classes,
                                   channel=config["link"].get("channel", "awgn"), **config["model"]))
@@ -95,10 +101,12 @@ class Trainer:
         torch.manual_seed(config["seed"])
         self.rng = np.random.default_rng(config["seed"])
         self.model = build_model(config, self.train_set.image_shape, len(self.train_set.classes)).to(self.device)
-        # the JSCC baselines' link is analog and inside the model (no digital link, no error profile)
+        # the JSCC baselines' link is analog and inside the model, the JPEG classifiers see images: only
+        # codecs with a codebook have a digital index link (error profile) and code restarts
         self.analog = bool(getattr(self.model, "analog", False))
+        self.digital = hasattr(self.model, "codebook")
         self.link = (make_link(config, self.model.config, self.run_dir)
-                     if config["link"]["enabled"] and not self.analog else None)
+                     if config["link"]["enabled"] and self.digital else None)
         train_cfg = config["train"]
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=train_cfg["lr"],
                                            weight_decay=train_cfg["weight_decay"])
@@ -160,6 +168,18 @@ class Trainer:
         self.model.set_noise_statistics(energy)
         return energy
 
+    def training_keep(self, batch: int):
+        """Training mask ``[N, T]``: :meth:`sample_keep` of the model, with a share
+        ``train.fixed_mask_fraction`` of the images (drawn from torch's RNG) given the inference keep
+        set instead, so the decoder also learns the fixed positions it sees after deployment.
+        ``None`` for the analog JSCC baselines (no masking)."""
+        keep = self.model.sample_keep(batch)
+        fraction = self.config["train"].get("fixed_mask_fraction", 0.0)
+        if keep is None or fraction <= 0:
+            return keep
+        fixed = torch.rand(batch, device=keep.device) < fraction
+        return torch.where(fixed[:, None], self.model.inference_keep[None, :].to(keep.device), keep)
+
     def train_epoch(self) -> dict:
         cfg, adv = self.config, self.config["adversarial"]
         attack = adv["enabled"] and self.epoch + 1 >= adv["start_epoch"]
@@ -175,7 +195,7 @@ class Trainer:
         for images, labels in bar:
             images, labels = images.to(self.device), labels.to(self.device)
             snr_db = torch.empty(len(images), device=self.device).uniform_(low, high)
-            keep = self.model.sample_keep(len(images))
+            keep = self.training_keep(len(images))
             loss = self._step(images, labels, snr_db, keep, attack)
             total, count = total + loss * len(images), count + len(images)
             bar.set_postfix(loss=f"{total / count:.3f}")
@@ -211,7 +231,7 @@ class Trainer:
         self.optimizer.step()
         self.scheduler.step()
         self.steps += 1
-        if self.steps % CODE_RESTART_STEPS == 0 and not self.analog:
+        if self.steps % CODE_RESTART_STEPS == 0 and self.digital:
             self.restarted_codes += self.model.codebook.restart_unused(clean_outputs["z_e"].detach())
         return float(loss.detach())
 

@@ -1,0 +1,335 @@
+"""The sections of ``semcomm eval report`` (:mod:`semcomm.eval.report`): one function per figure / table of
+Hu et al. Sec. V, each returning the numbers it plots and writing its PNG. They share an :class:`Evaluator`
+(data, links, cached accuracies and adversarial images); :func:`evaluator` builds it from the settings.
+The conventions (chain, semantic noise, what each section holds) are in :mod:`semcomm.eval.report`.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..baselines.jpeg import JpegLink, JpegSettings
+from ..phy.modem import LinkConfig
+from ..train.digital_channel import ChainSettings, ExactChain
+from .accuracy import accuracy, classify, white_box_attack
+from .jpeg import classify_jpeg
+from .overhead import analog_overhead, digital_overhead, jpeg_overhead, overhead_table
+from .plots import plot_heatmaps, plot_panels
+from .report import ReportSettings, eps_label
+from .schemes import PAPER_SCHEMES, ReservedView, Scheme, discover
+
+
+# ------------------------------------------------------------------------------------------ evaluator
+class Evaluator:
+    """Data (test images ``[N, C, H, W]``, labels), schemes, links, the ``missing`` list, and the accuracies and
+    adversarial images the sections share (cached)."""
+
+    def __init__(self, settings: ReportSettings, schemes: list[Scheme], data, missing: list[dict]):
+        self.settings, self.schemes, self.data, self.missing = settings, schemes, data, missing
+        self.images = torch.from_numpy(data.float_images())
+        self.labels = torch.from_numpy(data.labels)
+        self.chain = ChainSettings(modulation=settings.modulation, code=settings.code, channel=settings.channel)
+        self._accuracy: dict = {}
+        self._adversarial: dict = {}
+        for scheme in schemes:
+            if scheme.family == "analog":  # the analog channel is inside the model
+                scheme.model().config.channel = settings.channel
+
+    def lack(self, item: str, reason: str) -> None:
+        self.missing.append({"item": item, "reason": reason})
+
+    def progress(self, items, desc: str):
+        return tqdm(items, desc=desc, leave=False, file=sys.stderr, disable=not self.settings.progress)
+
+    def attack(self, eps: float) -> dict | None:
+        """PGD of eq. (7): ``K = steps``, ``alpha = eps / 4``, L-inf; None for ``eps = 0``."""
+        return None if eps <= 0 else {"eps": float(eps), "alpha": float(eps) / 4, "steps": self.settings.steps,
+                                      "norm": "linf"}
+
+    def jpeg_settings(self, scheme: Scheme | None = None) -> JpegSettings:
+        if self.settings.jpeg_quality is not None:
+            return JpegSettings(quality=self.settings.jpeg_quality)
+        card = scheme.card if scheme else next((s.card for s in self.schemes if s.family == "jpeg"), {})
+        return JpegSettings(**card.get("jpeg", {}))
+
+    def link(self, scheme: Scheme, model=None):
+        """The scheme's link: ExactChain (digital), JpegLink (JPEG) or None (analog: inside the model)."""
+        if scheme.family == "analog":
+            return None
+        if scheme.family == "jpeg":
+            return JpegLink(self.jpeg_settings(scheme), self.chain, bytes.fromhex(scheme.card["model_id"])[:4])
+        info = scheme.info
+        tokens = (model or scheme.model()).config.num_tokens
+        return ExactChain(info.alphabet, tokens if isinstance(info.alphabet, int) else None, chain=self.chain)
+
+    def accuracy(self, scheme: Scheme, snr_db: float, eps: float) -> dict | None:
+        """Accuracy result at one point (cached); None when noise is asked of an ONNX-only scheme."""
+        key = (scheme.name, float(snr_db), float(eps))
+        if key not in self._accuracy:
+            if eps > 0 and not scheme.differentiable:
+                return None
+            self._accuracy[key] = accuracy(scheme.model(), self.data, snr_db, self.link(scheme), self.attack(eps),
+                                           self.settings.batch_size, seed=self.settings.seed)
+        return self._accuracy[key]
+
+    def batches(self):
+        size = self.settings.batch_size
+        return [slice(start, start + size) for start in range(0, len(self.images), size)]
+
+    def adversarial(self, scheme: Scheme) -> torch.Tensor:
+        """White-box PGD images ``[N, C, H, W]`` against ``scheme`` at ``noise_eps``, ``eps_snr`` (cached)."""
+        if scheme.name not in self._adversarial:
+            s, model = self.settings, scheme.model().eval()
+            self._adversarial[scheme.name] = torch.cat([
+                white_box_attack(model, self.images[b], self.labels[b], s.eps_snr, **self.attack(s.noise_eps))
+                for b in self.batches()])
+        return self._adversarial[scheme.name]
+
+    def accuracy_on(self, scheme: Scheme, images: torch.Tensor) -> float:
+        """Accuracy of ``scheme`` at ``eps_snr`` when its semantic noise is ``images - clean`` (Table III)."""
+        model, link, rng = scheme.model().eval(), self.link(scheme), np.random.default_rng(self.settings.seed)
+        snr, correct = self.settings.eps_snr, 0
+        for b in self.batches():
+            if scheme.family == "jpeg":
+                clean = self.images[b]
+                predicted, _ = classify_jpeg(model, clean, self.labels[b], snr, link, rng,
+                                             perturbation=images[b] - clean)
+            else:
+                predicted, _ = classify(model, images[b], snr, link, rng)
+            correct += int((predicted == self.labels[b]).sum())
+        return correct / len(images)
+
+
+def _value(result: dict | None):
+    return None if result is None else result["accuracy"]
+
+
+# ------------------------------------------------------------------------------------------- sections
+def _snr_curves(ev: Evaluator, scheme: Scheme) -> dict:
+    s = ev.settings
+    clean = [ev.accuracy(scheme, snr, 0.0) for snr in ev.progress(s.snr, f"{scheme.name} clean")]
+    noisy = [ev.accuracy(scheme, snr, s.noise_eps) for snr in ev.progress(s.snr, f"{scheme.name} PGD")]
+    return {"clean": [_value(r) for r in clean], "semantic_noise": [_value(r) for r in noisy],
+            "points": {"clean": clean, "semantic_noise": noisy}}
+
+
+def _snr_panels(curves: dict, snr: list, key_label) -> dict:
+    return {"(a) with semantic noise": {key_label(k): (snr, c["semantic_noise"]) for k, c in curves.items()},
+            "(b) clean": {f"{key_label(k)} (clean)": (snr, c["clean"]) for k, c in curves.items()}}
+
+
+def fig4(ev: Evaluator, out: Path) -> dict:
+    s = ev.settings
+    curves = {scheme.name: _snr_curves(ev, scheme) for scheme in ev.schemes}
+    plot_panels(_snr_panels(curves, list(s.snr), str), str(out / "fig4_accuracy_vs_snr.png"), "Es/N0 (dB)",
+                "accuracy", f"Fig. 4: accuracy vs SNR ({s.channel}; semantic noise eps = {eps_label(s.noise_eps)})",
+                (0, 1))
+    return {"snr_db": list(s.snr), "eps": s.noise_eps, "attack": ev.attack(s.noise_eps), "curves": curves}
+
+
+def fig5(ev: Evaluator, out: Path) -> dict:
+    s = ev.settings
+    by_size: dict[int, Scheme] = {}
+    for scheme in ev.schemes:
+        if scheme.scheme == s.proposed:
+            by_size.setdefault(int(scheme.card["config"]["codebook_size"]), scheme)
+    for size in sorted(set(s.codebook_sizes) - set(by_size)):
+        ev.lack(f"fig5 J={size}", f"no {s.proposed} model card with codebook_size {size} in {s.models_dir}")
+    curves = {size: {"name": by_size[size].name, **_snr_curves(ev, by_size[size])} for size in sorted(by_size)}
+    if curves:
+        plot_panels(_snr_panels(curves, list(s.snr), lambda j: f"J = {j}"), str(out / "fig5_codebook_size.png"),
+                    "Es/N0 (dB)", "accuracy", f"Fig. 5: {s.proposed} vs codebook size", (0, 1))
+    return {"scheme": s.proposed, "snr_db": list(s.snr), "curves": {str(j): c for j, c in curves.items()}}
+
+
+def fig6(ev: Evaluator, out: Path) -> dict:
+    s = ev.settings
+    curves = {}
+    for scheme in ev.progress(ev.schemes, "fig6"):
+        curves[scheme.name] = [_value(ev.accuracy(scheme, s.eps_snr, eps)) for eps in s.eps]
+    plot_panels({f"Es/N0 = {s.eps_snr:g} dB": {n: (list(s.eps), c) for n, c in curves.items()}},
+                str(out / "fig6_accuracy_vs_eps.png"), "eps (L-inf)", "accuracy",
+                "Fig. 6: accuracy vs power of semantic noise", (0, 1))
+    return {"snr_db": s.eps_snr, "eps": list(s.eps), "curves": curves}
+
+
+def fig7(ev: Evaluator, out: Path) -> dict:
+    s = ev.settings
+    scheme = next((x for x in ev.schemes if x.scheme == s.proposed and x.differentiable), None)
+    if scheme is None:
+        ev.lack("fig7", f"needs the PyTorch weights of a {s.proposed} model (its ONNX files fix the number of "
+                        f"kept patches T): <run_dir>/<name>/checkpoint.pt matching the card")
+        return {}
+    views = [ReservedView(scheme.torch_model, ratio) for ratio in s.ratios]
+    curves = {}
+    for eps in ev.progress(s.ratio_eps, "fig7"):
+        curves[eps_label(eps)] = [accuracy(view, ev.data, s.eps_snr, ev.link(scheme, view), ev.attack(eps),
+                                           s.batch_size, seed=s.seed)["accuracy"] for view in views]
+    plot_panels({f"{scheme.name}, Es/N0 = {s.eps_snr:g} dB": {f"eps = {k}": (list(s.ratios), c)
+                                                              for k, c in curves.items()}},
+                str(out / "fig7_reserving_ratio.png"), "reserving ratio (1 - masking ratio)", "accuracy",
+                "Fig. 7: accuracy vs reserving ratio", (0, 1))
+    return {"scheme": scheme.name, "snr_db": s.eps_snr, "reserving_ratio": list(s.ratios),
+            "num_tokens": [v.config.num_tokens for v in views], "eps": list(s.ratio_eps), "curves": curves}
+
+
+def _usage(model, images: torch.Tensor, size: int, batches) -> list:
+    with torch.no_grad():
+        counts = sum(torch.bincount(model.encode(images[b]).reshape(-1), minlength=size) for b in batches)
+    return (counts.double() / counts.sum()).tolist()
+
+
+def fig9(ev: Evaluator, out: Path) -> dict:
+    result, panels = {}, {}
+    for scheme in ev.progress([x for x in ev.schemes if x.family == "digital"], "fig9"):
+        model, size = scheme.model().eval(), int(scheme.card["config"]["codebook_size"])
+        fim = bool(scheme.card["config"].get("fim_layers"))
+        entry = {"fim": fim, "codebook_size": size, "clean": _usage(model, ev.images, size, ev.batches()),
+                 "semantic_noise": (_usage(model, ev.adversarial(scheme), size, ev.batches())
+                                    if scheme.differentiable else None)}
+        result[scheme.name] = entry
+        order = np.argsort(entry["clean"])[::-1]
+        ranks = list(range(size))
+        panel = {"clean": (ranks, [entry["clean"][i] for i in order])}
+        if entry["semantic_noise"] is not None:
+            panel[f"semantic noise (eps = {eps_label(ev.settings.noise_eps)})"] = (
+                ranks, [entry["semantic_noise"][i] for i in order])
+        panels[f"{'with' if fim else 'without'} FIM: {scheme.name}"] = panel
+    for fim in (True, False):
+        if not any(e["fim"] == fim for e in result.values()):
+            ev.lack(f"fig9 {'with' if fim else 'without'} FIM", "no digital (masked VQ-VAE) model card of that kind")
+    if panels:
+        plot_panels(panels, str(out / "fig9_activation_frequency.png"), "codebook index (sorted by clean usage)",
+                    "activation frequency", "Fig. 9: codebook index usage on the test images")
+    return {"order": "per-index frequencies in index order; the plot sorts by clean usage", "schemes": result}
+
+
+def _codebook_vectors(scheme: Scheme) -> torch.Tensor | None:
+    if scheme.torch_model is not None:
+        return scheme.torch_model.codebook.vectors.detach()
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(scheme.prefix + ".encoder.onnx").graph
+    found = [numpy_helper.to_array(t) for t in graph.initializer if t.name.endswith("codebook.vectors")]
+    return torch.from_numpy(found[0].copy()) if found else None
+
+
+def _similarity_weight(ev: Evaluator, scheme: Scheme) -> float | None:
+    from ..train import config as train_config
+
+    path = Path(ev.settings.models_dir) / "configs" / f"{scheme.name}.yaml"
+    return float(train_config.load(str(path))["train"]["similarity_weight"]) if path.is_file() else None
+
+
+def fig10(ev: Evaluator, out: Path) -> dict:
+    from ..nn.codebook import Codebook
+
+    result, matrices = {}, {}
+    for scheme in [x for x in ev.schemes if x.family == "digital"]:
+        vectors = _codebook_vectors(scheme)
+        if vectors is None:
+            ev.lack(f"fig10 {scheme.name}", "no codebook.vectors initializer in the encoder ONNX file")
+            continue
+        codebook = Codebook(*vectors.shape)
+        codebook.vectors.data.copy_(vectors)
+        matrix = codebook.similarity_matrix().numpy()
+        off = matrix[~np.eye(len(matrix), dtype=bool)]
+        weight = _similarity_weight(ev, scheme)
+        result[scheme.name] = {"similarity_weight": weight, "mean_abs_off_diagonal": float(np.abs(off).mean()),
+                               "max_off_diagonal": float(off.max()), "matrix": np.round(matrix, 4).tolist()}
+        loss = ("loss (15) unknown" if weight is None else
+                f"with loss (15), weight {weight:g}" if weight else "without loss (15)")
+        matrices[f"{scheme.name}: {loss}"] = matrix
+    for with_loss in (True, False):
+        if not any(e["similarity_weight"] is not None and (e["similarity_weight"] > 0) == with_loss
+                   for e in result.values()):
+            ev.lack(f"fig10 {'with' if with_loss else 'without'} loss (15)",
+                    "no digital model card with that similarity weight (read from <models_dir>/configs/<name>.yaml)")
+    if matrices:
+        plot_heatmaps(matrices, str(out / "fig10_codebook_similarity.png"),
+                      "Fig. 10: cosine similarity of the codebook basis vectors")
+    return result
+
+
+def table2(ev: Evaluator) -> dict:
+    link = LinkConfig(modulation=ev.settings.modulation, code=ev.settings.code)
+    rows = {}
+    for scheme in ev.schemes:
+        info = scheme.info
+        if scheme.family == "digital":
+            rows[scheme.name] = {"scheme": scheme.scheme, **digital_overhead(info.alphabet, info.num_tokens, link)}
+        elif scheme.family == "analog":
+            rows[scheme.name] = {"scheme": scheme.scheme, **analog_overhead(info.num_tokens)}
+    settings = ev.jpeg_settings()
+    rows["jpeg_ldpc (measured)"] = {"scheme": "jpeg_ldpc", **jpeg_overhead(ev.images.numpy(), settings, link)}
+    return overhead_table(rows, link)
+
+
+def table3(ev: Evaluator) -> dict:
+    s = ev.settings
+    sources = [x for x in ev.schemes if x.differentiable]
+    ev.lack("table3 ResNet-based model", "the paper's ResNet classifier has no counterpart here; the plain ViT "
+                                         "classifier of jpeg_ldpc(_at) plays its Transformer-based model")
+    table = {t.name: {} for t in ev.schemes}
+    for source in ev.progress(sources, "table3"):
+        adversarial = ev.adversarial(source)
+        for target in ev.schemes:
+            table[target.name][source.name] = ev.accuracy_on(target, adversarial)
+    return {"snr_db": s.eps_snr, "eps": s.noise_eps, "attack": ev.attack(s.noise_eps),
+            "sources": [x.name for x in sources], "targets": [x.name for x in ev.schemes],
+            "accuracy": table, "white_box": {x.name: table[x.name][x.name] for x in sources}}
+
+
+
+
+# ----------------------------------------------------------------------------------------------- setup
+def _load_data(settings: ReportSettings):
+    from ..data import load_dataset
+
+    data = load_dataset(settings.dataset, "test", root=settings.data_root)
+    return data.subset(np.arange(min(settings.images, len(data))))
+
+
+def _usable(schemes: list[Scheme], data, missing: list) -> list[Scheme]:
+    """The classification schemes of the paper whose image shape is the data's; the others go to ``missing``."""
+    usable = []
+    for scheme in schemes:
+        info = scheme.info
+        if scheme.scheme not in PAPER_SCHEMES or info.task != "classification":
+            reason = f"{scheme.scheme} ({info.task}) is not one of the classification schemes of this report"
+        elif tuple(info.image_shape) != tuple(data.image_shape):
+            reason = f"image shape {info.image_shape} differs from the data's {data.image_shape}"
+        else:
+            usable.append(scheme)
+            continue
+        missing.append({"item": f"scheme {scheme.name}", "reason": reason})
+    return usable
+
+
+def evaluator(settings: ReportSettings, checkpoints: bool = True) -> Evaluator:
+    """The test images, the usable schemes (PyTorch checkpoints from ``settings.run_dir`` when ``checkpoints``)
+    and the ``missing`` list started with the absent paper schemes and the ONNX-only schemes' attacks."""
+    torch.manual_seed(settings.seed)
+    data = _load_data(settings)
+    missing = []
+    schemes = _usable(discover(settings.models_dir, settings.run_dir if checkpoints else None), data, missing)
+    present = {x.scheme for x in schemes}
+    missing += [{"item": f"scheme {name}", "reason": f"no usable model card with scheme {name} in "
+                                                      f"{settings.models_dir}"}
+                for name in PAPER_SCHEMES if name not in present]
+    ev = Evaluator(settings, schemes, data, missing)
+    for scheme in schemes:
+        if checkpoints and not scheme.differentiable:
+            ev.lack(f"semantic noise: {scheme.name}", "white-box PGD needs the PyTorch weights of the card "
+                    f"(<run_dir>/<name>/checkpoint.pt): {'; '.join(scheme.notes) or 'no run_dir given'}")
+    return ev
+
+
+#: report.json key -> section; figures take (evaluator, output directory), tables the evaluator
+FIGURES = (("fig4", fig4), ("fig5", fig5), ("fig6", fig6), ("fig7", fig7), ("fig9", fig9), ("fig10", fig10))
+TABLES = (("table2", table2), ("table3", table3))

@@ -1,0 +1,202 @@
+"""The schemes an evaluation compares: found from model cards, run as PyTorch models or through their ONNX files.
+
+A scheme is one ``<models_dir>/<name>.card.json`` with its ONNX files (``semcomm.scheme`` says what it is).
+Its PyTorch model is ``<run_dir>/<name>/checkpoint.pt`` (``semcomm train``'s checkpoint) when that file
+exists *and* holds the card's weights: the model id computed from it as the exporter does
+(:func:`semcomm.export.onnx_export.codec_model_id`) must equal the card's ``model_id``; a checkpoint of
+other weights (e.g. retrained since the export) is not used, and the reason is recorded. Work that
+needs gradients (white-box semantic noise) or other inference shapes (a different number of kept
+patches) needs the PyTorch model; clean inference runs the ONNX files through adaptors that present
+the PyTorch models' evaluation interface (:mod:`semcomm.eval.accuracy`, :mod:`semcomm.eval.jpeg`).
+Nothing is invented: a scheme without a card is *missing*.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..export.runtime import CPU, OnnxImageClassifier, SemanticCodec, load_card, parse_metadata
+from ..nn.classifier import JPEG_SCHEMES, ClassifierConfig, ViTClassifier
+from ..nn.jscc import JSCC_SCHEMES, JSCCConfig, ViTJSCC
+from ..nn.masked_vqvae import CodecConfig, MaskedVQVAE, keep_positions
+
+#: the seven schemes of Hu et al. Sec. V, in the paper's order
+PAPER_SCHEMES = ("masked_vqvae_fim_at", "masked_vqvae_at", "masked_vqvae", "jscc_at", "jscc", "jpeg_ldpc_at",
+                 "jpeg_ldpc")
+DIGITAL_SCHEMES = PAPER_SCHEMES[:3]
+
+
+def family(scheme: str) -> str:
+    """``jpeg`` | ``analog`` | ``digital`` (masked VQ-VAE and other index codecs)."""
+    return "jpeg" if scheme in JPEG_SCHEMES else "analog" if scheme in JSCC_SCHEMES else "digital"
+
+
+def build_model(card: dict) -> torch.nn.Module:
+    """The PyTorch model of a card's ``config`` (untrained weights; eval mode)."""
+    kind = family(card["scheme"])
+    if kind == "jpeg":
+        return ViTClassifier(ClassifierConfig(**card["config"])).eval()
+    if kind == "analog":
+        return ViTJSCC(JSCCConfig(**card["config"])).eval()
+    return MaskedVQVAE(CodecConfig(**card["config"])).eval()
+
+
+# -------------------------------------------------------------------------------------- ONNX adaptors
+class _OnnxCodec:
+    """A digital codec's ONNX pair with the PyTorch model's ``encode`` / ``decode`` (tensors in, tensors out)."""
+    analog = False
+
+    def __init__(self, codec: SemanticCodec, config):
+        self.codec, self.config = codec, config
+
+    def eval(self):
+        return self
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.codec.encode(images.numpy()))
+
+    def decode(self, tokens: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.codec.decode(tokens.numpy(), snr_db.numpy())[0])
+
+
+class _OnnxAnalogCodec(_OnnxCodec):
+    """An analog JSCC pair; the channel between the files is :meth:`ViTJSCC.channel` (it has no weights)."""
+    analog = True
+    channel = ViTJSCC.channel
+
+
+class _OnnxClassifier:
+    """A JPEG scheme's ONNX classifier with :meth:`ViTClassifier.logits`."""
+    image_input = True
+
+    def __init__(self, classifier: OnnxImageClassifier, config):
+        self.classifier, self.config = classifier, config
+
+    def eval(self):
+        return self
+
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.classifier.classify(images.numpy()))
+
+
+# --------------------------------------------------------------------------------------------- schemes
+@dataclass
+class Scheme:
+    name: str
+    scheme: str
+    card: dict
+    prefix: str                     #: ``<models_dir>/<name>``
+    torch_model: torch.nn.Module | None = None
+    notes: list = field(default_factory=list)
+    _onnx: object = field(default=None, init=False, repr=False)
+
+    @property
+    def family(self) -> str:
+        return family(self.scheme)
+
+    @property
+    def info(self):
+        """Parsed ``semcomm.*`` metadata of the card (:class:`semcomm.export.runtime.ModelInfo`)."""
+        return parse_metadata(self.card["metadata"], f"{self.name}.card.json")
+
+    @property
+    def differentiable(self) -> bool:
+        return self.torch_model is not None
+
+    def model(self):
+        """The PyTorch model when available, else the ONNX adaptor (loaded once)."""
+        if self.torch_model is not None:
+            return self.torch_model
+        if self._onnx is None:
+            config = build_model(self.card).config
+            if self.family == "jpeg":
+                self._onnx = _OnnxClassifier(OnnxImageClassifier.from_prefix(self.prefix, [CPU], card=True), config)
+            else:
+                wrapper = _OnnxAnalogCodec if self.family == "analog" else _OnnxCodec
+                self._onnx = wrapper(SemanticCodec.from_prefix(self.prefix, [CPU], card=True), config)
+        return self._onnx
+
+    def summary(self) -> dict:
+        return {"name": self.name, "scheme": self.scheme, "model_id": self.card["model_id"],
+                "weights": "pytorch checkpoint" if self.differentiable else "onnx", "notes": list(self.notes)}
+
+
+def load_checkpoint(card: dict, path: str) -> tuple[torch.nn.Module | None, str | None]:
+    """``(model, None)`` when the checkpoint at ``path`` holds the card's weights, else ``(None, reason)``."""
+    from ..export.onnx_export import codec_model_id
+
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        model = build_model(card)
+        model.load_state_dict(state["model"] if "model" in state else state)
+    except (RuntimeError, TypeError, ValueError) as err:  # another architecture or config
+        return None, f"checkpoint {path} does not fit the card's config ({str(err).splitlines()[0]})"
+    if codec_model_id(model) != card["model_id"]:
+        return None, f"checkpoint {path} holds other weights than the card's model_id (retrained since the export?)"
+    return model.eval(), None
+
+
+def discover(models_dir, run_dir=None) -> list[Scheme]:
+    """Every ``<models_dir>/*.card.json``, sorted by the paper's scheme order then name, with its PyTorch
+    model from ``<run_dir>/<name>/checkpoint.pt`` when given, present and matching (module doc)."""
+    order = {scheme: i for i, scheme in enumerate(PAPER_SCHEMES)}
+    found = []
+    for card_path in sorted(Path(models_dir).glob("*.card.json")):
+        card = load_card(card_path)
+        name = card_path.name[:-len(".card.json")]
+        scheme = Scheme(name, card["scheme"], card, str(Path(models_dir) / name))
+        checkpoint = os.path.join(run_dir, name, "checkpoint.pt") if run_dir else None
+        if checkpoint and os.path.isfile(checkpoint):
+            scheme.torch_model, reason = load_checkpoint(card, checkpoint)
+            if reason:
+                scheme.notes.append(reason)
+        elif checkpoint:
+            scheme.notes.append(f"no PyTorch checkpoint {checkpoint}, ONNX only")
+        found.append(scheme)
+    return sorted(found, key=lambda s: (order.get(s.scheme, len(order)), s.name))
+
+
+class ReservedView:
+    """A masked VQ-VAE run with ``round(P * ratio)`` kept patches instead of its own ``T`` (Fig. 7, reserving
+    ratio = 1 - masking ratio), at inference only: the same weights, the kept positions chosen by the model's
+    own inference rule for that count (the top keep logits for noise-related masking, else the model's
+    ``keep_layout``, :func:`~semcomm.nn.masked_vqvae.keep_positions`). Offers the evaluation interface of the
+    model (``encode``, ``decode``, ``encode_features``, ``decode_vectors``, ``codebook``, ``config``)."""
+    analog = False
+
+    def __init__(self, model: MaskedVQVAE, ratio: float):
+        cfg = model.config
+        if not 0.0 < ratio <= 1.0:
+            raise ValueError(f"reserving ratio must be in (0, 1], got {ratio}")
+        self.model, self.codebook = model, model.codebook
+        self.config = dataclasses.replace(cfg, mask_ratio=1.0 - ratio)
+        count = self.config.num_tokens
+        if cfg.masking == "noise":
+            self.keep = torch.sort(torch.topk(model.keep_logits, count).indices).values
+        else:
+            grid = (cfg.image_shape[1] // cfg.patch, cfg.image_shape[2] // cfg.patch)
+            self.keep = keep_positions(cfg.keep_layout, *grid, count)
+
+    def eval(self):
+        self.model.eval()
+        return self
+
+    def _keep(self, batch: int) -> torch.Tensor:
+        return self.keep[None, :].expand(batch, -1)
+
+    def encode_features(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model.encode_features(images, self._keep(len(images)))
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model.encode(images, self._keep(len(images)))
+
+    def decode_vectors(self, vectors: torch.Tensor, snr_db: torch.Tensor):
+        return self.model.decode_vectors(vectors, snr_db, self._keep(len(vectors)))
+
+    def decode(self, indices: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
+        indices = indices.clamp(0, self.config.codebook_size - 1)
+        return self.decode_vectors(self.codebook.lookup(indices), snr_db)[0]

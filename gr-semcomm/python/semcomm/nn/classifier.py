@@ -1,0 +1,97 @@
+"""Plain ViT image classifier: the receiver of the JPEG + LDPC baselines ("JPEG+LDPC(+AT)", Hu et al. Sec. V).
+
+The classical scheme sends JPEG bytes through the digital PHY; the receiver decodes the JPEG and
+classifies the image with this network, the same ViT building blocks as the semantic codecs:
+
+image ``[N, C, H, W]`` in ``[0, 1]`` -> ``P`` patches of ``p x p`` -> linear embedding + fixed 2-D
+position embedding -> ``depth`` pre-norm Transformer blocks over all patches -> LayerNorm -> mean
+pool over tokens -> linear head -> class logits ``[N, K]``.
+
+There is no channel inside the model and no SNR input (the JPEG frame either arrives intact or not
+at all). Training interface: the one of :class:`semcomm.nn.masked_vqvae.MaskedVQVAE`, so that
+:class:`semcomm.train.trainer.Trainer` trains it with or without PGD adversarial training (``keep``,
+``labels`` and ``channel`` are ignored; there is no codebook: ``vq_loss`` is 0).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .vit import Block, patchify, sincos_position_embedding
+
+#: schemes (``semcomm.scheme`` / training config ``scheme``) built on :class:`ViTClassifier`
+JPEG_SCHEMES = ("jpeg_ldpc_at", "jpeg_ldpc")
+
+
+@dataclass
+class ClassifierConfig:
+    image_shape: tuple = (1, 28, 28)
+    patch: int = 4
+    dim: int = 64
+    depth: int = 6
+    heads: int = 4
+    mlp_ratio: float = 2.0
+    num_classes: int = 10
+    task: str = "classification"  #: the only task (kept for the exporters' common checks)
+
+    def __post_init__(self):
+        self.image_shape = tuple(int(v) for v in self.image_shape)
+        c, h, w = self.image_shape
+        if h % self.patch or w % self.patch:
+            raise ValueError(f"image {h}x{w} is not divisible into {self.patch}x{self.patch} patches")
+        if self.dim % 4:
+            raise ValueError(f"dim must be a multiple of 4, got {self.dim}")
+        if self.task != "classification":
+            raise ValueError(f"a ViT classifier has task 'classification', got {self.task!r}")
+
+    @property
+    def num_patches(self) -> int:
+        return (self.image_shape[1] // self.patch) * (self.image_shape[2] // self.patch)
+
+    @property
+    def uses_snr(self) -> bool:
+        return False
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["image_shape"] = list(self.image_shape)
+        return data
+
+
+class ViTClassifier(nn.Module):
+    image_input = True  #: the receiver classifies decoded images (see semcomm.eval.jpeg)
+
+    def __init__(self, config: ClassifierConfig):
+        super().__init__()
+        self.config = cfg = config
+        channels, height, width = cfg.image_shape
+        self.patch_embed = nn.Linear(channels * cfg.patch**2, cfg.dim)
+        self.register_buffer("pos_embed", sincos_position_embedding(height // cfg.patch, width // cfg.patch, cfg.dim),
+                             persistent=False)
+        self.blocks = nn.ModuleList(Block(cfg.dim, cfg.heads, cfg.mlp_ratio) for _ in range(cfg.depth))
+        self.norm = nn.LayerNorm(cfg.dim)
+        self.head = nn.Linear(cfg.dim, cfg.num_classes)
+
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """Images ``[N, C, H, W]`` in ``[0, 1]`` -> class logits ``[N, K]``."""
+        tokens = self.patch_embed(patchify(images, self.config.patch)) + self.pos_embed
+        for block in self.blocks:
+            tokens = block(tokens)
+        return self.head(self.norm(tokens).mean(dim=1))
+
+    # ------------------------------------------------------------------- training
+    def sample_keep(self, batch: int, generator: torch.Generator | None = None):
+        """No masking: the classifier sees the whole image (the Trainer's keep is None)."""
+        return None
+
+    def forward(self, images: torch.Tensor, snr_db: torch.Tensor | None = None, keep=None, labels=None,
+                channel=None) -> dict:
+        """Training pass on (clean or adversarial) images; the other arguments are ignored."""
+        output = self.logits(images)
+        return {"output": output, "aux_logits": [], "vq_loss": output.new_zeros(()), "indices": None}
+
+    def task_loss(self, output: torch.Tensor, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(output, labels)

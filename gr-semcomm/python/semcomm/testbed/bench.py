@@ -1,0 +1,136 @@
+"""``semcomm bench flowgraph``: processing rate of the receiver and transmitter flowgraphs, unthrottled.
+
+* **Receiver**: the ``rx`` flowgraph (ZMQ PULL -> matched filter -> frame sync -> demapper -> LDPC
+  decoder -> deframer -> bits->index -> ONNX semantic decoder -> metrics) is fed pre-computed IQ of
+  ``images`` real test images (semantic encoder, frames, RRC, AWGN at the config's Es/N0, all by the
+  core) through a ZMQ PUSH socket as fast as it accepts them; rate = IQ samples / (time from the
+  first sample sent to the last image decoded).
+* **Transmitter**: the ``tx`` flowgraph (image source -> ONNX encoder -> ... -> RRC -> ZMQ PUSH) with
+  an unpaced source, drained by a ZMQ PULL socket; rate = samples / (first to last sample received).
+
+Both report the loss counters (frames missed, PDUs dropped, frames rejected), which must be zero.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .run import build_graph, counters, graph_arguments
+
+
+def receiver_iq(config: dict) -> tuple[np.ndarray, list[dict]]:
+    """IQ of ``data.num_images`` test images through the core transmitter and AWGN channel, and the
+    transmitter records (seq, label, reference bits) the metrics sink joins against."""
+    from ..channel.stream import StreamChannel, StreamChannelConfig
+    from ..data import load_dataset
+    from ..data.dataset import to_unit_float
+    from ..export.runtime import SemanticCodec
+    from ..phy.modem import FrameModem, LinkConfig
+    from ..phy.pulse import rrc_taps, shape
+
+    data, modem_cfg = config["data"], config["modem"]
+    dataset = load_dataset(data["dataset"], data["split"], root=data["path"])
+    chosen = np.arange(data["start"], data["start"] + data["num_images"])
+    codec = SemanticCodec.from_prefix(config["model"])
+    indices = codec.encode(to_unit_float(dataset.images[chosen]))
+    payload_bits = codec.index_bit_mapper().to_bits(indices)
+    payloads = np.packbits(payload_bits, axis=1)
+    modem = FrameModem(LinkConfig(modulation=modem_cfg["modulation"], code=modem_cfg["code"],
+                                  model_id=bytes.fromhex(codec.model_id[:8])))
+    tx = modem.modulate(payloads)
+    guard = np.zeros((tx.symbols.shape[0], modem_cfg["guard_symbols"]), dtype=np.complex64)
+    symbols = np.concatenate([tx.symbols, guard], axis=1).ravel()
+    taps = rrc_taps(modem_cfg["sps"], modem_cfg["rolloff"], modem_cfg["rrc_span"])
+    channel = StreamChannel(StreamChannelConfig(snr_db=config["channel"]["snr_db"], sps=modem_cfg["sps"],
+                                                seed=config["channel"]["seed"]))
+    iq = channel.process(shape(symbols, taps, modem_cfg["sps"]))
+    now = time.time()
+    records = [{"seq": seq, "label": int(dataset.labels[index]), "t_tx": now, "tx_payload_bits": tx.payload_bits[seq],
+                "tx_coded_bits": tx.coded_bits[seq]} for seq, index in enumerate(chosen)]
+    return iq, records
+
+
+def bench_receiver(config: dict, out_dir: Path, chunk: int = 1 << 16) -> dict:
+    import zmq
+
+    iq, records = receiver_iq(config)
+    graph = build_graph("rx", {**graph_arguments(config, out_dir), "tx_log_path": ""})
+    for record in records:
+        graph.metrics.add_tx(record)
+    socket = zmq.Context.instance().socket(zmq.PUSH)
+    socket.bind(config["endpoints"]["channel_out"])
+    graph.start()
+    start = time.time()
+    for first in range(0, iq.size, chunk):
+        socket.send(iq[first: first + chunk].tobytes())
+    deadline = time.time() + 300
+    while graph.metrics.results_seen < len(records) and time.time() < deadline:
+        time.sleep(0.005)
+    elapsed = time.time() - start
+    graph.stop()
+    graph.wait()
+    socket.close(linger=0)
+    summary = graph.metrics.summary("bench rx", elapsed)
+    return {"rx_samples": int(iq.size), "rx_seconds": elapsed, "rx_samples_per_s": iq.size / elapsed,
+            "rx_images_per_s": summary["images"] / elapsed, "rx_accuracy": summary["accuracy"],
+            "rx_frames_missed": summary["frames_missed"], "rx_ber_post_fec": summary["ber_post_fec"],
+            "rx_counters": counters(graph)["counters"]}
+
+
+def bench_transmitter(config: dict, out_dir: Path) -> dict:
+    import zmq
+
+    config = {**config, "data": {**config["data"], "images_per_s": 0}}
+    socket = zmq.Context.instance().socket(zmq.PULL)
+    socket.connect(config["endpoints"]["tx_out"])
+    received = {"bytes": 0, "first": None, "last": None}
+    stop = threading.Event()
+
+    def drain():
+        while not stop.is_set():
+            if socket.poll(50):
+                message = socket.recv()
+                now = time.time()
+                received["first"] = received["first"] or now
+                received["bytes"] += len(message)
+                received["last"] = now
+
+    thread = threading.Thread(target=drain, daemon=True)
+    thread.start()
+    graph = build_graph("tx", graph_arguments(config, out_dir))
+    graph.start()
+    graph.source.done.wait(300)
+    quiet_since = time.time()
+    last_bytes = -1
+    while time.time() - quiet_since < 1.0:  # until nothing arrived for a second
+        time.sleep(0.05)
+        if received["bytes"] != last_bytes:
+            last_bytes, quiet_since = received["bytes"], time.time()
+    graph.stop()
+    graph.wait()
+    stop.set()
+    thread.join()
+    socket.close(linger=0)
+    samples = received["bytes"] // 8
+    seconds = (received["last"] or 0) - (received["first"] or 0)
+    return {"tx_samples": samples, "tx_seconds": seconds, "tx_samples_per_s": samples / seconds if seconds else None,
+            "tx_images": int(graph.source.sent), "tx_counters": counters(graph)["counters"]}
+
+
+def bench_flowgraph(config: dict, out_dir: Path) -> dict:
+    """Both benchmarks; ``target_samples_per_s`` is 2 Msps (2x real time for a 1 Msps B210 link)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = {"images": config["data"]["num_images"], "sps": config["modem"]["sps"],
+              "modulation": config["modem"]["modulation"], "code": config["modem"]["code"],
+              "snr_db": config["channel"]["snr_db"]}
+    result.update(bench_receiver(config, out_dir))
+    result.update(bench_transmitter(config, out_dir))
+    result["target_samples_per_s"] = 2e6
+    losses = result["rx_frames_missed"] + sum(result["rx_counters"].get(k, 0) for k in result["rx_counters"]
+                                              if k.endswith((".dropped", ".rejected")))
+    result["losses"] = int(losses)
+    return result
+

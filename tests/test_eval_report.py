@@ -1,0 +1,190 @@
+"""``semcomm eval report`` / ``eval overhead``: scheme discovery, ONNX adaptors, reserving-ratio views,
+Table II overhead, and a quick report on tiny fixtures and on the shipped model."""
+import argparse
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+
+from semcomm.baselines.jpeg import JpegLink, JpegSettings, compress  # noqa: E402
+from semcomm.data import load_dataset  # noqa: E402
+from semcomm.eval.accuracy import accuracy  # noqa: E402
+from semcomm.eval.overhead import analog_overhead, digital_overhead, jpeg_overhead, overhead_table  # noqa: E402
+from semcomm.eval.report import parse_values, register_cli  # noqa: E402
+from semcomm.eval.schemes import ReservedView, discover, load_checkpoint  # noqa: E402
+from semcomm.export import export_codec, export_jpeg_classifier, export_jscc  # noqa: E402
+from semcomm.nn.classifier import ClassifierConfig, ViTClassifier  # noqa: E402
+from semcomm.nn.jscc import JSCCConfig, ViTJSCC, symbols_per_image  # noqa: E402
+from semcomm.nn.masked_vqvae import CodecConfig, MaskedVQVAE  # noqa: E402
+from semcomm.phy.modem import FrameModem, LinkConfig  # noqa: E402
+from semcomm.train.digital_channel import ExactChain  # noqa: E402
+from test_jpeg_baseline import one_torch_thread  # noqa: E402,F401 - autouse fixture
+from test_jscc import write_fashion  # noqa: E402
+
+CLASSES = [f"class{i}" for i in range(10)]
+VIT = dict(dim=16, heads=2)
+CODEC = dict(VIT, encoder_depth=1, decoder_dim=16, decoder_depth=1, code_dim=8, codebook_size=16)
+CONFIG_YAML = """name: {name}
+scheme: {scheme}
+data: {{dataset: fashion-mnist}}
+model: {{patch: 4, dim: 16, encoder_depth: 1, decoder_dim: 16, decoder_depth: 1, heads: 2, code_dim: 8,
+        codebook_size: 16}}
+link: {{modulation: 16qam, code: wifi1944_r12, snr_db: [-3, 12]}}
+train: {{epochs: 1, batch_size: 8, lr: 0.001, similarity_weight: {weight}}}
+"""
+
+
+def save_checkpoint(model, run_dir, name):
+    (run_dir / name).mkdir(parents=True, exist_ok=True)
+    torch.save({"model": model.state_dict()}, run_dir / name / "checkpoint.pt")
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    """Tiny schemes: masked_vqvae_fim_at (PyTorch + ONNX), masked_vqvae (ONNX only, no loss (15)), jscc and
+    jpeg_ldpc (PyTorch + ONNX); a 16-image Fashion-MNIST-format test set."""
+    root = tmp_path_factory.mktemp("zoo")
+    models, runs = root / "models", root / "runs"
+    (models / "configs").mkdir(parents=True)
+    write_fashion(root / "data", n_train=16, n_test=16)
+    torch.manual_seed(0)
+    fim = MaskedVQVAE(CodecConfig(**CODEC, fim_layers=[0])).eval()
+    plain = MaskedVQVAE(CodecConfig(**CODEC)).eval()
+    jscc = ViTJSCC(JSCCConfig(**VIT, encoder_depth=1, decoder_dim=16, decoder_depth=1, symbols=32)).eval()
+    classifier = ViTClassifier(ClassifierConfig(**VIT, depth=1)).eval()
+    common = dict(dataset="fashion-mnist", classes=CLASSES)
+    export_codec(fim, models, "masked_vqvae_fim_at", scheme="masked_vqvae_fim_at", **common)
+    export_codec(plain, models, "masked_vqvae", scheme="masked_vqvae", **common)
+    export_jscc(jscc, models, "jscc", scheme="jscc", **common)
+    export_jpeg_classifier(classifier, models, "jpeg_ldpc", scheme="jpeg_ldpc", jpeg=JpegSettings(quality=50), **common)
+    for name, model in (("masked_vqvae_fim_at", fim), ("jscc", jscc), ("jpeg_ldpc", classifier)):
+        save_checkpoint(model, runs, name)
+    for name, weight in (("masked_vqvae_fim_at", 0.1), ("masked_vqvae", 0)):
+        (models / "configs" / f"{name}.yaml").write_text(CONFIG_YAML.format(name=name, scheme=name, weight=weight))
+    return {"root": root, "models": models, "runs": runs, "fim": fim, "plain": plain}
+
+
+def run_cli(argv):
+    parser = argparse.ArgumentParser(prog="semcomm")
+    register_cli(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+# ------------------------------------------------------------------------------------------ pieces
+def test_parse_values():
+    assert parse_values("0,2/255, 8/255") == (0.0, 2 / 255, 8 / 255)
+    assert parse_values("-9:18:9") == (-9.0, 0.0, 9.0, 18.0)
+    with pytest.raises(ValueError, match="invalid list"):
+        parse_values("1,x")
+
+
+def test_discover_checkpoints_and_onnx_adaptors(zoo, tmp_path):
+    schemes = {s.name: s for s in discover(zoo["models"], zoo["runs"])}
+    assert list(schemes) == ["masked_vqvae_fim_at", "masked_vqvae", "jscc", "jpeg_ldpc"]  # paper order
+    assert schemes["masked_vqvae_fim_at"].differentiable and not schemes["masked_vqvae"].differentiable
+    assert "no PyTorch checkpoint" in schemes["masked_vqvae"].notes[0]
+    data = load_dataset("fashion-mnist", "test", root=zoo["root"] / "data")
+    link = ExactChain(16, 25)
+    torch_result = accuracy(zoo["plain"], data, 2.0, link, seed=4)
+    onnx_result = accuracy(schemes["masked_vqvae"].model(), data, 2.0, link, seed=4)
+    assert onnx_result == torch_result  # same indices, same channel draws, same decisions
+    onnx_only = {s.name: s for s in discover(zoo["models"])}
+    for name, link in (("jscc", None), ("jpeg_ldpc", JpegLink(JpegSettings(quality=50)))):
+        model, reason = load_checkpoint(schemes[name].card, str(zoo["runs"] / name / "checkpoint.pt"))
+        assert reason is None and not onnx_only[name].differentiable
+        assert accuracy(onnx_only[name].model(), data, 6.0, link, seed=2) == accuracy(model, data, 6.0, link, seed=2)
+    other = MaskedVQVAE(CodecConfig(**CODEC)).eval()
+    save_checkpoint(other, tmp_path, "masked_vqvae")
+    model, reason = load_checkpoint(schemes["masked_vqvae"].card, str(tmp_path / "masked_vqvae" / "checkpoint.pt"))
+    assert model is None and "other weights" in reason
+
+
+def test_reserved_view_changes_only_the_kept_patches(zoo):
+    model, images = zoo["fim"], torch.rand(3, 1, 28, 28)
+    same = ReservedView(model, 1 - model.config.mask_ratio)
+    torch.testing.assert_close(same.encode(images), model.encode(images))
+    snr = torch.full((3,), 12.0)
+    indices = model.encode(images)
+    torch.testing.assert_close(same.decode(indices, snr), model.decode(indices, snr))
+    wide = ReservedView(model, 0.9)
+    assert wide.config.num_tokens == 44 and wide.encode(images).shape == (3, 44)
+    assert wide.decode(wide.encode(images), snr).shape == (3, 10)
+    with pytest.raises(ValueError, match="reserving ratio"):
+        ReservedView(model, 0.0)
+
+
+def test_overhead_matches_the_frame_modem():
+    link = LinkConfig(modulation="16qam", code="wifi1944_r12")
+    modem = FrameModem(link)
+    row = digital_overhead(256, 25, link)
+    assert row["payload_bytes"] == 25 and row["payload_symbols"] == modem.layout(25).num_symbols == 301
+    assert row["frame_symbols"] == modem.frame_symbols(25) == symbols_per_image(25, 256, frame_overhead=True)
+    assert row["effective_code_rate"] == pytest.approx(232 / 1204)
+    segments = digital_overhead([[4, 16], [2, 1024]], 6, link)
+    assert segments["index_bits"] == 4 * 4 + 2 * 10 and segments["payload_bytes"] == 5
+    images = np.random.default_rng(0).random((5, 1, 28, 28), dtype=np.float32)
+    settings = JpegSettings(quality=40)
+    jpeg = jpeg_overhead(images, settings, link)
+    symbols = [modem.frame_symbols(len(compress(image, settings))) for image in images]
+    assert jpeg["frame_symbols"] == {"mean": np.mean(symbols), "min": min(symbols), "max": max(symbols)}
+    table = overhead_table({"codec": row, "jscc": analog_overhead(301), "jpeg": jpeg}, link)
+    assert table["link"]["mother_code_rate"] == 0.5 and table["link"]["bits_per_symbol"] == 4
+    assert table["rows"]["codec"]["frame_symbols_vs_jpeg"] == pytest.approx(833 / np.mean(symbols))
+    assert table["rows"]["jpeg"]["payload_symbols_vs_jpeg"] == 1.0
+
+
+# ------------------------------------------------------------------------------------------ report
+def test_quick_report_on_tiny_fixtures(zoo, tmp_path):
+    out = tmp_path / "report"
+    assert run_cli(["eval", "report", "--out", str(out), "--quick", "--quiet", "--models", str(zoo["models"]),
+                    "--run-dir", str(zoo["runs"]), "--data-root", str(zoo["root"] / "data"),
+                    "--codebook-sizes", "16,32"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    for key in ("settings", "schemes", "missing", "fig4", "fig5", "fig6", "fig7", "fig9", "fig10", "table2", "table3"):
+        assert key in report
+    for png in ("fig4_accuracy_vs_snr", "fig5_codebook_size", "fig6_accuracy_vs_eps", "fig7_reserving_ratio",
+                "fig9_activation_frequency", "fig10_codebook_similarity"):
+        assert (out / f"{png}.png").stat().st_size > 1000
+    missing = {m["item"] for m in report["missing"]}
+    assert {"scheme masked_vqvae_at", "scheme jscc_at", "scheme jpeg_ldpc_at", "fig5 J=32",
+            "semantic noise: masked_vqvae"} <= missing
+    assert "scheme jpeg_ldpc" not in missing and "fig7" not in missing
+    fig4 = report["fig4"]["curves"]
+    assert set(fig4) == {"masked_vqvae_fim_at", "masked_vqvae", "jscc", "jpeg_ldpc"}
+    assert all(0 <= a <= 1 for c in fig4.values() for a in c["clean"])
+    assert fig4["masked_vqvae"]["semantic_noise"] == [None, None] and None not in fig4["jscc"]["semantic_noise"]
+    assert fig4["jpeg_ldpc"]["points"]["clean"][0]["decoder_failure_rate"] == 1.0  # 0 dB: every JPEG frame lost
+    assert report["fig5"]["curves"]["16"]["clean"] == fig4["masked_vqvae_fim_at"]["clean"]
+    assert report["fig7"]["num_tokens"] == [15, 25] and set(report["fig7"]["curves"]) == {"0/255", "8/255"}
+    assert report["fig9"]["schemes"]["masked_vqvae"]["fim"] is False
+    assert sum(report["fig9"]["schemes"]["masked_vqvae_fim_at"]["semantic_noise"]) == pytest.approx(1.0)
+    assert report["fig10"]["masked_vqvae"]["similarity_weight"] == 0.0
+    assert np.array(report["fig10"]["masked_vqvae_fim_at"]["matrix"]).shape == (16, 16)
+    table3 = report["table3"]
+    assert table3["sources"] == ["masked_vqvae_fim_at", "jscc", "jpeg_ldpc"]
+    assert set(table3["accuracy"]["masked_vqvae"]) == set(table3["sources"])  # ONNX targets take transfers
+    assert report["table2"]["rows"]["jpeg_ldpc (measured)"]["jpeg"]["quality"] == 50  # the card's settings
+
+
+def test_report_on_the_shipped_model_lists_what_it_cannot_do(tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    for role in ("encoder.onnx", "decoder.onnx", "card.json"):
+        shutil.copy(f"models/masked_vqvae_fim_at.{role}", models)
+    out = tmp_path / "report"
+    assert run_cli(["eval", "report", "--out", str(out), "--quick", "--quiet", "--images", "8", "--models",
+                    str(models), "--run-dir", str(tmp_path / "none")]) == 0
+    report = json.loads((out / "report.json").read_text())
+    curve = report["fig4"]["curves"]["masked_vqvae_fim_at"]
+    assert report["images"] == 8 and len(curve["clean"]) == 2 and curve["semantic_noise"] == [None, None]
+    missing = {m["item"] for m in report["missing"]}
+    assert {"fig7", "semantic noise: masked_vqvae_fim_at", "scheme jpeg_ldpc", "fig9 without FIM"} <= missing
+    assert report["table3"]["sources"] == [] and report["fig10"]["masked_vqvae_fim_at"]["similarity_weight"] is None
+    assert run_cli(["eval", "overhead", "--out", str(out), "--quick", "--quiet", "--models", str(models)]) == 0
+    rows = json.loads((out / "overhead.json").read_text())["rows"]
+    assert rows["masked_vqvae_fim_at"]["frame_symbols"] == 833

@@ -1,0 +1,139 @@
+"""hw_configs loader: defaults, every invalid field reported by path, value and allowed range,
+dotted overrides, and the shipped loopback / B210 configs."""
+import pytest
+
+from semcomm.testbed import ConfigError, load_testbed_config, parse_overrides
+
+LOOPBACK = "hw_configs/loopback.yaml"
+B210 = "hw_configs/b210.yaml"
+
+
+def test_empty_config_gets_every_default():
+    config = load_testbed_config({})
+    assert config["model"] == "models/masked_vqvae_fim_at"
+    assert config["data"] == {"dataset": "fashion-mnist", "path": None, "split": "test", "num_images": 100,
+                              "start": 0, "images_per_s": 0, "seed": None}
+    modem = config["modem"]
+    assert (modem["sps"], modem["rolloff"], modem["rrc_span"], modem["guard_symbols"], modem["detect_threshold"]) \
+        == (4, 0.35, 8, 64, 0.5)
+    assert (config["channel"]["cfo"], config["channel"]["timing_offset"]) == (0, 0)
+    assert config["attacker"]["h_a"] == 1 and config["attacker"]["enabled"] is False
+    assert config["endpoints"]["uhd"] is None
+    assert config["endpoints"]["tx_out"].startswith("tcp://127.0.0.1:")
+
+
+def test_partial_section_keeps_given_values_and_fills_the_rest():
+    config = load_testbed_config({"channel": {"snr_db": 3.5}, "endpoints": {"uhd": {"serial": "31A"}}})
+    assert config["channel"]["snr_db"] == 3.5 and config["channel"]["fading"] == "none"
+    assert config["endpoints"]["uhd"]["serial"] == "31A" and config["endpoints"]["uhd"]["sample_rate"] > 0
+
+
+@pytest.mark.parametrize("section, field, value, expected", [
+    ("channel", "snr_db", 61,
+     "channel/snr_db: 61 is greater than the maximum of 60; allowed: number with -20 <= x <= 60"),
+    ("channel", "cfo", -0.06,
+     "channel/cfo: -0.06 is less than the minimum of -0.05; allowed: number with -0.05 <= x <= 0.05"),
+    ("channel", "timing_offset", -1,
+     "channel/timing_offset: -1 is less than the minimum of 0; allowed: number with 0 <= x"),
+    ("channel", "fading", "nakagami", "channel/fading: 'nakagami' is not one of ['none', 'rayleigh', 'rician']"),
+    ("channel", "fading_block", 0,
+     "channel/fading_block: 0 is less than the minimum of 1; allowed: integer with 1 <= x"),
+    ("modem", "modulation", "8psk", "modem/modulation: '8psk' is not one of ['bpsk', 'qpsk', '16qam', '64qam']"),
+    ("modem", "decoder", "bp", "modem/decoder: 'bp' is not one of"),
+    ("modem", "max_iterations", 101,
+     "modem/max_iterations: 101 is greater than the maximum of 100; allowed: integer with 1 <= x <= 100"),
+    ("modem", "sps", 4.5, "modem/sps: 4.5 is not of type 'integer'; allowed: integer with 2 <= x <= 16"),
+    ("modem", "sps", 1, "modem/sps: 1 is less than the minimum of 2"),
+    ("modem", "rolloff", 0.01,
+     "modem/rolloff: 0.01 is less than the minimum of 0.05; allowed: number with 0.05 <= x <= 1"),
+    ("modem", "rrc_span", 40, "modem/rrc_span: 40 is greater than the maximum of 32"),
+    ("modem", "guard_symbols", -1, "modem/guard_symbols: -1 is less than the minimum of 0"),
+    ("modem", "detect_threshold", 1.5, "modem/detect_threshold: 1.5 is greater than the maximum of 1"),
+    ("modem", "code", "turbo", "modem/code: unknown LDPC code 'turbo'; allowed: "),
+    ("data", "dataset", "mnist", "data/dataset: 'mnist' is not one of ['fashion-mnist', 'cifar10', 'folder']"),
+    ("data", "split", "val", "data/split: 'val' is not one of ['train', 'test']"),
+    ("data", "num_images", 0, "data/num_images: 0 is less than the minimum of 1"),
+    ("data", "images_per_s", -1, "data/images_per_s: -1 is less than the minimum of 0"),
+    ("attacker", "psr_db", 31,
+     "attacker/psr_db: 31 is greater than the maximum of 30; allowed: number with -60 <= x <= 30"),
+    ("attacker", "tone_freq", 0.5, "attacker/tone_freq: 0.5 is greater than or equal to the maximum of 0.5; "
+                                   "allowed: number with -0.5 < x < 0.5"),
+    ("attacker", "mode", "sweep", "attacker/mode: 'sweep' is not one of ['free_running', 'frame_aligned']"),
+    ("attacker", "kind", "pgd", "attacker/kind: 'pgd' is not one of ['gaussian', 'tone']"),
+    ("attacker", "h_a", -0.5, "attacker/h_a: -0.5 is less than the minimum of 0"),
+    ("attacker", "enabled", "yes", "attacker/enabled: 'yes' is not of type 'boolean'"),
+    ("attacker", "sense_threshold", 0, "attacker/sense_threshold: 0 is less than or equal to the minimum of 0"),
+    ("endpoints", "tx_out", "ipc:///tmp/tx", "endpoints/tx_out: 'ipc:///tmp/tx' does not match '^tcp://'"),
+    ("endpoints", "uhd", {"sample_rate": 0},
+     "endpoints/uhd/sample_rate: 0 is less than or equal to the minimum of 0"),
+    ("channel", "snr", 10, "channel: Additional properties are not allowed ('snr' was unexpected); allowed: object "
+                           "with keys snr_db, cfo"),
+])
+def test_each_invalid_field_is_reported_by_path_value_and_range(section, field, value, expected):
+    with pytest.raises(ConfigError) as err:
+        load_testbed_config({section: {field: value}})
+    assert expected in str(err.value)
+
+
+def test_all_errors_are_listed_at_once_and_unknown_sections_refused():
+    with pytest.raises(ConfigError) as err:
+        load_testbed_config({"channel": {"snr_db": 99}, "modem": {"sps": 0}, "radio": {}})
+    text = str(err.value)
+    assert "channel/snr_db: 99" in text and "modem/sps: 0" in text and "'radio' was unexpected" in text
+
+
+def test_dataset_without_default_location_needs_a_path():
+    with pytest.raises(ConfigError, match="data/path: None is not allowed for dataset 'cifar10'"):
+        load_testbed_config({"data": {"dataset": "cifar10"}})
+    assert load_testbed_config({"data": {"dataset": "folder", "path": "imgs"}})["data"]["path"] == "imgs"
+
+
+def test_overrides_use_dotted_paths_and_are_validated():
+    config = load_testbed_config(LOOPBACK, {"channel.snr_db": 5, "attacker.enabled": True, "name": "x5"})
+    assert config["channel"]["snr_db"] == 5 and config["attacker"]["enabled"] and config["name"] == "x5"
+    assert config["modem"]["modulation"] == "16qam"  # untouched fields stay as in the file
+    with pytest.raises(ConfigError, match="channel/snr_db: -30 is less than the minimum of -20"):
+        load_testbed_config(LOOPBACK, {"channel.snr_db": -30})
+    with pytest.raises(ConfigError, match="'snr' was unexpected"):
+        load_testbed_config(LOOPBACK, {"channel.snr": 5})
+    with pytest.raises(ConfigError, match="override name.first: name is not a section"):
+        load_testbed_config(LOOPBACK, {"name.first": 5})
+
+
+def test_parse_overrides_reads_yaml_scalars():
+    assert parse_overrides(["channel.snr_db=5", "attacker.enabled=true", "modem.code=none", "data.seed=null",
+                            "name='12'"]) == {"channel.snr_db": 5, "attacker.enabled": True, "modem.code": "none",
+                                              "data.seed": None, "name": "12"}
+    with pytest.raises(ConfigError, match="must look like section.field=value"):
+        parse_overrides(["channel.snr_db"])
+
+
+def test_shipped_loopback_config():
+    config = load_testbed_config(LOOPBACK)
+    assert config["channel"]["snr_db"] == 10
+    modem = config["modem"]
+    assert (modem["modulation"], modem["code"], modem["sps"]) == ("16qam", "wifi1944_r12", 4)
+    attacker = config["attacker"]
+    assert not attacker["enabled"]
+    assert (attacker["kind"], attacker["psr_db"], attacker["mode"]) == ("gaussian", -2, "frame_aligned")
+    assert config["endpoints"] == {"tx_out": "tcp://127.0.0.1:55501", "attacker_out": "tcp://127.0.0.1:55502",
+                                   "channel_out": "tcp://127.0.0.1:55503", "uhd": None}
+
+
+def test_shipped_b210_config_differs_from_loopback_only_in_endpoints():
+    loopback, b210 = load_testbed_config(LOOPBACK), load_testbed_config(B210)
+    assert {key for key in loopback if loopback[key] != b210[key]} == {"endpoints"}
+    uhd = b210["endpoints"]["uhd"]
+    assert uhd["sample_rate"] == 1e6 and uhd["center_freq"] == 2.45e9
+
+
+def test_unreadable_or_malformed_files(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read testbed config"):
+        load_testbed_config(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("channel: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_testbed_config(bad)
+    bad.write_text("- a list\n")
+    with pytest.raises(ConfigError, match="must be a mapping of sections"):
+        load_testbed_config(bad)

@@ -1,0 +1,191 @@
+"""Generate the testbed's GRC flowgraphs (``flowgraphs/*.grc``) from one description of the chain.
+
+The transmitter, channel, attacker and receiver chains are defined once here; the loopback graph
+connects them in one process, the ZMQ graphs cut them at the endpoints, and the B210 graphs swap the
+ZMQ endpoints for UHD sink/source, so the variants cannot drift apart. Run after changing a chain:
+
+    .venv/bin/python tools/flowgraphs.py          # rewrites flowgraphs/{loopback,tx,rx,channel,attacker,tx_b210,rx_b210}.grc
+
+Every ``parameter`` block becomes a constructor argument and command-line option of the compiled
+graph (``grcc``), which is how ``semcomm run`` sets them from ``hw_configs/*.yaml``.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+#: (id, GRC type, default) of every parameter a graph may use
+PARAMETERS = {
+    "model": ("str", "models/masked_vqvae_fim_at"),
+    "dataset": ("str", "fashion-mnist"), "data_path": ("str", ""), "split": ("str", "test"),
+    "num_images": ("intx", "100"), "first_image": ("intx", "0"), "images_per_s": ("eng_float", "0"),
+    "image_seed": ("intx", "-1"),
+    "modulation": ("str", "16qam"), "code": ("str", "wifi1944_r12"), "decoder": ("str", "nms"),
+    "max_iterations": ("intx", "20"), "sps": ("intx", "4"), "rolloff": ("eng_float", "0.35"),
+    "rrc_span": ("intx", "8"), "guard_symbols": ("intx", "64"), "threshold": ("eng_float", "0.5"),
+    "snr_db": ("eng_float", "10"), "cfo": ("eng_float", "0"), "timing_offset": ("eng_float", "0"),
+    "fading": ("str", "none"), "k_factor_db": ("eng_float", "0"), "fading_block": ("intx", "4096"),
+    "channel_seed": ("intx", "0"),
+    "attack": ("intx", "0"), "attacker_kind": ("str", "gaussian"), "attacker_mode": ("str", "frame_aligned"),
+    "psr_db": ("eng_float", "-2"), "tone_freq": ("eng_float", "0.05"), "h_a_gain": ("eng_float", "1"),
+    "h_a_phase": ("eng_float", "0"), "attacker_seed": ("intx", "1"), "sense_threshold": ("eng_float", "0.125"),
+    "metrics_path": ("str", ""), "tx_log_path": ("str", "results/zmq/tx_log.jsonl"),
+    "tx_out": ("str", "tcp://127.0.0.1:55501"), "attacker_out": ("str", "tcp://127.0.0.1:55502"),
+    "channel_out": ("str", "tcp://127.0.0.1:55503"),
+    "usrp_args": ("str", "type=b200"), "sample_rate": ("eng_float", "1e6"), "center_freq": ("eng_float", "2.45e9"),
+    "tx_gain": ("eng_float", "50"), "rx_gain": ("eng_float", "40"), "tx_amplitude": ("eng_float", "0.25"),
+}
+
+# ---------------------------------------------------------------------------------------- chains
+# block name -> (GRC id, parameters); connections as (src, port, dst, port)
+TX_BLOCKS = {
+    "source": ("semcomm_image_source", dict(dataset="dataset", path="data_path", split="split", num_images="num_images",
+                                            start="first_image", images_per_s="images_per_s", seed="image_seed")),
+    "sem_encoder": ("semcomm_semantic_encoder", dict(model="model")),
+    "to_bits": ("semcomm_index_to_bits", dict(alphabet="link.alphabet", num_indices="link.num_tokens")),
+    "framer": ("semcomm_framer", dict(model_id="link.model_id", modulation="modulation", code="code")),
+    "ldpc_enc": ("semcomm_ldpc_encoder", dict(code="code")),
+    "mapper": ("semcomm_qam_mapper", dict(modulation="modulation", guard_symbols="guard_symbols")),
+    "to_stream": ("pdu_pdu_to_tagged_stream", dict(type="complex", tag="packet_len")),
+    "shaper": ("interp_fir_filter_xxx", dict(type="ccf", interp="sps", taps="taps")),
+}
+TX_MESSAGES = [("source", "pdus", "sem_encoder", "pdus"), ("sem_encoder", "pdus", "to_bits", "pdus"),
+               ("to_bits", "pdus", "framer", "pdus"), ("framer", "pdus", "ldpc_enc", "pdus"),
+               ("ldpc_enc", "pdus", "mapper", "pdus"), ("mapper", "pdus", "to_stream", "pdus")]
+TX_STREAMS = [("to_stream", "0", "shaper", "0")]
+
+RX_BLOCKS = {
+    "matched": ("fir_filter_xxx", dict(type="ccf", decim="1", taps="taps")),
+    "sync": ("semcomm_frame_sync", dict(sps="sps", threshold="threshold", max_iterations="max_iterations")),
+    "demapper": ("semcomm_soft_demapper", {}),
+    "ldpc_dec": ("semcomm_ldpc_decoder", dict(decoder="decoder", max_iterations="max_iterations")),
+    "deframer": ("semcomm_deframer", dict(model_id="link.model_id", num_bits="link.num_bits")),
+    "to_index": ("semcomm_bits_to_index", dict(alphabet="link.alphabet", num_indices="link.num_tokens")),
+    "sem_decoder": ("semcomm_semantic_decoder", dict(model="model", snr_db="None")),
+    "metrics": ("semcomm_metrics_sink", dict(jsonl_path="metrics_path", tx_log_path="tx_log_path")),
+}
+RX_MESSAGES = [("sync", "pdus", "demapper", "pdus"), ("demapper", "pdus", "ldpc_dec", "pdus"),
+               ("ldpc_dec", "pdus", "deframer", "pdus"), ("deframer", "pdus", "to_index", "pdus"),
+               ("to_index", "pdus", "sem_decoder", "pdus"), ("sem_decoder", "pdus", "metrics", "rx")] + [
+               (name, "rejects", "metrics", "rx") for name in ("sync", "demapper", "ldpc_dec", "deframer", "to_index")]
+RX_STREAMS = [("matched", "0", "sync", "0")]
+
+CHANNEL_BLOCKS = {
+    "chan": ("semcomm_channel_emulator", dict(
+        snr_db="snr_db", sps="sps", cfo="cfo / sps", timing_offset="timing_offset", fading="fading",
+        k_factor_db="k_factor_db", fading_block="fading_block", attacker_input="True", psr_db="psr_db if attack else float('-inf')",
+        h_a="h_a_gain * numpy.exp(1j * h_a_phase)", seed="channel_seed")),
+}
+ATTACKER_BLOCKS = {  # the jammer shapes its waveform with the link's RRC: all its power lands in the signal band
+    "jammer": ("semcomm_attacker_source", dict(kind="attacker_kind", mode="attacker_mode", tone_freq="tone_freq",
+                                                 seed="attacker_seed", sense_threshold="sense_threshold")),
+    "jam_shaper": ("fir_filter_xxx", dict(type="ccf", decim="1", taps="taps")),
+}
+ATTACKER_STREAMS = [("jammer", "0", "jam_shaper", "0")]
+VARIABLES = {"link": "semcomm.model_link(model)", "taps": "semcomm.rrc_taps(sps, rolloff, rrc_span)"}
+
+
+def _zmq(kind: str, address: str):
+    return (f"zeromq_{kind}", dict(type="complex", address=address, timeout="100", hwm="-1"))
+
+
+def _uhd(kind: str):
+    params = dict(type="fc32", dev_args="usrp_args", samp_rate="sample_rate", center_freq0="center_freq",
+                  gain0="tx_gain" if kind == "sink" else "rx_gain", ant0="'TX/RX'" if kind == "sink" else "'RX2'",
+                  clock_source0="'internal'", sync="'none'", num_mboards="1", nchan="1")
+    return (f"uhd_usrp_{kind}", params)
+
+
+def graphs() -> dict:
+    """Name -> (title, description, blocks, message connections, stream connections)."""
+    tx_log = {"tx_log": ("semcomm_tx_log_sink", dict(path="tx_log_path"))}
+    tx_log_msg = [("ldpc_enc", "tx_log", "tx_log", "tx")]
+    scale = {"scale": ("blocks_multiply_const_vxx", dict(type="complex", const="tx_amplitude"))}
+    local_metrics = {"metrics": ("semcomm_metrics_sink", dict(jsonl_path="metrics_path", tx_log_path="''"))}
+    loopback = ({**TX_BLOCKS, **CHANNEL_BLOCKS, **ATTACKER_BLOCKS, **RX_BLOCKS, **local_metrics},
+                TX_MESSAGES + RX_MESSAGES + [("ldpc_enc", "tx_log", "metrics", "tx")],
+                TX_STREAMS + RX_STREAMS + ATTACKER_STREAMS + [
+                    ("shaper", "0", "chan", "0"), ("shaper", "0", "jammer", "0"), ("jam_shaper", "0", "chan", "1"),
+                    ("chan", "0", "matched", "0")])
+    tx_zmq = ({**TX_BLOCKS, **tx_log, "out": _zmq("push_sink", "tx_out")}, TX_MESSAGES + tx_log_msg,
+              TX_STREAMS + [("shaper", "0", "out", "0")])
+    rx_zmq = ({"src": _zmq("pull_source", "channel_out"), **RX_BLOCKS}, RX_MESSAGES,
+              RX_STREAMS + [("src", "0", "matched", "0")])
+    channel = ({"tx_in": _zmq("pull_source", "tx_out"), "attacker_in": _zmq("pull_source", "attacker_out"),
+                **CHANNEL_BLOCKS, "out": _zmq("push_sink", "channel_out")}, [],
+               [("tx_in", "0", "chan", "0"), ("attacker_in", "0", "chan", "1"), ("chan", "0", "out", "0")])
+    attacker = ({"sense": ("blocks_null_source", dict(type="complex")), **ATTACKER_BLOCKS,
+                 "out": _zmq("push_sink", "attacker_out")}, [],
+                ATTACKER_STREAMS + [("sense", "0", "jammer", "0"), ("jam_shaper", "0", "out", "0")])
+    tx_b210 = ({**TX_BLOCKS, **tx_log, **scale, "out": _uhd("sink")}, TX_MESSAGES + tx_log_msg,
+               TX_STREAMS + [("shaper", "0", "scale", "0"), ("scale", "0", "out", "0")])
+    rx_b210 = ({"src": _uhd("source"), **RX_BLOCKS}, RX_MESSAGES, RX_STREAMS + [("src", "0", "matched", "0")])
+    return {
+        "loopback": ("Semantic link loopback", "Image source -> semantic encoder -> digital PHY -> channel emulator "
+                     "(+ attacker) -> receiver -> semantic decoder -> metrics, in one process, no radio.", *loopback),
+        "tx": ("Semantic link transmitter (ZMQ)", "Transmitter; IQ out on ZMQ PUSH tx_out; reference bits to the "
+               "tx_log_path JSON-lines file for the receiver's metrics.", *tx_zmq),
+        "rx": ("Semantic link receiver (ZMQ)", "Receiver; IQ in from ZMQ PULL channel_out; metrics joined with the "
+               "transmitter's tx_log_path.", *rx_zmq),
+        "channel": ("Channel emulator (ZMQ)", "ZMQ PULL tx_out (+ attacker_out) -> channel emulator -> ZMQ PUSH "
+                    "channel_out.", *channel),
+        "attacker": ("Jamming attacker (ZMQ)", "Free-running Gaussian/tone jammer, unit power, on ZMQ PUSH "
+                     "attacker_out (the channel applies PSR and h_a).", *attacker),
+        "tx_b210": ("Semantic link transmitter (USRP B210)", "The ZMQ transmitter with a UHD sink instead of the "
+                    "ZMQ endpoint.", *tx_b210),
+        "rx_b210": ("Semantic link receiver (USRP B210)", "The ZMQ receiver with a UHD source instead of the ZMQ "
+                    "endpoint.", *rx_b210),
+    }
+
+
+def _identifiers(*texts) -> set:
+    return set(re.findall(r"[A-Za-z_]\w*", " ".join(str(t) for t in texts)))
+
+
+def _entry(name: str, block_id: str, parameters: dict, x: int, y: int) -> dict:
+    return {"name": name, "id": block_id, "parameters": parameters,
+            "states": {"coordinate": [x, y], "rotation": 0, "state": "enabled"}}
+
+
+def grc_document(graph_id: str, title: str, description: str, blocks: dict, messages, streams) -> dict:
+    entries = []
+    values = [v for _, params in blocks.values() for v in params.values()]
+    variables = [name for name in VARIABLES if name in _identifiers(*values)]
+    used = _identifiers(*values, *(VARIABLES[v] for v in variables)) & set(PARAMETERS)
+    for i, name in enumerate(sorted(used)):
+        kind, default = PARAMETERS[name]
+        value = repr(default) if kind == "str" else default
+        entries.append(_entry(name, "parameter", {"label": name, "type": kind, "value": value, "hide": "none"},
+                              8 + 160 * (i % 8), 8 + 80 * (i // 8)))
+    entries.append(_entry("imports", "import", {"imports": "import numpy\nfrom gnuradio import semcomm"}, 8, 420))
+    for i, name in enumerate(variables):
+        entries.append(_entry(name, "variable", {"value": VARIABLES[name]}, 200 + 200 * i, 420))
+    for i, (name, (block_id, params)) in enumerate(blocks.items()):
+        entries.append(_entry(name, block_id, dict(params), 8 + 200 * (i % 6), 520 + 140 * (i // 6)))
+    options = {"parameters": {"id": graph_id, "title": title, "description": description, "author": "semcomm",
+                              "generate_options": "no_gui", "output_language": "python", "run": "True",
+                              "run_options": "run", "catch_exceptions": "True"},
+               "states": {"coordinate": [8, 8], "rotation": 0, "state": "enabled"}}
+    connections = [list(c) for c in messages] + [list(c) for c in streams]
+    return {"options": options, "blocks": entries, "connections": connections,
+            "metadata": {"file_format": 1, "grc_version": "3.10.5.1"}}
+
+
+def main(out_dir: str = os.path.join(ROOT, "flowgraphs")) -> int:
+    for graph_id, (title, description, blocks, messages, streams) in graphs().items():
+        path = os.path.join(out_dir, f"{graph_id}.grc")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("# Generated by tools/flowgraphs.py (edit the chain there; GRC edits are overwritten).\n")
+            yaml.safe_dump(grc_document(graph_id, title, description, blocks, messages, streams), handle,
+                           sort_keys=False, width=110)
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))
