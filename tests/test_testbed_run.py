@@ -111,3 +111,11 @@ def test_receiver_blocks_survive_random_input():
 def test_bad_config_is_reported_by_path(tmp_path):
     from semcomm.cli import main
     assert main(["run", "loopback", "--config", LOOPBACK, "--set", "channel.snr_db=999", "--out", str(tmp_path)]) == 2
+
+
+def test_flowgraph_accuracy_agrees_with_core_simulation(tmp_path):
+    from semcomm.testbed.agreement import compare
+    result = compare(LOOPBACK, [10.0], tmp_path, {"data.num_images": 20})
+    point = result["points"][0]
+    assert point["images"] == 20 and abs(point["difference_points"]) <= 5.0  # at most one image apart
+    assert (tmp_path / "agreement.json").is_file()

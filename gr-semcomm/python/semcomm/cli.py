@@ -178,6 +178,21 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_agreement(args) -> int:
+    from pathlib import Path
+
+    from .testbed.agreement import compare
+    from .testbed.config import parse_overrides
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    overrides = {**parse_overrides(args.set), "data.num_images": args.images}
+    result = compare(args.config, args.snr, out, overrides)
+    print(f"{'within' if result['within_tolerance'] else 'NOT within'} +-{result['tolerance_points']:g} points; "
+          f"wrote {out / 'agreement.json'}")
+    return 0
+
+
 def cmd_phy_loopback(args) -> int:
     from .phy.modem import LinkConfig
     from .sim import phy_loopback
@@ -373,6 +388,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--condition", default="loopback", help="condition name in the summary")
     run.add_argument("--timeout", type=float, default=600.0, help="seconds before the run is cut short")
     run.set_defaults(func=cmd_run)
+
+    agree = sub.add_parser("agreement", help="accuracy through the loopback flowgraph vs the core's simulation, "
+                           "same images and Es/N0")
+    agree.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
+    agree.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="config override")
+    agree.add_argument("--images", type=int, default=1000, help="test images per SNR")
+    agree.add_argument("--snr", type=float, nargs="+", default=[10.0, 1.5], help="Es/N0 points in dB")
+    agree.add_argument("--out", default="results/agreement", help="output directory")
+    agree.set_defaults(func=cmd_agreement)
 
     phy = sub.add_parser("phy-loopback", help="symbol-level PHY loopback sweep of the digital chain (table + JSON)")
     phy.add_argument("--mod", default="16qam", choices=list(BITS_PER_SYMBOL))
