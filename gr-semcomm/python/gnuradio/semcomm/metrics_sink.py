@@ -9,6 +9,7 @@ decoder and reject PDUs (see :mod:`.pdus` for the keys). Only the :mod:`.pdus` k
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 
@@ -18,6 +19,10 @@ from gnuradio import gr
 from semcomm.testbed.metrics import LinkMetrics, TxLogReader, TxLogWriter
 
 from .pdus import KEYS, PduDropped, meta_value, split_pdu
+
+#: summaries are logged from the periodic thread too: GNU Radio's block logger is not safe to call
+#: from a foreign thread while the flowgraph stops, Python's logging is
+LOG = logging.getLogger("semcomm.metrics_sink")
 
 TX = pmt.intern("tx")
 RX = pmt.intern("rx")
@@ -143,7 +148,7 @@ class metrics_sink(_RecordSink):
             with self._lock:
                 self._poll_tx_log(force=True)
                 self._write_lines()
-                self.logger.info(json.dumps(self.summary("running")))
+                LOG.info(json.dumps(self.summary("running")))
 
     def finalize(self):
         """Mark unreceived frames missed and write the remaining lines (once; later calls do nothing)."""
@@ -153,7 +158,7 @@ class metrics_sink(_RecordSink):
             self._poll_tx_log(force=True)
             self.metrics.finalize()
             self._write_lines()
-            self.logger.info(json.dumps(self.summary("final")))
+            LOG.info(json.dumps(self.summary("final")))
 
     def summary(self, condition, elapsed_s=None) -> dict:
         """:meth:`LinkMetrics.summary`; ``elapsed_s`` defaults to the time since the flowgraph started."""

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..channel.impairments import fractional_delay_taps
+from . import _sync_kernels as kernels
 from .framing import FrameHeader, Reject
 from .modem import HEADER_SYMBOLS, PREAMBLE_LENGTH, FrameModem, preamble
 
@@ -114,13 +115,8 @@ def _parabola_offset(values: np.ndarray) -> float:
 def fit_phase_ramp(z: np.ndarray, block: int = PHASE_BLOCK) -> tuple[float, float]:
     """``(omega, theta)`` of ``z_k ~ a exp(j (omega k + theta))``: least-squares line through the
     unwrapped phases of the means of consecutive ``block``-sample blocks (``|omega| block < pi``)."""
-    count = z.size // block
-    means = z[:count * block].reshape(count, block).mean(axis=1)
-    centres = block * np.arange(count) + (block - 1) / 2
-    phases = np.unwrap(np.angle(means))
-    dx = centres - centres.mean()
-    omega = float(np.dot(dx, phases - phases.mean()) / np.dot(dx, dx))
-    return omega, float(phases.mean() - omega * centres.mean())
+    omega, theta = kernels.fit_phase_ramp(np.asarray(z, dtype=np.complex128), int(block))
+    return float(omega), float(theta)
 
 
 @functools.lru_cache(maxsize=None)
@@ -137,10 +133,8 @@ def sample_symbols(y: np.ndarray, start: float, sps: int, count: int) -> np.ndar
     if step == 0:
         return y[base: base + (count - 1) * sps + 1: sps].astype(np.complex64)
     # y(base + 1 - mu), mu = 1 - step / STEPS, is sum_j h[j] y[base + 1 - j], j = -L+1 .. L: a convolution
-    taps = _interpolator(INTERP_STEPS - step)
-    first = base + 1 - INTERP_HALF
-    segment = y[first: first + (count - 1) * sps + 2 * INTERP_HALF]
-    return np.convolve(segment, taps, mode="valid")[::sps][:count].astype(np.complex64)
+    return kernels.interpolate(y, base + 1 - INTERP_HALF, _interpolator(INTERP_STEPS - step), sps,
+                               count).astype(np.complex64)
 
 
 class FrameSynchronizer:
@@ -236,43 +230,24 @@ class FrameSynchronizer:
             self._pending_header = frame
             return None
         self._pending_header = None
-        k = KNOWN_SYMBOLS + np.arange(num_payload)
-        rotation = np.exp(-1j * (2 * np.pi * frame.cfo * k + frame.phase))
-        payload = self._symbols(start, KNOWN_SYMBOLS, num_payload) * rotation / frame.gain
+        payload = kernels.rotate(self._symbols(start, KNOWN_SYMBOLS, num_payload), 2 * np.pi * frame.cfo,
+                                 frame.phase, KNOWN_SYMBOLS) / frame.gain
         frame.payload = payload.astype(np.complex64)
         self._search = int(np.floor(start)) + (KNOWN_SYMBOLS + num_payload) * self.sps
         return frame
 
     def _header(self, start: float, metric: float, known: np.ndarray) -> SyncedFrame:
         """Steps 3-5 of the module doc on the preamble + header symbols ``known`` ``[532]``."""
-        chips = preamble()
-        k = np.arange(KNOWN_SYMBOLS)
-        per = PREAMBLE_LENGTH // SEGMENTS
-        segments = (known[:PREAMBLE_LENGTH] * np.conj(chips)).reshape(SEGMENTS, per).sum(axis=1)
-        omega = float(np.angle(np.sum(segments[1:] * np.conj(segments[:-1])))) / per
-        derotated = known * np.exp(-1j * omega * k)
-        omega_residual, _ = fit_phase_ramp(derotated ** 2)
-        omega += omega_residual / 2
-        derotated = known * np.exp(-1j * omega * k)
-        rotation = np.sum(derotated[:PREAMBLE_LENGTH] * np.conj(chips))
-        unit = derotated * np.exp(-1j * np.angle(rotation))
-        gain = max(float(np.mean(unit[:PREAMBLE_LENGTH].real * chips.real)), 1e-12)
-        noise_var = max(float(np.mean(np.abs(unit[:PREAMBLE_LENGTH] - gain * chips) ** 2)), 1e-12)
+        chips = preamble().real.astype(np.float64)
+        omega, unit, gain, noise_var = kernels.coarse(known.astype(np.complex128), chips, SEGMENTS, PHASE_BLOCK)
         parsed, header_bits = self.modem.decode_header_codewords(unit[None, PREAMBLE_LENGTH:] / gain,
                                                                  noise_var / gain ** 2)
         header, reason = parsed[0]
         frame = SyncedFrame(start, metric, header, reason)
         if reason is not None:
             return frame
-        reference = np.concatenate([chips, 1.0 - 2.0 * header_bits[0]]).astype(np.complex64)
-        z = known * np.conj(reference)
-        omega_fine, _ = fit_phase_ramp(z * np.exp(-1j * omega * k))
-        omega += omega_fine
-        aligned = z * np.exp(-1j * omega * k)
-        theta = float(np.angle(aligned.sum()))
-        gain = max(float(np.mean((aligned * np.exp(-1j * theta)).real)), 1e-12)
-        residual = known - gain * reference * np.exp(1j * (omega * k + theta))
-        noise_var = max(float(np.mean(np.abs(residual) ** 2)), 1e-12)
+        reference = np.concatenate([chips, 1.0 - 2.0 * header_bits[0]])
+        omega, theta, gain, noise_var = kernels.fine(known.astype(np.complex128), reference, omega, PHASE_BLOCK)
         frame.gain, frame.phase, frame.noise_var = gain, theta, noise_var / gain ** 2
         frame.snr_db, frame.cfo = float(10 * np.log10(gain ** 2 / noise_var)), omega / (2 * np.pi)
         return frame
