@@ -107,3 +107,41 @@ def test_garbage_pdus_are_counted_not_fatal():
     link.wait()
     for block in link.tx_blocks + link.rx_blocks:
         assert block.dropped == len(garbage), block.name()
+
+
+def test_frame_receiver_block_matches_the_chain_of_separate_blocks():
+    """frame_receiver (one block) and frame_sync -> soft_demapper -> ldpc_decoder -> deframer ->
+    bits_to_index (five blocks) deliver the same indices and flags from the same IQ."""
+    from gnuradio import semcomm
+    from semcomm.channel.stream import StreamChannel, StreamChannelConfig
+    from semcomm.phy.modem import FrameModem, LinkConfig
+    from semcomm.phy.pulse import shape
+
+    rng = np.random.default_rng(4)
+    modem = FrameModem(LinkConfig(model_id=bytes.fromhex(MODEL_ID[:8])))
+    tx = modem.modulate(rng.integers(0, 256, (10, 25), dtype=np.uint8))
+    stream = np.concatenate([np.concatenate([np.zeros(64, np.complex64), s]) for s in tx.symbols]
+                            + [np.zeros(64, np.complex64)])
+    taps = rrc_taps(SPS)
+    iq = StreamChannel(StreamChannelConfig(snr_db=3.0, sps=SPS, seed=2)).process(shape(stream, taps, SPS))
+    top = gr.top_block()
+    source, matched = blocks.vector_source_c(iq.tolist(), False), grfilter.fir_filter_ccf(1, taps)
+    top.connect(source, matched)
+    chain = [frame_sync(sps=SPS), soft_demapper(), ldpc_decoder(), deframer(MODEL_ID, 200),
+             semcomm.bits_to_index(256, 25)]
+    receiver = semcomm.frame_receiver(MODEL_ID, 256, 25, sps=SPS)
+    top.connect(matched, chain[0])
+    top.connect(matched, receiver)
+    for a, b in zip(chain, chain[1:]):
+        top.msg_connect(a, "pdus", b, "pdus")
+    outputs = [blocks.message_debug(), blocks.message_debug()]
+    top.msg_connect(chain[-1], "pdus", outputs[0], "store")
+    top.msg_connect(receiver, "pdus", outputs[1], "store")
+    top.run()
+    time.sleep(0.3)  # the last PDUs through the message chain
+    results = [[outputs[i].get_message(j) for j in range(outputs[i].num_messages())] for i in range(2)]
+    assert len(results[0]) == len(results[1]) == 10
+    for chained, single in zip(*results):
+        np.testing.assert_array_equal(pmt.s32vector_elements(pmt.cdr(chained)), pmt.s32vector_elements(pmt.cdr(single)))
+        for key in ("seq", "payload_crc_ok", "fec_ok", "clamped"):
+            assert meta_value(pmt.car(chained), key) == meta_value(pmt.car(single), key)

@@ -104,3 +104,22 @@ def test_stream_channel_chunking_invariant_and_snr():
     assert np.mean(np.abs(noise_only) ** 2) == pytest.approx(10 ** -0.5, rel=0.02)
     with pytest.raises(ValueError, match="fading"):
         StreamChannelConfig(fading="nakagami")
+
+
+def test_burst_receiver_refuses_other_models_and_bad_non_semantic_payloads():
+    from semcomm.phy.receiver import BurstReceiver
+    rng = np.random.default_rng(9)
+    taps = rrc_taps(SPS)
+    ours = FrameModem(LinkConfig(model_id=b"\x01\x02\x03\x04"))
+    _, stream = frame_stream(ours, 3, rng)
+    y = matched_filter(shape(stream, taps, SPS), taps)
+    frames = BurstReceiver(ours, SPS, expected_model_id=b"\x01\x02\x03\x04").push(y)
+    assert [f.reject for f in frames] == [None] * 3 and all(f.payload_crc_ok and f.fec_ok for f in frames)
+    refused = BurstReceiver(ours, SPS, expected_model_id=b"\xff\xff\xff\xff").push(y)
+    assert [f.reject for f in refused] == [Reject.MODEL_ID_MISMATCH] * 3 and refused[0].payload_bits is None
+    plain = FrameModem(LinkConfig(semantic=False))
+    _, stream = frame_stream(plain, 4, rng)
+    noisy = StreamChannel(StreamChannelConfig(snr_db=-1.0, sps=SPS, seed=1)).process(shape(stream, taps, SPS))
+    received = BurstReceiver(plain, SPS).push(matched_filter(noisy, taps))
+    crc_failed = [f for f in received if f.sync.header is not None and not f.payload_crc_ok]
+    assert crc_failed and all(f.reject == Reject.PAYLOAD_CRC for f in crc_failed)

@@ -59,21 +59,17 @@ TX_MESSAGES = [("source", "pdus", "sem_encoder", "pdus"), ("sem_encoder", "pdus"
                ("ldpc_enc", "pdus", "mapper", "pdus"), ("mapper", "pdus", "to_stream", "pdus")]
 TX_STREAMS = [("to_stream", "0", "shaper", "0")]
 
-RX_BLOCKS = {
+RX_BLOCKS = {  # frame_receiver = frame_sync -> soft_demapper -> ldpc_decoder -> deframer -> bits_to_index in one block
     "matched": ("fir_filter_xxx", dict(type="ccf", decim="1", taps="taps")),
-    "sync": ("semcomm_frame_sync", dict(sps="sps", threshold="threshold", max_iterations="max_iterations")),
-    "demapper": ("semcomm_soft_demapper", {}),
-    "ldpc_dec": ("semcomm_ldpc_decoder", dict(decoder="decoder", max_iterations="max_iterations")),
-    "deframer": ("semcomm_deframer", dict(model_id="link.model_id", num_bits="link.num_bits")),
-    "to_index": ("semcomm_bits_to_index", dict(alphabet="link.alphabet", num_indices="link.num_tokens")),
+    "receiver": ("semcomm_frame_receiver", dict(model_id="link.model_id", alphabet="link.alphabet",
+                                                num_indices="link.num_tokens", sps="sps", threshold="threshold",
+                                                decoder="decoder", max_iterations="max_iterations")),
     "sem_decoder": ("semcomm_semantic_decoder", dict(model="model", snr_db="None")),
     "metrics": ("semcomm_metrics_sink", dict(jsonl_path="metrics_path", tx_log_path="tx_log_path")),
 }
-RX_MESSAGES = [("sync", "pdus", "demapper", "pdus"), ("demapper", "pdus", "ldpc_dec", "pdus"),
-               ("ldpc_dec", "pdus", "deframer", "pdus"), ("deframer", "pdus", "to_index", "pdus"),
-               ("to_index", "pdus", "sem_decoder", "pdus"), ("sem_decoder", "pdus", "metrics", "rx")] + [
-               (name, "rejects", "metrics", "rx") for name in ("sync", "demapper", "ldpc_dec", "deframer", "to_index")]
-RX_STREAMS = [("matched", "0", "sync", "0")]
+RX_MESSAGES = [("receiver", "pdus", "sem_decoder", "pdus"), ("sem_decoder", "pdus", "metrics", "rx"),
+               ("receiver", "rejects", "metrics", "rx")]
+RX_STREAMS = [("matched", "0", "receiver", "0")]
 
 CHANNEL_BLOCKS = {
     "chan": ("semcomm_channel_emulator", dict(

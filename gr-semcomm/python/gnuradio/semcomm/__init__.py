@@ -6,7 +6,8 @@ Transmitter: :class:`image_source` -> :class:`semantic_encoder` -> :class:`index
 :class:`framer` -> :class:`ldpc_encoder` -> :class:`qam_mapper` -> (PDU to tagged stream, RRC).
 Channel: :class:`channel_emulator` (+ :class:`attacker_source`).
 Receiver: (matched filter) -> :class:`frame_sync` -> :class:`soft_demapper` -> :class:`ldpc_decoder`
--> :class:`deframer` -> :class:`bits_to_index` -> :class:`semantic_decoder` -> :class:`metrics_sink`.
+-> :class:`deframer` -> :class:`bits_to_index` -> :class:`semantic_decoder` -> :class:`metrics_sink`, or
+:class:`frame_receiver` (the same receiver stages in one block, as the testbed flowgraphs use them).
 
 Flowgraph helpers (used in GRC variables): :func:`rrc_taps`, :func:`model_link`.
 gr-fec interoperability and benchmark helpers: :mod:`gnuradio.semcomm.grfec` (imported on demand).
@@ -19,7 +20,7 @@ from semcomm.phy.pulse import rrc_taps
 
 from .attacker import attacker_source
 from .channel_emulator import channel_emulator
-from .frame_sync import frame_sync
+from .frame_sync import frame_receiver, frame_sync
 from .image_source import image_source
 from .index_bits import bits_to_index, index_to_bits
 from .metrics_sink import metrics_sink, tx_log_sink
@@ -37,5 +38,5 @@ def model_link(prefix: str) -> SimpleNamespace:
 
 
 __all__ = ["image_source", "semantic_encoder", "index_to_bits", "framer", "ldpc_encoder", "qam_mapper",
-           "channel_emulator", "attacker_source", "frame_sync", "soft_demapper", "ldpc_decoder", "deframer",
+           "channel_emulator", "attacker_source", "frame_sync", "frame_receiver", "soft_demapper", "ldpc_decoder", "deframer",
            "bits_to_index", "semantic_decoder", "metrics_sink", "tx_log_sink", "rrc_taps", "model_link"]

@@ -2,7 +2,9 @@
 runtime of :mod:`semcomm.export.runtime` (one session per block, created at construction).
 
 Batching: the message handler only checks a PDU and queues it; a worker thread (started in
-``start()``, stopped in ``stop()``) takes everything queued (at most :data:`MAX_BATCH` PDUs), runs
+``start()``, stopped in ``stop()``) waits up to ``batch_wait_ms`` after the first queued PDU for more
+(default :data:`BATCH_WAIT_MS`: one ONNX call per several frames costs much less CPU than one per
+frame, for a few ms of latency), takes everything queued (at most :data:`MAX_BATCH` PDUs), runs
 one batched inference and publishes the outputs in arrival order. PDUs still queued when the
 flowgraph stops are not processed.
 
@@ -24,6 +26,7 @@ from . import index_bits
 from .pdus import PDUS, PduDropped, make_pdu, meta_value, split_pdu, vector_array, with_meta
 
 MAX_BATCH = 256
+BATCH_WAIT_MS = 5.0
 #: the drop reasons of :mod:`.pdus` and of the index helpers reused from :mod:`.index_bits`
 _DROPPED = (PduDropped, index_bits.PduDropped)
 
@@ -32,8 +35,9 @@ class _BatchedModelBlock(gr.basic_block):
     """Message plumbing and the batching worker; a subclass defines ``check(meta, vector) -> item``
     (raising :class:`PduDropped`) and ``run(metas, items) -> list of output PDUs``."""
 
-    def __init__(self, name, model):
+    def __init__(self, name, model, batch_wait_ms=BATCH_WAIT_MS):
         gr.basic_block.__init__(self, name=name, in_sig=None, out_sig=None)
+        self.batch_wait_s = max(float(batch_wait_ms), 0.0) / 1e3
         # one intra-op thread, no spinning: the flowgraph's other blocks need the cores
         self.codec = SemanticCodec.from_prefix(model, session_options=session_options(1))
         if self.codec.analog:
@@ -81,6 +85,8 @@ class _BatchedModelBlock(gr.basic_block):
         while True:
             with self._wake:
                 self._wake.wait_for(lambda: self._queue or self._stopping)
+                if self.batch_wait_s and not self._stopping:
+                    self._wake.wait_for(lambda: len(self._queue) >= MAX_BATCH or self._stopping, self.batch_wait_s)
                 if self._stopping:
                     return
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
@@ -102,8 +108,8 @@ class semantic_encoder(_BatchedModelBlock):
     image of the wrong size, type or value range is dropped with the runtime's message.
     """
 
-    def __init__(self, model="models/masked_vqvae_fim_at"):
-        _BatchedModelBlock.__init__(self, "semcomm_semantic_encoder", model)
+    def __init__(self, model="models/masked_vqvae_fim_at", batch_wait_ms=BATCH_WAIT_MS):
+        _BatchedModelBlock.__init__(self, "semcomm_semantic_encoder", model, batch_wait_ms)
 
     def check(self, meta, vector):
         image = vector_array(vector)
@@ -133,8 +139,8 @@ class semantic_decoder(_BatchedModelBlock):
     the PDU's ``snr_est_db`` metadata; a PDU with neither is dropped. Wrong length is dropped.
     """
 
-    def __init__(self, model="models/masked_vqvae_fim_at", snr_db=None):
-        _BatchedModelBlock.__init__(self, "semcomm_semantic_decoder", model)
+    def __init__(self, model="models/masked_vqvae_fim_at", snr_db=None, batch_wait_ms=BATCH_WAIT_MS):
+        _BatchedModelBlock.__init__(self, "semcomm_semantic_decoder", model, batch_wait_ms)
         self.snr_db = None if snr_db is None else float(snr_db)
 
     def check(self, meta, vector):

@@ -49,7 +49,7 @@ KNOWN_SYMBOLS = PREAMBLE_LENGTH + HEADER_SYMBOLS  #: preamble + header, all BPSK
 PHASE_BLOCK = 16
 INTERP_HALF = 8  #: half length of the symbol interpolator (16 taps)
 INTERP_STEPS = 256
-FFT_BLOCK = 1 << 16
+FFT_BLOCK = 512  #: candidate starts per metric evaluation: the search stops at the next preamble instead of correlating through frame bodies
 
 
 @dataclass

@@ -145,18 +145,17 @@ def active_seconds(metrics) -> float | None:
 def counters(graph) -> dict:
     """Drop / reject counters of every semcomm block in ``graph`` (all zero in a clean loopback)."""
     found = {}
-    for name in ("sem_encoder", "to_bits", "framer", "ldpc_enc", "mapper", "sync", "demapper", "ldpc_dec",
-                 "deframer", "to_index", "sem_decoder", "metrics"):
+    for name in ("sem_encoder", "to_bits", "framer", "ldpc_enc", "mapper", "receiver", "sem_decoder", "metrics"):
         block = getattr(graph, name, None)
         if block is None:
             continue
         for counter in ("dropped", "rejected"):
             if getattr(block, counter, 0):
                 found[f"{name}.{counter}"] = int(getattr(block, counter))
-    sync = getattr(graph, "sync", None)
-    if sync is not None:
-        found.update(sync_detections=sync.detections, sync_header_failures=sync.header_failures,
-                     rx_samples=sync.samples)
+    receiver = getattr(graph, "receiver", None)
+    if receiver is not None:
+        found.update(sync_detections=receiver.detections, sync_header_failures=receiver.header_failures,
+                     rx_samples=receiver.samples)
     return {"counters": found}
 
 
