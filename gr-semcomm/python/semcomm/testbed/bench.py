@@ -26,22 +26,12 @@ def receiver_iq(config: dict) -> tuple[np.ndarray, list[dict]]:
     """IQ of ``data.num_images`` test images through the core transmitter and AWGN channel, and the
     transmitter records (seq, label, reference bits) the metrics sink joins against."""
     from ..channel.stream import StreamChannel, StreamChannelConfig
-    from ..data import load_dataset
-    from ..data.dataset import to_unit_float
-    from ..export.runtime import SemanticCodec
-    from ..phy.modem import FrameModem, LinkConfig
     from ..phy.pulse import rrc_taps, shape
+    from .agreement import image_frames
 
-    data, modem_cfg = config["data"], config["modem"]
-    dataset = load_dataset(data["dataset"], data["split"], root=data["path"])
-    chosen = np.arange(data["start"], data["start"] + data["num_images"])
-    codec = SemanticCodec.from_prefix(config["model"])
-    indices = codec.encode(to_unit_float(dataset.images[chosen]))
-    payload_bits = codec.index_bit_mapper().to_bits(indices)
-    payloads = np.packbits(payload_bits, axis=1)
-    modem = FrameModem(LinkConfig(modulation=modem_cfg["modulation"], code=modem_cfg["code"],
-                                  model_id=bytes.fromhex(codec.model_id[:8])))
-    tx = modem.modulate(payloads)
+    modem_cfg = config["modem"]
+    sent = image_frames(config)
+    tx = sent.tx
     guard = np.zeros((tx.symbols.shape[0], modem_cfg["guard_symbols"]), dtype=np.complex64)
     symbols = np.concatenate([tx.symbols, guard], axis=1).ravel()
     taps = rrc_taps(modem_cfg["sps"], modem_cfg["rolloff"], modem_cfg["rrc_span"])
@@ -49,8 +39,8 @@ def receiver_iq(config: dict) -> tuple[np.ndarray, list[dict]]:
                                                 seed=config["channel"]["seed"]))
     iq = channel.process(shape(symbols, taps, modem_cfg["sps"]))
     now = time.time()
-    records = [{"seq": seq, "label": int(dataset.labels[index]), "t_tx": now, "tx_payload_bits": tx.payload_bits[seq],
-                "tx_coded_bits": tx.coded_bits[seq]} for seq, index in enumerate(chosen)]
+    records = [{"seq": seq, "label": int(label), "t_tx": now, "tx_payload_bits": tx.payload_bits[seq],
+                "tx_coded_bits": tx.coded_bits[seq]} for seq, label in enumerate(sent.labels)]
     return iq, records
 
 
