@@ -60,7 +60,7 @@ TX_MESSAGES = [("source", "pdus", "sem_encoder", "pdus"), ("sem_encoder", "pdus"
 TX_STREAMS = [("to_stream", "0", "shaper", "0")]
 
 RX_BLOCKS = {  # frame_receiver = frame_sync -> soft_demapper -> ldpc_decoder -> deframer -> bits_to_index in one block
-    "matched": ("fir_filter_xxx", dict(type="ccf", decim="1", taps="taps")),
+    "matched": ("fir_filter_xxx", dict(type="ccf", decim="1", taps="taps", minoutbuf="65536")),  # large chunks: frames batched
     "receiver": ("semcomm_frame_receiver", dict(model_id="link.model_id", alphabet="link.alphabet",
                                                 num_indices="link.num_tokens", sps="sps", threshold="threshold",
                                                 decoder="decoder", max_iterations="max_iterations")),

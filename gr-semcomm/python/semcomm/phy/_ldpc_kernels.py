@@ -205,3 +205,23 @@ def decode_layered(llrs, check_ptr, edge_var, max_iterations, algorithm, alpha, 
             _layer_minsum(L, R, Q, check_ptr, edge_var, active, alpha, beta, min1, min2, sgn)
         for f in range(active):
             lane_iterations[f] += 1
+
+
+@njit(cache=True, nogil=True)
+def parity_bits(info_bits, packed_columns, num_parity):
+    """Systematic encoding over GF(2): parity ``[F, num_parity]`` = XOR of the parity-map columns of the
+    information bits that are 1; ``packed_columns[i]`` holds column ``i`` as 64-bit words (bit ``j`` of
+    the parity vector in word ``j // 64``, bit ``j % 64``)."""
+    num_frames, k = info_bits.shape
+    words = packed_columns.shape[1]
+    out = np.empty((num_frames, num_parity), dtype=np.uint8)
+    acc = np.empty(words, dtype=np.uint64)
+    for f in range(num_frames):
+        acc[:] = 0
+        for i in range(k):
+            if info_bits[f, i] & 1:
+                for w in range(words):
+                    acc[w] ^= packed_columns[i, w]
+        for j in range(num_parity):
+            out[f, j] = (acc[j >> 6] >> np.uint64(j & 63)) & np.uint64(1)
+    return out

@@ -65,8 +65,9 @@ class LDPCCode:
         self.n = int(num_variables)
         self.m = int(num_checks)
         self.check_ptr = np.searchsorted(self.check_of_edge, np.arange(self.m + 1)).astype(np.int64)
-        self._parity_map, self.info_positions, self.parity_positions = _systematic_form(self)
+        parity_map, self.info_positions, self.parity_positions = _systematic_form(self)
         self.k = len(self.info_positions)
+        self._packed_columns = _pack_columns(parity_map)
 
     def __repr__(self) -> str:
         return f"LDPCCode({self.name!r}, n={self.n}, k={self.k}, rate={self.rate:.3f})"
@@ -93,11 +94,11 @@ class LDPCCode:
 
     def encode(self, info_bits) -> np.ndarray:
         """Systematic encoding: information bits ``[F, k]`` -> codewords ``[F, n]`` (uint8)."""
-        info_bits = self._check_shape(info_bits, self.k, "information bits") & 1
-        parity = info_bits.astype(np.float32) @ self._parity_map.T
+        info_bits = np.ascontiguousarray(self._check_shape(info_bits, self.k, "information bits") & 1, dtype=np.uint8)
         codewords = np.empty((info_bits.shape[0], self.n), dtype=np.uint8)
         codewords[:, self.info_positions] = info_bits
-        codewords[:, self.parity_positions] = np.fmod(parity, 2.0).astype(np.uint8)
+        codewords[:, self.parity_positions] = kernels.parity_bits(info_bits, self._packed_columns,
+                                                                  len(self.parity_positions))
         return codewords
 
     def decode(self, llrs, max_iterations: int = 20, algorithm: str = "nms",
@@ -134,6 +135,16 @@ class DecodeResult:
     info_bits: np.ndarray   #: ``[F, k]`` uint8
     iterations: np.ndarray  #: iterations used ``[F]`` (0: input already a codeword)
     syndrome_ok: np.ndarray  #: ``[F]`` bool, True when the hard decision satisfies every check
+
+
+def _pack_columns(parity_map: np.ndarray) -> np.ndarray:
+    """Columns of the ``[n-k, k]`` GF(2) parity map as 64-bit words ``[k, ceil((n-k)/64)]`` (bit ``j`` of
+    a column in word ``j // 64`` at bit ``j % 64``), for :func:`kernels.parity_bits`."""
+    rows, k = parity_map.shape
+    words = -(-rows // 64)
+    bits = np.zeros((k, words * 64), dtype=np.uint64)
+    bits[:, :rows] = (parity_map.T != 0)
+    return (bits.reshape(k, words, 64) << np.arange(64, dtype=np.uint64)).sum(axis=2, dtype=np.uint64)
 
 
 def _systematic_form(code: LDPCCode):
