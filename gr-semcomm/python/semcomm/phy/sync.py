@@ -49,7 +49,9 @@ KNOWN_SYMBOLS = PREAMBLE_LENGTH + HEADER_SYMBOLS  #: preamble + header, all BPSK
 PHASE_BLOCK = 16
 INTERP_HALF = 8  #: half length of the symbol interpolator (16 taps)
 INTERP_STEPS = 256
-FFT_BLOCK = 512  #: candidate starts per metric evaluation: the search stops at the next preamble instead of correlating through frame bodies
+#: candidate starts per metric evaluation: small, so the search stops at the next preamble instead of
+#: correlating through frame bodies (4.7 vs 2.4 Msps with 8192 on this machine)
+FFT_BLOCK = 512
 
 
 @dataclass
