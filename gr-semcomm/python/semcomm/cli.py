@@ -234,10 +234,18 @@ def cmd_train(args) -> int:
     if args.resume and trainer.resume():
         print(f"resumed {trainer.checkpoint_path} after epoch {trainer.epoch}")
     trainer.fit()
+    link = trainer.link
+    from .nn.classifier import JPEG_SCHEMES
+
+    if config["scheme"] in JPEG_SCHEMES:  # measured through the chain: JPEG frames, a failed CRC scores as wrong
+        from .baselines.jpeg import JpegLink
+        from .train.trainer import chain_settings
+
+        link = JpegLink(chain=chain_settings(config))
     adv = config["adversarial"]
     attack = {"eps": adv["eps"], "alpha": adv["alpha"], "steps": 5, "norm": adv["norm"]}
-    metrics = {"clean": accuracy(trainer.model, trainer.test_set, args.eval_snr, trainer.link, limit=args.eval_images),
-               "white_box_pgd": accuracy(trainer.model, trainer.test_set, args.eval_snr, trainer.link, attack,
+    metrics = {"clean": accuracy(trainer.model, trainer.test_set, args.eval_snr, link, limit=args.eval_images),
+               "white_box_pgd": accuracy(trainer.model, trainer.test_set, args.eval_snr, link, attack,
                                          limit=args.eval_images)}
     _write_json({"config": config, "history": trainer.history, "metrics": metrics},
                 os.path.join(trainer.run_dir, "metrics.json"), False)

@@ -77,11 +77,16 @@ def objective(model: MaskedVQVAE, images, labels, snr_db, keep, channel, train_c
     return loss
 
 
+def chain_settings(config: dict) -> ChainSettings:
+    """The digital chain of a training config's ``link`` section."""
+    link = config["link"]
+    return ChainSettings(modulation=link["modulation"], code=link["code"], channel=link["channel"])
+
+
 def make_link(config: dict, model_config: CodecConfig, run_dir: str):
     """The measured post-FEC error profile of the configured link for this codec's payload
     (built once, cached as ``<run_dir>/error_profile.json``; a stale cache is rebuilt)."""
-    link = config["link"]
-    chain = ChainSettings(modulation=link["modulation"], code=link["code"], channel=link["channel"])
+    chain = chain_settings(config)
     settings = ProfileSettings.for_codec(model_config.codebook_size, model_config.num_tokens, chain=chain,
                                          seed=config["seed"])
     os.makedirs(run_dir, exist_ok=True)
