@@ -127,6 +127,11 @@ def run_loopback(config: dict, condition: str, out_dir: Path, timeout_s: float =
     elapsed = wait_for_receiver(graph, config["data"]["num_images"], timeout_s, graph.source.done.is_set)
     graph.stop()
     graph.wait()
+    return write_summary(graph, condition, elapsed, out_dir)
+
+
+def write_summary(graph, condition: str, elapsed: float, out_dir: Path) -> dict:
+    """The receiver's metrics summary plus the blocks' counters, also written to ``summary.json``."""
     summary = graph.metrics.summary(condition, active_seconds(graph.metrics.metrics) or elapsed)
     summary.update(counters(graph))
     with open(out_dir / "summary.json", "w") as handle:
@@ -183,13 +188,7 @@ def run_role(role: str, config: dict, out_dir: Path, timeout_s: float = 600.0) -
     finally:
         graph.stop()
         graph.wait()
-    if not role.startswith("rx"):
-        return None
-    summary = graph.metrics.summary(role, active_seconds(graph.metrics.metrics) or elapsed)
-    summary.update(counters(graph))
-    with open(out_dir / "summary.json", "w") as handle:
-        json.dump(summary, handle, indent=2)
-    return summary
+    return write_summary(graph, role, elapsed, out_dir) if role.startswith("rx") else None
 
 
 def run_zmq(config_path: str, overrides: list[str], out_dir: Path, timeout_s: float = 600.0) -> dict:
