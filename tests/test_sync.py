@@ -123,3 +123,13 @@ def test_burst_receiver_refuses_other_models_and_bad_non_semantic_payloads():
     received = BurstReceiver(plain, SPS).push(matched_filter(noisy, taps))
     crc_failed = [f for f in received if f.sync.header is not None and not f.payload_crc_ok]
     assert crc_failed and all(f.reject == Reject.PAYLOAD_CRC for f in crc_failed)
+
+
+def test_phase_refinement_removes_a_residual_ramp():
+    from semcomm.phy.qam import QAM
+    from semcomm.phy.sync import refine_phase
+    rng = np.random.default_rng(3)
+    reference = QAM("16qam").modulate(rng.integers(0, 2, (2, 1204), dtype=np.uint8))
+    k = np.arange(reference.shape[1])
+    drifted = reference * np.exp(1j * (0.002 * k + 0.1))
+    np.testing.assert_allclose(refine_phase(drifted, reference), reference, atol=5e-3)  # |ref|^2-weighted block means

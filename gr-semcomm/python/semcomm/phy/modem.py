@@ -105,6 +105,12 @@ def payload_layout(payload_len: int, modulation: str, code: str) -> PayloadLayou
     return PayloadLayout(payload_len, QAM(modulation), coder)
 
 
+def _modulate_coded(qam: QAM, coded) -> np.ndarray:
+    """Coded bits ``[F, N_c]`` -> QAM symbols, zero tail bits filling the last symbol."""
+    tail = np.zeros((coded.shape[0], -coded.shape[1] % qam.bits_per_symbol), dtype=np.uint8)
+    return qam.modulate(np.concatenate([coded, tail], axis=1))
+
+
 @functools.lru_cache(maxsize=1)
 def _header_coder() -> ShortenedCoder:
     return ShortenedCoder(get_code(HEADER_CODE), HEADER_BITS)
@@ -177,12 +183,15 @@ class FrameModem:
 
     def map_symbols(self, header_coded, payload_coded) -> np.ndarray:
         """Coded bits -> frame symbols ``[F, S]``: preamble, BPSK header, QAM payload (zero tail bits)."""
-        num_frames, num_coded = payload_coded.shape
-        qam = self._qam
-        tail = np.zeros((num_frames, -num_coded % qam.bits_per_symbol), dtype=np.uint8)
-        payload_symbols = qam.modulate(np.concatenate([payload_coded, tail], axis=1))
+        num_frames = payload_coded.shape[0]
         return np.concatenate([np.broadcast_to(preamble(), (num_frames, PREAMBLE_LENGTH)),
-                               self._bpsk.modulate(header_coded), payload_symbols], axis=1)
+                               self._bpsk.modulate(header_coded), _modulate_coded(self._qam, payload_coded)], axis=1)
+
+    def payload_reference(self, layout: PayloadLayout, payload_bits) -> np.ndarray:
+        """The payload symbols ``[F, layout.num_symbols]`` that payload + CRC bits ``[F, 8 (L + 4)]`` are
+        sent as (re-encoding a decoder's output gives the receiver reference symbols)."""
+        coded = layout.coder.encode(payload_bits) if layout.coder else np.asarray(payload_bits, dtype=np.uint8)
+        return _modulate_coded(layout.qam, coded)
 
     def _header(self, seq: int, payload_len: int) -> FrameHeader:
         cfg = self.config

@@ -2,11 +2,14 @@
 
 :class:`BurstReceiver` chains :class:`semcomm.phy.sync.FrameSynchronizer` (detection, timing, CFO,
 phase, gain, noise, header) with the :class:`semcomm.phy.modem.FrameModem` stages (soft demapping,
-LDPC decoding, payload CRC), batching the frames of a chunk that share a layout. It makes the same
-decisions as the separate GNU Radio blocks (frame_sync -> soft_demapper -> ldpc_decoder -> deframer):
+LDPC decoding, payload CRC), batching the frames of a chunk that share a layout. It makes the decisions of
+the separate GNU Radio blocks (frame_sync -> soft_demapper -> ldpc_decoder -> deframer), plus a retry:
 
 * a header naming another model id is refused (``model_id_mismatch``) before its payload is decoded;
-* a payload whose CRC-32 fails is kept and flagged when the frame is semantic, refused otherwise.
+* a payload whose CRC-32 fails is kept and flagged when the frame is semantic, refused otherwise;
+* before that, a failed frame is decoded once more after removing the residual carrier phase ramp
+  measured against its re-encoded first decoding (the phase extrapolated from the preamble and header
+  drifts over the payload at low SNR; iterative, decision-directed synchronisation).
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import numpy as np
 
 from .framing import Reject, check_payload
 from .modem import FrameModem
-from .sync import FrameSynchronizer, SyncedFrame
+from .sync import FrameSynchronizer, SyncedFrame, refine_phase
 
 
 @dataclass
@@ -68,17 +71,32 @@ class BurstReceiver:
         return frames
 
     def _decode_group(self, group: list[ReceivedFrame]) -> None:
-        """Demap and decode frames of one layout together (one batched LDPC call)."""
+        """Demap and decode frames of one layout together (one batched LDPC call); frames whose CRC
+        fails get one more try after :func:`refine_phase` against their re-encoded first decoding."""
         layout = self.modem.header_layout(group[0].sync.header)
         symbols = np.stack([frame.sync.payload for frame in group])
         noise_var = np.array([[frame.sync.noise_var] for frame in group], dtype=np.float32)
-        llr = self.modem.demap_payload(layout, symbols, noise_var)
-        payload_bytes, ok, _ = self.modem.decode_payload(layout, llr)
+        llr, payload_bytes, ok = self._demap_decode(layout, symbols, noise_var)
+        crc_ok = np.array([check_payload(f.sync.header, payload_bytes[i].tobytes()).payload_crc_ok
+                           for i, f in enumerate(group)])
+        retry = np.flatnonzero(~crc_ok)
+        if retry.size:
+            reference = self.modem.payload_reference(layout, np.unpackbits(payload_bytes[retry], axis=1))
+            llr2, bytes2, ok2 = self._demap_decode(layout, refine_phase(symbols[retry], reference), noise_var[retry])
+            for j, i in enumerate(retry):
+                if check_payload(group[i].sync.header, bytes2[j].tobytes()).payload_crc_ok:
+                    llr[i], payload_bytes[i], crc_ok[i] = llr2[j], bytes2[j], True
+                    if ok is not None:
+                        ok[i] = ok2[j]
         for i, frame in enumerate(group):
-            result = check_payload(frame.sync.header, payload_bytes[i].tobytes())
             frame.payload_bits = np.unpackbits(payload_bytes[i])
             frame.coded_hard = (llr[i] < 0).astype(np.uint8)
             frame.fec_ok = True if ok is None else bool(np.all(ok[i]))
-            frame.payload_crc_ok = result.payload_crc_ok
-            if not result.payload_crc_ok and not frame.sync.header.semantic:
+            frame.payload_crc_ok = bool(crc_ok[i])
+            if not frame.payload_crc_ok and not frame.sync.header.semantic:
                 frame.reject = Reject.PAYLOAD_CRC
+
+    def _demap_decode(self, layout, symbols, noise_var):
+        llr = self.modem.demap_payload(layout, symbols, noise_var)
+        payload_bytes, ok, _ = self.modem.decode_payload(layout, llr)
+        return llr, payload_bytes, ok

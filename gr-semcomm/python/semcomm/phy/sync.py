@@ -121,6 +121,18 @@ def fit_phase_ramp(z: np.ndarray, block: int = PHASE_BLOCK) -> tuple[float, floa
     return float(omega), float(theta)
 
 
+def refine_phase(symbols: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Remove the residual phase ramp of equalised symbols ``[F, S]`` against reference symbols (e.g.
+    the re-encoded output of a first decoding): per frame, :func:`fit_phase_ramp` of
+    ``symbols * conj(reference)``. Wrong reference symbols only dilute the fit."""
+    refined = np.empty_like(symbols)
+    for f in range(symbols.shape[0]):
+        z = (symbols[f] * np.conj(reference[f])).astype(np.complex128)
+        omega, theta = kernels.fit_phase_ramp(z, PHASE_BLOCK)
+        refined[f] = kernels.rotate(symbols[f].astype(np.complex128), omega, theta, 0)
+    return refined
+
+
 @functools.lru_cache(maxsize=None)
 def _interpolator(step: int) -> np.ndarray:
     """Interpolator taps for the fractional delay ``step / INTERP_STEPS`` (timing quantised to 1/256 sample)."""
