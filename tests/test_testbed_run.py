@@ -55,7 +55,7 @@ def test_loopback_with_jammer_cfo_and_timing_offset(tmp_path):
 def test_zmq_processes_end_to_end(tmp_path):
     ports = {"endpoints.tx_out": "tcp://127.0.0.1:55611", "endpoints.attacker_out": "tcp://127.0.0.1:55612",
              "endpoints.channel_out": "tcp://127.0.0.1:55613", "data.num_images": 8}
-    summary = run_zmq(LOOPBACK, [f"{k}={v}" for k, v in ports.items()], tmp_path, timeout_s=180)
+    summary = run_zmq(LOOPBACK, [f"{k}={v}" for k, v in ports.items()], tmp_path, timeout_s=300)
     assert summary["images"] == 8 and summary["frames_detected"] == 8 and summary["ber_post_fec"] == 0.0
     for role in ("tx", "rx", "channel", "attacker"):
         assert (tmp_path / f"{role}.log").is_file()

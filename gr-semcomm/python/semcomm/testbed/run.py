@@ -176,6 +176,7 @@ def run_role(role: str, config: dict, out_dir: Path, timeout_s: float = 600.0) -
         graph.start()
     except RuntimeError as err:  # e.g. UHD: no device found
         raise FlowgraphError(f"cannot start the {role} flowgraph: {err}") from err
+    (out_dir / f"{role}.ready").touch()  # for run_zmq: this process is up
     try:
         if role.startswith("tx"):
             graph.source.done.wait(timeout_s)
@@ -189,6 +190,37 @@ def run_role(role: str, config: dict, out_dir: Path, timeout_s: float = 600.0) -
         graph.stop()
         graph.wait()
     return write_summary(graph, role, elapsed, out_dir) if role.startswith("rx") else None
+
+
+def _log_tail(out_dir: Path, role: str, lines: int = 15) -> str:
+    text = (out_dir / f"{role}.log").read_text(errors="replace").splitlines()
+    return f"{out_dir / role}.log (last {lines} lines):\n" + "\n".join(text[-lines:])
+
+
+def _wait_receiver(out_dir: Path, processes: dict, timeout_s: float) -> None:
+    """Wait for the receiver to finish; fail early, with its log, when another role's process dies."""
+    deadline = time.time() + timeout_s
+    while processes["rx"].poll() is None:
+        for role, process in processes.items():
+            if process.poll() not in (None, 0):
+                raise FlowgraphError(f"the {role} process failed (exit {process.returncode}):\n"
+                                     + _log_tail(out_dir, role))
+        if time.time() > deadline:
+            raise FlowgraphError(f"the receiver did not finish within {timeout_s:.0f} s:\n" + _log_tail(out_dir, "rx"))
+        time.sleep(0.1)
+
+
+def _wait_ready(out_dir: Path, roles, processes: dict, timeout_s: float) -> None:
+    """Wait until each role's process has started its flowgraph (its ``<role>.ready`` file exists)."""
+    deadline = time.time() + timeout_s
+    for role in roles:
+        while not (out_dir / f"{role}.ready").exists():
+            if processes[role].poll() is not None:
+                raise FlowgraphError(f"the {role} process exited (code {processes[role].returncode}):\n"
+                                     + _log_tail(out_dir, role))
+            if time.time() > deadline:
+                raise FlowgraphError(f"the {role} process did not start within {timeout_s:.0f} s")
+            time.sleep(0.1)
 
 
 def run_zmq(config_path: str, overrides: list[str], out_dir: Path, timeout_s: float = 600.0) -> dict:
@@ -205,9 +237,12 @@ def run_zmq(config_path: str, overrides: list[str], out_dir: Path, timeout_s: fl
     processes = {}
     try:
         for role in ("channel", "attacker", "rx", "tx"):
+            if role == "tx":  # the receiver must be listening before the first frame leaves
+                _wait_ready(out_dir, ("channel", "attacker", "rx"), processes, timeout_s)
+            (out_dir / f"{role}.ready").unlink(missing_ok=True)
             log = open(out_dir / f"{role}.log", "w")
             processes[role] = subprocess.Popen(base + [role] + extra, stdout=log, stderr=subprocess.STDOUT)
-        processes["rx"].wait(timeout=timeout_s)
+        _wait_receiver(out_dir, processes, timeout_s)
     finally:
         for process in processes.values():
             if process.poll() is None:
@@ -219,6 +254,7 @@ def run_zmq(config_path: str, overrides: list[str], out_dir: Path, timeout_s: fl
                 process.kill()
     summary_path = out_dir / "summary.json"
     if processes["rx"].returncode != 0 or not summary_path.is_file():
-        raise FlowgraphError(f"the receiver process failed (exit {processes['rx'].returncode}); see {out_dir}/rx.log")
+        raise FlowgraphError(f"the receiver process failed (exit {processes['rx'].returncode}):\n"
+                             + _log_tail(out_dir, "rx"))
     with open(summary_path) as handle:
         return json.load(handle)
