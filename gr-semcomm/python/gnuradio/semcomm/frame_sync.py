@@ -43,40 +43,48 @@ def publish_reject(block, meta, reason: str) -> None:
     block.message_port_pub(REJECTS, pmt.cons(with_meta(meta, reject=reason), pmt.init_u8vector(0, [])))
 
 
-class frame_sync(gr.sync_block):
-    """Complex stream in; ``pdus`` out: one c32vector of equalised payload symbols per frame whose
-    header decoded, with metadata seq, header, model_id, modulation, code, payload_len, detected,
-    header_ok, sample, snr_est_db, cfo_est, noise_var. Frames whose header fails go to ``rejects``.
-    Counters: ``detections``, ``frames``, ``header_failures``, ``samples``."""
+class _FrameBlock(gr.sync_block):
+    """Complex stream in, ``pdus`` and ``rejects`` out: feeds each chunk to ``engine`` (``push`` /
+    ``flush`` at stop, see :class:`FrameSynchronizer` and :class:`BurstReceiver`) and publishes what it
+    returns with ``_publish``. Counters: ``detections``, ``header_failures``, ``frames``, ``samples``."""
 
-    def __init__(self, sps: int = 4, threshold: float = 0.5, max_iterations: int = 20, llr_method: str = "maxlog"):
-        gr.sync_block.__init__(self, name="semcomm_frame_sync", in_sig=[np.complex64], out_sig=None)
-        modem = FrameModem(LinkConfig(max_iterations=int(max_iterations), llr_method=llr_method))
-        self.sync = FrameSynchronizer(modem, int(sps), float(threshold))
-        self.frames = 0
-        self.samples = 0
+    def __init__(self, name: str, engine, synchronizer: FrameSynchronizer):
+        gr.sync_block.__init__(self, name=name, in_sig=[np.complex64], out_sig=None)
+        self._engine, self._synchronizer = engine, synchronizer
+        self.frames = self.samples = 0
         self.message_port_register_out(PDUS)
         self.message_port_register_out(REJECTS)
 
     @property
     def detections(self) -> int:
-        return self.sync.detections
+        return self._synchronizer.detections
 
     @property
     def header_failures(self) -> int:
-        return self.sync.header_failures
+        return self._synchronizer.header_failures
 
     def work(self, input_items, output_items):
         samples = input_items[0]
         self.samples += len(samples)
-        for frame in self.sync.push(samples):
+        for frame in self._engine.push(samples):
             self._publish(frame)
         return len(samples)
 
     def stop(self):
-        for frame in self.sync.flush():
+        for frame in self._engine.flush():
             self._publish(frame)
         return True
+
+
+class frame_sync(_FrameBlock):
+    """``pdus``: one c32vector of equalised payload symbols per frame whose header decoded, with
+    metadata seq, header, model_id, modulation, code, payload_len, detected, header_ok, sample,
+    snr_est_db, cfo_est, noise_var. Frames whose header fails go to ``rejects``."""
+
+    def __init__(self, sps: int = 4, threshold: float = 0.5, max_iterations: int = 20, llr_method: str = "maxlog"):
+        modem = FrameModem(LinkConfig(max_iterations=int(max_iterations), llr_method=llr_method))
+        self.sync = FrameSynchronizer(modem, int(sps), float(threshold))
+        _FrameBlock.__init__(self, "semcomm_frame_sync", self.sync, self.sync)
 
     def _publish(self, frame: SyncedFrame) -> None:
         meta = sync_meta(frame, self.sync.modem)
@@ -87,43 +95,20 @@ class frame_sync(gr.sync_block):
         self.message_port_pub(PDUS, make_pdu(meta, frame.payload))
 
 
-class frame_receiver(gr.sync_block):
-    """Complex stream in; ``pdus`` out: one s32vector of the ``num_indices`` received codebook indices
-    per delivered frame (the output of bits_to_index in the separate chain) with the metadata of
-    frame_sync plus coded_hard, fec_ok, payload_crc_ok, rx_payload_bits and clamped; refused frames
-    (header CRC, model id, non-semantic CRC failure) go to ``rejects``. Counters: ``detections``,
-    ``frames``, ``header_failures``, ``rejected``, ``samples``."""
+class frame_receiver(_FrameBlock):
+    """``pdus``: one s32vector of the ``num_indices`` received codebook indices per delivered frame
+    (the output of bits_to_index in the separate chain) with the metadata of frame_sync plus
+    coded_hard, fec_ok, payload_crc_ok, rx_payload_bits and clamped; refused frames (header CRC, model
+    id, non-semantic CRC failure) go to ``rejects`` and count in ``rejected``."""
 
     def __init__(self, model_id: str, alphabet, num_indices: int, sps: int = 4, threshold: float = 0.5,
                  decoder: str = "nms", max_iterations: int = 20, llr_method: str = "maxlog"):
-        gr.sync_block.__init__(self, name="semcomm_frame_receiver", in_sig=[np.complex64], out_sig=None)
         modem = FrameModem(LinkConfig(decoder=decoder, max_iterations=int(max_iterations), llr_method=llr_method))
         self.receiver = BurstReceiver(modem, int(sps), float(threshold), model_id_bytes(model_id))
         self.receiver.warm_up()
         self.mapper = IndexBitMapper(alphabet, num_indices=int(num_indices))
-        self.frames = self.rejected = self.samples = 0
-        self.message_port_register_out(PDUS)
-        self.message_port_register_out(REJECTS)
-
-    @property
-    def detections(self) -> int:
-        return self.receiver.sync.detections
-
-    @property
-    def header_failures(self) -> int:
-        return self.receiver.sync.header_failures
-
-    def work(self, input_items, output_items):
-        samples = input_items[0]
-        self.samples += len(samples)
-        for frame in self.receiver.push(samples):
-            self._publish(frame)
-        return len(samples)
-
-    def stop(self):
-        for frame in self.receiver.flush():
-            self._publish(frame)
-        return True
+        self.rejected = 0
+        _FrameBlock.__init__(self, "semcomm_frame_receiver", self.receiver, self.receiver.sync)
 
     def _publish(self, frame: ReceivedFrame) -> None:
         meta = sync_meta(frame.sync, self.receiver.modem)

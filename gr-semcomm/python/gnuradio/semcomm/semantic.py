@@ -27,8 +27,6 @@ from .pdus import PDUS, PduDropped, make_pdu, meta_value, split_pdu, vector_arra
 
 MAX_BATCH = 256
 BATCH_WAIT_MS = 5.0
-#: the drop reasons of :mod:`.pdus` and of the index helpers reused from :mod:`.index_bits`
-_DROPPED = (PduDropped, index_bits.PduDropped)
 
 
 class _BatchedModelBlock(gr.basic_block):
@@ -60,7 +58,7 @@ class _BatchedModelBlock(gr.basic_block):
         try:
             meta, vector = split_pdu(msg)
             item = self.check(meta, vector)
-        except _DROPPED as err:
+        except PduDropped as err:
             self._drop(err)
             return
         with self._wake:

@@ -76,12 +76,6 @@ class StreamChannel:
         self._gain = 1.0 + 0j     # current fading gain
         self._fading_left = 0     # samples left in the current fading block
 
-    @property
-    def delay(self) -> float:
-        """Total delay in samples that the channel adds (offset + the interpolator's half length)."""
-        frac = self.config.timing_offset % 1.0
-        return self.config.timing_offset + (FD_HALF_LENGTH - 1 if frac > 0 else 0)
-
     def process(self, x, delta=None) -> np.ndarray:
         x = np.asarray(x, dtype=np.complex64)
         y = self._delay(x)
