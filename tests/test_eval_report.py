@@ -9,14 +9,18 @@ import pytest
 
 torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
+from onnx import numpy_helper  # noqa: E402
 
 from semcomm.baselines.jpeg import JpegLink, JpegSettings, compress  # noqa: E402
 from semcomm.data import load_dataset  # noqa: E402
 from semcomm.eval.accuracy import accuracy  # noqa: E402
 from semcomm.eval.overhead import analog_overhead, digital_overhead, jpeg_overhead, overhead_table  # noqa: E402
 from semcomm.eval.report import parse_values, register_cli  # noqa: E402
-from semcomm.eval.schemes import ReservedView, discover, load_checkpoint  # noqa: E402
+from semcomm.eval.schemes import ReservedView, build_model, discover, load_checkpoint, recover_from_onnx  # noqa: E402
 from semcomm.export import export_codec, export_jpeg_classifier, export_jscc  # noqa: E402
+from semcomm.export.onnx_export import codec_model_id  # noqa: E402
+from semcomm.export.recover import RecoveryError, recover_weights  # noqa: E402
+from semcomm.export.runtime import load_card  # noqa: E402
 from semcomm.nn.classifier import ClassifierConfig, ViTClassifier  # noqa: E402
 from semcomm.nn.jscc import JSCCConfig, ViTJSCC, symbols_per_image  # noqa: E402
 from semcomm.nn.masked_vqvae import CodecConfig, MaskedVQVAE  # noqa: E402
@@ -84,7 +88,7 @@ def test_parse_values():
 
 
 def test_discover_checkpoints_and_onnx_adaptors(zoo, tmp_path):
-    schemes = {s.name: s for s in discover(zoo["models"], zoo["runs"])}
+    schemes = {s.name: s for s in discover(zoo["models"], zoo["runs"], torch_weights=False)}
     assert list(schemes) == ["masked_vqvae_fim_at", "masked_vqvae", "jscc", "jpeg_ldpc"]  # paper order
     assert schemes["masked_vqvae_fim_at"].differentiable and not schemes["masked_vqvae"].differentiable
     assert "no PyTorch checkpoint" in schemes["masked_vqvae"].notes[0]
@@ -93,7 +97,7 @@ def test_discover_checkpoints_and_onnx_adaptors(zoo, tmp_path):
     torch_result = accuracy(zoo["plain"], data, 2.0, link, seed=4)
     onnx_result = accuracy(schemes["masked_vqvae"].model(), data, 2.0, link, seed=4)
     assert onnx_result == torch_result  # same indices, same channel draws, same decisions
-    onnx_only = {s.name: s for s in discover(zoo["models"])}
+    onnx_only = {s.name: s for s in discover(zoo["models"], torch_weights=False)}
     for name, link in (("jscc", None), ("jpeg_ldpc", JpegLink(JpegSettings(quality=50)))):
         model, reason = load_checkpoint(schemes[name].card, str(zoo["runs"] / name / "checkpoint.pt"))
         assert reason is None and not onnx_only[name].differentiable
@@ -102,6 +106,42 @@ def test_discover_checkpoints_and_onnx_adaptors(zoo, tmp_path):
     save_checkpoint(other, tmp_path, "masked_vqvae")
     model, reason = load_checkpoint(schemes["masked_vqvae"].card, str(tmp_path / "masked_vqvae" / "checkpoint.pt"))
     assert model is None and "other weights" in reason
+
+
+def test_weights_recovered_from_onnx_are_the_exported_ones(zoo):
+    schemes = {s.name: s for s in discover(zoo["models"])}  # no run_dir: every model from its ONNX files
+    assert all(s.differentiable for s in schemes.values()), [s.notes for s in schemes.values()]
+    for name, exported in (("masked_vqvae_fim_at", zoo["fim"]), ("masked_vqvae", zoo["plain"])):
+        recovered = schemes[name].torch_model.state_dict()
+        assert recovered.keys() == exported.state_dict().keys()
+        for key, tensor in exported.state_dict().items():
+            assert torch.equal(recovered[key], tensor), key
+    trained = MaskedVQVAE(CodecConfig(**CODEC)).eval()
+    trained.codebook.initialized.fill_(True)  # as after training: the flag is not in the ONNX files
+    export_codec(trained, zoo["root"] / "trained", "masked_vqvae", scheme="masked_vqvae", dataset="fashion-mnist",
+                 classes=CLASSES)
+    card = load_card(zoo["root"] / "trained" / "masked_vqvae.card.json")
+    recovered = recover_weights(build_model(card), card, zoo["root"] / "trained" / "masked_vqvae")
+    assert bool(recovered.codebook.initialized) and codec_model_id(recovered) == card["model_id"]
+
+
+def test_weight_recovery_refuses_files_that_do_not_give_the_cards_model(zoo, tmp_path):
+    prefix = zoo["models"] / "masked_vqvae"
+    card = load_card(f"{prefix}.card.json")
+    with pytest.raises(RecoveryError, match="no ONNX files"):
+        recover_weights(build_model(card), card, tmp_path / "absent")
+    decoder = onnx.load(f"{prefix}.decoder.onnx")
+    head = next(init for init in decoder.graph.initializer if init.name == "model.head.bias")
+    head.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(head) + 1.0, head.name))
+    for role in ("encoder", "decoder"):
+        target = tmp_path / f"masked_vqvae.{role}.onnx"
+        onnx.save(decoder, target) if role == "decoder" else shutil.copy(f"{prefix}.encoder.onnx", target)
+    with pytest.raises(RecoveryError, match="the card says"):
+        recover_weights(build_model(card), card, tmp_path / "masked_vqvae")
+    scheme = next(s for s in discover(zoo["models"], torch_weights=False) if s.name == "masked_vqvae")
+    scheme.prefix = str(tmp_path / "masked_vqvae")
+    recover_from_onnx(scheme)
+    assert not scheme.differentiable and "not recoverable" in scheme.notes[-1]
 
 
 def test_reserved_view_changes_only_the_kept_patches(zoo):
@@ -151,13 +191,14 @@ def test_quick_report_on_tiny_fixtures(zoo, tmp_path):
                 "fig9_activation_frequency", "fig10_codebook_similarity"):
         assert (out / f"{png}.png").stat().st_size > 1000
     missing = {m["item"] for m in report["missing"]}
-    assert {"scheme masked_vqvae_at", "scheme jscc_at", "scheme jpeg_ldpc_at", "fig5 J=32",
-            "semantic noise: masked_vqvae"} <= missing
+    assert {"scheme masked_vqvae_at", "scheme jscc_at", "scheme jpeg_ldpc_at", "fig5 J=32"} <= missing
     assert "scheme jpeg_ldpc" not in missing and "fig7" not in missing
+    assert "semantic noise: masked_vqvae" not in missing  # no checkpoint: weights recovered from its ONNX files
+    assert [s["weights"] for s in report["schemes"]] == ["pytorch"] * 4
     fig4 = report["fig4"]["curves"]
     assert set(fig4) == {"masked_vqvae_fim_at", "masked_vqvae", "jscc", "jpeg_ldpc"}
     assert all(0 <= a <= 1 for c in fig4.values() for a in c["clean"])
-    assert fig4["masked_vqvae"]["semantic_noise"] == [None, None] and None not in fig4["jscc"]["semantic_noise"]
+    assert None not in fig4["masked_vqvae"]["semantic_noise"] + fig4["jscc"]["semantic_noise"]
     assert fig4["jpeg_ldpc"]["points"]["clean"][0]["decoder_failure_rate"] == 1.0  # 0 dB: every JPEG frame lost
     assert report["fig5"]["curves"]["16"]["clean"] == fig4["masked_vqvae_fim_at"]["clean"]
     assert report["fig7"]["num_tokens"] == [15, 25] and set(report["fig7"]["curves"]) == {"0/255", "8/255"}
@@ -166,12 +207,12 @@ def test_quick_report_on_tiny_fixtures(zoo, tmp_path):
     assert report["fig10"]["masked_vqvae"]["similarity_weight"] == 0.0
     assert np.array(report["fig10"]["masked_vqvae_fim_at"]["matrix"]).shape == (16, 16)
     table3 = report["table3"]
-    assert table3["sources"] == ["masked_vqvae_fim_at", "jscc", "jpeg_ldpc"]
-    assert set(table3["accuracy"]["masked_vqvae"]) == set(table3["sources"])  # ONNX targets take transfers
+    assert table3["sources"] == ["masked_vqvae_fim_at", "masked_vqvae", "jscc", "jpeg_ldpc"]
+    assert set(table3["accuracy"]["masked_vqvae"]) == set(table3["sources"])
     assert report["table2"]["rows"]["jpeg_ldpc (measured)"]["jpeg"]["quality"] == 50  # the card's settings
 
 
-def test_report_on_the_shipped_model_lists_what_it_cannot_do(tmp_path):
+def test_report_on_the_shipped_model_attacks_it_white_box_from_its_onnx_files(tmp_path):
     models = tmp_path / "models"
     models.mkdir()
     for role in ("encoder.onnx", "decoder.onnx", "card.json"):
@@ -181,10 +222,13 @@ def test_report_on_the_shipped_model_lists_what_it_cannot_do(tmp_path):
                     str(models), "--run-dir", str(tmp_path / "none")]) == 0
     report = json.loads((out / "report.json").read_text())
     curve = report["fig4"]["curves"]["masked_vqvae_fim_at"]
-    assert report["images"] == 8 and len(curve["clean"]) == 2 and curve["semantic_noise"] == [None, None]
+    assert report["images"] == 8 and len(curve["clean"]) == 2 and None not in curve["semantic_noise"]
+    assert "model id verified" in report["schemes"][0]["notes"][-1]
     missing = {m["item"] for m in report["missing"]}
-    assert {"fig7", "semantic noise: masked_vqvae_fim_at", "scheme jpeg_ldpc", "fig9 without FIM"} <= missing
-    assert report["table3"]["sources"] == [] and report["fig10"]["masked_vqvae_fim_at"]["similarity_weight"] is None
+    assert {"scheme jpeg_ldpc", "fig9 without FIM"} <= missing
+    assert "fig7" not in missing and "semantic noise: masked_vqvae_fim_at" not in missing
+    assert report["table3"]["sources"] == ["masked_vqvae_fim_at"]
+    assert report["fig10"]["masked_vqvae_fim_at"]["similarity_weight"] is None
     assert run_cli(["eval", "overhead", "--out", str(out), "--quick", "--quiet", "--models", str(models)]) == 0
     rows = json.loads((out / "overhead.json").read_text())["rows"]
     assert rows["masked_vqvae_fim_at"]["frame_symbols"] == 833

@@ -162,7 +162,7 @@ def fig7(ev: Evaluator, out: Path) -> dict:
     scheme = next((x for x in ev.schemes if x.scheme == s.proposed and x.differentiable), None)
     if scheme is None:
         ev.lack("fig7", f"needs the PyTorch weights of a {s.proposed} model (its ONNX files fix the number of "
-                        f"kept patches T): <run_dir>/<name>/checkpoint.pt matching the card")
+                        f"kept patches T): a checkpoint matching the card or weights recoverable from its ONNX files")
         return {}
     views = [ReservedView(scheme.torch_model, ratio) for ratio in s.ratios]
     curves = {}
@@ -311,22 +311,23 @@ def _usable(schemes: list[Scheme], data, missing: list) -> list[Scheme]:
     return usable
 
 
-def evaluator(settings: ReportSettings, checkpoints: bool = True) -> Evaluator:
-    """The test images, the usable schemes (PyTorch checkpoints from ``settings.run_dir`` when ``checkpoints``)
-    and the ``missing`` list started with the absent paper schemes and the ONNX-only schemes' attacks."""
+def evaluator(settings: ReportSettings, torch_weights: bool = True) -> Evaluator:
+    """The test images, the usable schemes (with PyTorch weights when ``torch_weights``: checkpoints from
+    ``settings.run_dir`` or recovered from the ONNX files) and the ``missing`` list started with the absent
+    paper schemes and the attacks of schemes without PyTorch weights."""
     torch.manual_seed(settings.seed)
     data = _load_data(settings)
     missing = []
-    schemes = _usable(discover(settings.models_dir, settings.run_dir if checkpoints else None), data, missing)
+    schemes = _usable(discover(settings.models_dir, settings.run_dir, torch_weights), data, missing)
     present = {x.scheme for x in schemes}
     missing += [{"item": f"scheme {name}", "reason": f"no usable model card with scheme {name} in "
                                                       f"{settings.models_dir}"}
                 for name in PAPER_SCHEMES if name not in present]
     ev = Evaluator(settings, schemes, data, missing)
     for scheme in schemes:
-        if checkpoints and not scheme.differentiable:
+        if torch_weights and not scheme.differentiable:
             ev.lack(f"semantic noise: {scheme.name}", "white-box PGD needs the PyTorch weights of the card "
-                    f"(<run_dir>/<name>/checkpoint.pt): {'; '.join(scheme.notes) or 'no run_dir given'}")
+                    f"(<run_dir>/<name>/checkpoint.pt or recovered from the ONNX files): {'; '.join(scheme.notes)}")
     return ev
 
 

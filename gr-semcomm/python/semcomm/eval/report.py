@@ -13,7 +13,8 @@ image), analog JSCC symbols through the model's own channel, JPEG bytes in frame
 
 Semantic noise: white-box PGD of eq. (7), ``K = steps``, ``alpha = eps / 4``, L-inf, crafted against each
 model with the true labels over an error-free link (on the received image for JPEG); it needs the PyTorch
-weights (``<run_dir>/<name>/checkpoint.pt``), so for ONNX-only schemes only clean numbers exist.
+weights: ``<run_dir>/<name>/checkpoint.pt`` when it matches the card, else recovered from the ONNX files
+(:mod:`semcomm.export.recover`, model id verified); a scheme whose weights are neither has clean numbers only.
 
 report.json sections
     ``settings``, ``schemes`` (name, scheme, weights used, notes), ``missing`` (``[{"item", "reason"}]``);
@@ -147,7 +148,7 @@ def cmd_report(args) -> int:
 def cmd_overhead(args) -> int:
     from .figures import evaluator, table2
 
-    text = json.dumps(table2(evaluator(settings_from_args(args), checkpoints=False)), indent=2)
+    text = json.dumps(table2(evaluator(settings_from_args(args), torch_weights=False)), indent=2)
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
         (Path(args.out) / "overhead.json").write_text(text + "\n")
@@ -159,7 +160,8 @@ def _add_options(parser) -> None:
     s = ReportSettings()
     parser.add_argument("--models", default=s.models_dir, help="directory of the model cards + ONNX files")
     parser.add_argument("--run-dir", default=s.run_dir, help="PyTorch checkpoints RUN_DIR/<name>/checkpoint.pt "
-                        "(white-box attacks, fig 7); '' for none")
+                        "(white-box attacks, fig 7; without one the weights are recovered from the ONNX files); "
+                        "'' for none")
     parser.add_argument("--dataset", default=s.dataset, help="dataset name or directory (test split)")
     parser.add_argument("--data-root", help="dataset directory (cifar10, folder, other Fashion-MNIST copies)")
     parser.add_argument("--images", type=int, default=s.images, help="first N test images (default 1000)")

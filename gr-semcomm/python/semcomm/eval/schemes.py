@@ -4,7 +4,10 @@ A scheme is one ``<models_dir>/<name>.card.json`` with its ONNX files (``semcomm
 Its PyTorch model is ``<run_dir>/<name>/checkpoint.pt`` (``semcomm train``'s checkpoint) when that file
 exists *and* holds the card's weights: the model id computed from it as the exporter does
 (:func:`semcomm.export.onnx_export.codec_model_id`) must equal the card's ``model_id``; a checkpoint of
-other weights (e.g. retrained since the export) is not used, and the reason is recorded. Work that
+other weights (e.g. retrained since the export) is not used, and the reason is recorded. Without such a
+checkpoint the PyTorch model is recovered from the ONNX files themselves
+(:func:`semcomm.export.recover.recover_weights`, accepted only when its model id equals the card's), so the
+shipped zoo alone supports white-box work. Work that
 needs gradients (white-box semantic noise) or other inference shapes (a different number of kept
 patches) needs the PyTorch model; clean inference runs the ONNX files through adaptors that present
 the PyTorch models' evaluation interface (:mod:`semcomm.eval.accuracy`, :mod:`semcomm.eval.jpeg`).
@@ -122,7 +125,7 @@ class Scheme:
 
     def summary(self) -> dict:
         return {"name": self.name, "scheme": self.scheme, "model_id": self.card["model_id"],
-                "weights": "pytorch checkpoint" if self.differentiable else "onnx", "notes": list(self.notes)}
+                "weights": "pytorch" if self.differentiable else "onnx", "notes": list(self.notes)}
 
 
 def load_checkpoint(card: dict, path: str) -> tuple[torch.nn.Module | None, str | None]:
@@ -140,9 +143,21 @@ def load_checkpoint(card: dict, path: str) -> tuple[torch.nn.Module | None, str 
     return model.eval(), None
 
 
-def discover(models_dir, run_dir=None) -> list[Scheme]:
+def recover_from_onnx(scheme: Scheme) -> None:
+    """Set ``scheme.torch_model`` from its ONNX files (model id verified), or note why that failed."""
+    from ..export.recover import RecoveryError, recover_weights
+
+    try:
+        scheme.torch_model = recover_weights(build_model(scheme.card), scheme.card, scheme.prefix)
+        scheme.notes.append("PyTorch weights recovered from the ONNX files (model id verified)")
+    except RecoveryError as err:
+        scheme.notes.append(f"PyTorch weights not recoverable from the ONNX files: {err}")
+
+
+def discover(models_dir, run_dir=None, torch_weights: bool = True) -> list[Scheme]:
     """Every ``<models_dir>/*.card.json``, sorted by the paper's scheme order then name, with its PyTorch
-    model from ``<run_dir>/<name>/checkpoint.pt`` when given, present and matching (module doc)."""
+    model (``torch_weights``) from ``<run_dir>/<name>/checkpoint.pt`` when given, present and matching,
+    else recovered from its ONNX files (module doc)."""
     order = {scheme: i for i, scheme in enumerate(PAPER_SCHEMES)}
     found = []
     for card_path in sorted(Path(models_dir).glob("*.card.json")):
@@ -155,7 +170,9 @@ def discover(models_dir, run_dir=None) -> list[Scheme]:
             if reason:
                 scheme.notes.append(reason)
         elif checkpoint:
-            scheme.notes.append(f"no PyTorch checkpoint {checkpoint}, ONNX only")
+            scheme.notes.append(f"no PyTorch checkpoint {checkpoint}")
+        if torch_weights and scheme.torch_model is None:
+            recover_from_onnx(scheme)
         found.append(scheme)
     return sorted(found, key=lambda s: (order.get(s.scheme, len(order)), s.name))
 
