@@ -364,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     bq.set_defaults(func=cmd_bench_qam)
     bo = bench_sub.add_parser("onnx", help="ONNX Runtime vs PyTorch eager, same codec and weights, on CPU")
     bo.add_argument("--model", metavar="PREFIX", help="<dir>/<name> of an export (default: the default architecture)")
-    bo.add_argument("--checkpoint", help="PyTorch weights of that model (semcomm train checkpoint); default: seeded")
+    bo.add_argument("--checkpoint", help="PyTorch weights of that model (semcomm train checkpoint); default: recovered from its ONNX files")
     bo.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64])
     bo.add_argument("--threads", type=int, help="intra-op threads of both (default: torch's default)")
     bo.add_argument("--seconds", type=float, default=1.0, help="minimum seconds per timed round")

@@ -21,12 +21,12 @@ intra-op threading, autograd off).
 
 Where the model comes from
     * ``model_prefix`` given (``<dir>/<name>``, e.g. ``models/masked_vqvae_fim_at``): the network is
-      rebuilt from the card's ``config``. The card holds no weights, so the PyTorch weights come
-      from ``checkpoint`` (a ``semcomm train`` checkpoint) when given; if its model id equals the
-      card's, the shipped ONNX files are timed, otherwise the checkpoint is exported to a temporary
-      directory. Without a checkpoint the weights are drawn with ``seed`` and exported to a
-      temporary directory: same architecture and graph as the shipped files, and -- what matters
-      for a fair comparison -- the same weights on both sides.
+      rebuilt from the card's ``config``. The PyTorch weights come from ``checkpoint`` (a ``semcomm
+      train`` checkpoint) when given, else they are recovered from the shipped ONNX files
+      (:func:`semcomm.export.recover.recover_weights`, model id verified). When the model id equals
+      the card's, the shipped ONNX files are timed, otherwise (another checkpoint) the weights are
+      exported to a temporary directory: what matters for a fair comparison is the same weights on
+      both sides.
     * no prefix: :data:`DEFAULT_MODEL` (the architecture of
       ``models/configs/masked_vqvae_fim_at.yaml``) or ``model_config``, seeded weights.
 
@@ -110,6 +110,11 @@ def _build_model(model_prefix, checkpoint, model_config, seed):
         except RuntimeError as err:
             raise ValueError(f"checkpoint {checkpoint} does not fit the model's config: {err}") from None
         weights = f"checkpoint {checkpoint}"
+    elif card is not None:
+        from ..export.recover import recover_weights
+
+        recover_weights(model, card, model_prefix)
+        weights = f"recovered from the ONNX files of {model_prefix} (model id verified)"
     else:
         weights = f"random (torch seed {seed})"
     return model.eval(), card, weights
