@@ -230,10 +230,15 @@ def cmd_train(args) -> int:
     if args.epochs:
         config["train"]["epochs"] = args.epochs
     torch.set_num_threads(args.threads or torch.get_num_threads())
-    trainer = Trainer(config, run_dir=args.run_dir)
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: this torch build sees no CUDA GPU (torch.cuda.is_available() is False)")
+    trainer = Trainer(config, run_dir=args.run_dir, device=device)
+    print(f"training {config['name']} on {device}")
     if args.resume and trainer.resume():
         print(f"resumed {trainer.checkpoint_path} after epoch {trainer.epoch}")
     trainer.fit()
+    trainer.model.cpu()  # the evaluation through the (numpy) chain runs on the CPU
     link = trainer.link
     from .nn.classifier import JPEG_SCHEMES
 
@@ -423,6 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from RUN_DIR/<name>/checkpoint.pt")
     train.add_argument("--epochs", type=int, help="override train.epochs")
     train.add_argument("--threads", type=int, help="torch CPU threads")
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                       help="where to train (auto: a CUDA GPU when torch sees one, else the CPU)")
     train.add_argument("--eval-snr", type=float, default=12.0, help="Es/N0 (dB) of the final evaluation")
     train.add_argument("--eval-images", type=int, default=2000, help="test images in the final evaluation")
     train.set_defaults(func=cmd_train)

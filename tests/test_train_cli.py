@@ -1,0 +1,58 @@
+"""``semcomm train`` then ``semcomm export`` from a YAML file, for each model family, on a tiny generated
+Fashion-MNIST: the path every shipped model takes (training, final evaluation through the chain, export
+with parity, card with the measured metrics, weights recoverable from the ONNX files)."""
+import json
+
+import pytest
+import yaml
+
+pytest.importorskip("torch")
+
+from semcomm.cli import main  # noqa: E402
+from semcomm.eval.schemes import build_model  # noqa: E402
+from semcomm.export.recover import recover_weights  # noqa: E402
+from semcomm.export.runtime import load_card  # noqa: E402
+from test_jpeg_baseline import one_torch_thread  # noqa: E402,F401 - autouse fixture
+from test_jscc import write_fashion  # noqa: E402
+
+VIT = dict(dim=16, heads=2)
+MODELS = {
+    "masked_vqvae": dict(VIT, encoder_depth=1, decoder_dim=16, decoder_depth=1, code_dim=8, codebook_size=16),
+    "jscc_at": dict(VIT, encoder_depth=1, decoder_dim=16, decoder_depth=1, symbols=32),
+    "jpeg_ldpc_at": dict(VIT, depth=1),
+}
+
+
+@pytest.mark.parametrize("scheme", sorted(MODELS))
+def test_train_then_export_writes_a_card_with_chain_metrics(tmp_path, scheme, capsys):
+    write_fashion(tmp_path / "data", n_train=128, n_test=16)
+    config = {"name": f"tiny_{scheme}", "scheme": scheme, "seed": 2,
+              "data": {"dataset": "fashion-mnist", "root": str(tmp_path / "data")},
+              "model": MODELS[scheme],
+              "link": {"modulation": "16qam", "code": "wifi1944_r12", "snr_db": [4, 12]},
+              "train": {"epochs": 1, "batch_size": 64, "lr": 2e-3},
+              "adversarial": {"enabled": scheme.endswith("_at"), "start_epoch": 1, "steps": 1}}
+    path = tmp_path / f"{scheme}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    runs, models = str(tmp_path / "runs"), tmp_path / "models"
+    assert main(["train", str(path), "--run-dir", runs, "--eval-images", "16", "--threads", "1",
+                 "--device", "cpu"]) == 0
+    assert f"training tiny_{scheme} on cpu" in capsys.readouterr().out
+    metrics = json.loads((tmp_path / "runs" / f"tiny_{scheme}" / "metrics.json").read_text())["metrics"]
+    assert metrics["clean"]["images"] == 16 and metrics["white_box_pgd"]["attack"]["steps"] == 5
+    if scheme.startswith("jpeg"):  # through the JPEG chain: failures are counted
+        assert metrics["clean"]["decoder_failure_rate"] == 0.0
+    assert main(["export", str(path), "--run-dir", runs, "--out", str(models)]) == 0
+    card = load_card(models / f"tiny_{scheme}.card.json")
+    assert card["metrics"] == metrics and card["scheme"] == scheme
+    assert card["reproduce"].startswith(f"semcomm train {path}")
+    recover_weights(build_model(card), card, models / f"tiny_{scheme}")  # the model id checks every weight
+
+
+def test_train_refuses_a_cuda_device_it_does_not_have(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    assert main(["train", "models/configs/masked_vqvae.yaml", "--run-dir", str(tmp_path), "--device", "cuda"]) == 2
+    assert "no CUDA GPU" in capsys.readouterr().err and not (tmp_path / "masked_vqvae").exists()
