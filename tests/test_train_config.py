@@ -1,3 +1,6 @@
+import glob
+import os
+
 import pytest
 
 from semcomm.train import config as train_config
@@ -62,3 +65,12 @@ def test_training_keep_mixes_random_masks_with_the_inference_keep_set(fraction):
     assert fixed == pytest.approx(fraction, abs=0.1)
     trainer.model = ViTJSCC(JSCCConfig(dim=16, encoder_depth=1, decoder_dim=16, decoder_depth=1, heads=2))
     assert trainer.training_keep(8) is None  # the analog baseline encodes every patch
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob("models/configs/*.yaml")))
+def test_every_shipped_config_is_valid_and_builds_its_model(path):
+    from semcomm.train.trainer import build_model
+
+    config = train_config.load(path)
+    assert os.path.basename(path) == f"{config['name']}.yaml"
+    assert build_model(config, (1, 28, 28), 10) is not None
