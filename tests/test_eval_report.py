@@ -185,7 +185,8 @@ def test_quick_report_on_tiny_fixtures(zoo, tmp_path):
                     "--run-dir", str(zoo["runs"]), "--data-root", str(zoo["root"] / "data"),
                     "--codebook-sizes", "16,32"]) == 0
     report = json.loads((out / "report.json").read_text())
-    for key in ("settings", "schemes", "missing", "fig4", "fig5", "fig6", "fig7", "fig9", "fig10", "table2", "table3"):
+    for key in ("settings", "schemes", "missing", "fig4", "fig5", "fig6", "fig7", "fig9", "fig10", "table2", "table3",
+                "checks"):
         assert key in report
     for png in ("fig4_accuracy_vs_snr", "fig5_codebook_size", "fig6_accuracy_vs_eps", "fig7_reserving_ratio",
                 "fig9_activation_frequency", "fig10_codebook_similarity"):

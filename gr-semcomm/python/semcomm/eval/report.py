@@ -31,7 +31,8 @@ report.json sections
     ``table2``: channel symbols per image (:mod:`semcomm.eval.overhead`), JPEG measured on the test images;
     ``table3``: accuracy of each target under PGD noise crafted on each source (white-box on the diagonal,
     black-box transfer elsewhere) at ``eps_snr`` and ``noise_eps``; noise enters each target where its
-    semantic noise does (transmitter input, or received image for JPEG).
+    semantic noise does (transmitter input, or received image for JPEG);
+    ``checks``: the paper's claims and the issue's targets checked on these numbers (:mod:`semcomm.eval.checks`).
 
 The sections live in :mod:`semcomm.eval.figures`; this module (settings, CLI) imports only the light parts,
 so registering ``semcomm eval`` costs nothing until it runs.
@@ -96,6 +97,7 @@ def eps_label(eps: float) -> str:
 # ------------------------------------------------------------------------------------------------ run
 def run_report(settings: ReportSettings, out_dir) -> dict:
     """Compute every section, write the PNGs and ``out_dir/report.json``; returns the report dict."""
+    from .checks import check_report
     from .figures import FIGURES, TABLES, evaluator  # torch, onnxruntime, matplotlib: only when running
 
     out = Path(out_dir)
@@ -106,6 +108,7 @@ def run_report(settings: ReportSettings, out_dir) -> dict:
     report.update({key: section(ev, out) for key, section in FIGURES})
     report.update({key: section(ev) for key, section in TABLES})
     report["missing"] = ev.missing
+    report["checks"] = check_report(report)
     with open(out / "report.json", "w") as handle:
         json.dump(report, handle, indent=1)
         handle.write("\n")
@@ -142,6 +145,9 @@ def cmd_report(args) -> int:
     print(f"report of {len(report['schemes'])} scheme(s) on {report['images']} {report['dataset']} test images: "
           f"{os.path.join(args.out, 'report.json')} and {len(list(Path(args.out).glob('*.png')))} PNG figure(s); "
           f"{len(report['missing'])} missing item(s) listed in report.json")
+    for check in report["checks"]:
+        verdict = {True: "holds", False: "FAILS", None: "n/a"}[check["holds"]]
+        print(f"  {verdict:5}  {check['check']}" + "".join(f"; {p}" for p in check["where_not"][:3]))
     return 0
 
 

@@ -1,0 +1,102 @@
+"""The paper's claims and the issue's targets, checked on the numbers of a report (``report.json`` ``checks``).
+
+Each check is ``{"check", "holds", "compared", "where_not", "within_noise"}``: ``holds`` is True / False,
+or None when the report lacks what it needs (a scheme not shipped, no semantic noise for an ONNX-only
+model). A comparison ``a >= b`` of two accuracies on the same ``n`` test images fails at a point only when
+``a < b - 2 sigma``, ``sigma = sqrt((a (1 - a) + b (1 - b)) / n)`` (two standard errors of the difference);
+points with ``b - 2 sigma <= a < b`` are listed under ``within_noise`` (not significant at this ``n``), the
+failing ones under ``where_not``, each with both values, so a reader sees by how much.
+
+Claims of Hu et al. Sec. V-B (accuracy, higher is better, ties count as holding):
+
+* Fig. 4(a): with semantic noise, the proposed scheme is at least as accurate as every other scheme at
+  every SNR (it "significantly outperforms" the baselines and the ablations);
+* Fig. 6: at every semantic noise power eps > 0 the proposed scheme is at least as accurate as every other;
+* ablations under semantic noise, at every SNR: FIM helps (``masked_vqvae_fim_at >= masked_vqvae_at``),
+  adversarial training helps (``masked_vqvae_at >= masked_vqvae``, ``jscc_at >= jscc``,
+  ``jpeg_ldpc_at >= jpeg_ldpc``).
+
+Targets of the issue, at ``eps_snr`` on the report's images: clean accuracy of the proposed scheme
+>= 0.90 and under PGD (``noise_eps``) >= 0.75; at every tested eps at least as accurate as ``jscc_at``
+and ``jpeg_ldpc_at`` (Fig. 6 numbers, eps = 0 included).
+"""
+from __future__ import annotations
+
+ABLATIONS = (("masked_vqvae_fim_at", "masked_vqvae_at", "FIM"),
+             ("masked_vqvae_at", "masked_vqvae", "adversarial training"),
+             ("jscc_at", "jscc", "adversarial training"),
+             ("jpeg_ldpc_at", "jpeg_ldpc", "adversarial training"))
+TARGET_CLEAN = 0.90
+TARGET_SEMANTIC_NOISE = 0.75
+TARGET_BASELINES = ("jscc_at", "jpeg_ldpc_at")
+
+
+def _at_least(name: str, better: list, other: str, worse: list, axis: str, points: list, images: int) -> dict:
+    """``better[i] >= worse[i]`` (up to two standard errors) at every point where both exist."""
+    pairs = [(p, a, b) for p, a, b in zip(points, better, worse) if a is not None and b is not None]
+    where_not, within_noise = [], []
+    for point, a, b in pairs:
+        if a < b:
+            sigma = ((a * (1 - a) + b * (1 - b)) / images) ** 0.5
+            (where_not if a < b - 2 * sigma else within_noise).append({axis: point, name: a, other: b})
+    return {"check": f"{name} >= {other} at every {axis}", "holds": not where_not if pairs else None,
+            "compared": len(pairs), "where_not": where_not, "within_noise": within_noise}
+
+
+def _threshold(label: str, value, target: float) -> dict:
+    holds = None if value is None else value >= target
+    return {"check": f"{label} >= {target}", "holds": holds, "compared": int(value is not None),
+            "where_not": [] if holds in (True, None) else [{"value": value}], "within_noise": []}
+
+
+def _scheme_names(report: dict) -> dict:
+    """scheme id -> the first model name of that scheme in the report."""
+    names = {}
+    for entry in report.get("schemes", []):
+        names.setdefault(entry["scheme"], entry["name"])
+    return names
+
+
+def _missing(check: str, reason: str) -> dict:
+    return {"check": check, "holds": None, "compared": 0, "where_not": [], "within_noise": [], "reason": reason}
+
+
+def check_report(report: dict) -> list[dict]:
+    """Every check of the module doc on ``report`` (the dict :func:`semcomm.eval.report.run_report` writes)."""
+    names, images = _scheme_names(report), report["images"]
+    proposed = report["settings"]["proposed"]
+    fig4, fig6 = report.get("fig4", {}), report.get("fig6", {})
+    snr, eps = fig4.get("snr_db", []), fig6.get("eps", [])
+    noisy = {n: c["semantic_noise"] for n, c in fig4.get("curves", {}).items()}
+    by_eps = fig6.get("curves", {})
+    if proposed not in names:
+        return [_missing(f"claims about {proposed}", f"no {proposed} model in the report")]
+    me = names[proposed]
+    checks = []
+    for scheme, name in names.items():
+        if scheme != proposed:
+            checks.append(_at_least(me, noisy[me], name, noisy[name], "snr_db", snr, images))
+    positive = [i for i, e in enumerate(eps) if e > 0]
+    for scheme, name in names.items():
+        if scheme != proposed:
+            checks.append(_at_least(me, [by_eps[me][i] for i in positive], name,
+                                    [by_eps[name][i] for i in positive], "eps", [eps[i] for i in positive], images))
+    for better, worse, module in ABLATIONS:
+        if better in names and worse in names:
+            check = _at_least(names[better], noisy[names[better]], names[worse], noisy[names[worse]], "snr_db", snr,
+                              images)
+            checks.append(dict(check, check=f"{module} helps: {check['check']}"))
+        else:
+            checks.append(_missing(f"{module} helps: {better} >= {worse}", "scheme not in the report"))
+    clean = by_eps[me][eps.index(0.0)] if 0.0 in eps else None
+    noise = (by_eps[me][eps.index(report["fig4"]["eps"])] if report["fig4"].get("eps") in eps else None)
+    checks.append(_threshold(f"target: {me} clean accuracy at {fig6.get('snr_db')} dB", clean, TARGET_CLEAN))
+    checks.append(_threshold(f"target: {me} accuracy under PGD at {fig6.get('snr_db')} dB", noise,
+                             TARGET_SEMANTIC_NOISE))
+    for baseline in TARGET_BASELINES:
+        if baseline in names:
+            check = _at_least(me, by_eps[me], names[baseline], by_eps[names[baseline]], "eps", eps, images)
+            checks.append(dict(check, check=f"target: {check['check']}"))
+        else:
+            checks.append(_missing(f"target: {me} >= {baseline} at every eps", "scheme not in the report"))
+    return checks
