@@ -36,10 +36,12 @@ def test_train_then_export_writes_a_card_with_chain_metrics(tmp_path, scheme, ca
     path.write_text(yaml.safe_dump(config))
     runs, models = str(tmp_path / "runs"), tmp_path / "models"
     assert main(["train", str(path), "--run-dir", runs, "--eval-images", "16", "--threads", "1",
-                 "--device", "cpu"]) == 0
+                 "--device", "cpu", "--eval-sweep", "0,12"]) == 0
     assert f"training tiny_{scheme} on cpu" in capsys.readouterr().out
     metrics = json.loads((tmp_path / "runs" / f"tiny_{scheme}" / "metrics.json").read_text())["metrics"]
     assert metrics["clean"]["images"] == 16 and metrics["white_box_pgd"]["attack"]["steps"] == 5
+    assert [point["snr_db"] for point in metrics["clean_vs_snr"]] == [0.0, 12.0]
+    assert metrics["clean_vs_snr"][1]["accuracy"] == metrics["clean"]["accuracy"]  # same images, same SNR
     if scheme.startswith("jpeg"):  # through the JPEG chain: failures are counted
         assert metrics["clean"]["decoder_failure_rate"] == 0.0
     assert main(["export", str(path), "--run-dir", runs, "--out", str(models)]) == 0

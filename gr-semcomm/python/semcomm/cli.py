@@ -252,6 +252,11 @@ def cmd_train(args) -> int:
     metrics = {"clean": accuracy(trainer.model, trainer.test_set, args.eval_snr, link, limit=args.eval_images),
                "white_box_pgd": accuracy(trainer.model, trainer.test_set, args.eval_snr, link, attack,
                                          limit=args.eval_images)}
+    if args.eval_sweep:
+        from .eval.report import parse_values
+
+        metrics["clean_vs_snr"] = [accuracy(trainer.model, trainer.test_set, snr, link, limit=args.eval_images)
+                                   for snr in parse_values(args.eval_sweep)]
     _write_json({"config": config, "history": trainer.history, "metrics": metrics},
                 os.path.join(trainer.run_dir, "metrics.json"), False)
     print(f"accuracy at Es/N0 {args.eval_snr} dB on {metrics['clean']['images']} test images: "
@@ -432,6 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where to train (auto: a CUDA GPU when torch sees one, else the CPU)")
     train.add_argument("--eval-snr", type=float, default=12.0, help="Es/N0 (dB) of the final evaluation")
     train.add_argument("--eval-images", type=int, default=2000, help="test images in the final evaluation")
+    train.add_argument("--eval-sweep", default="0,1,1.5,2,3,12",
+                       help="Es/N0 points (dB) of the card's clean accuracy vs SNR (metrics.clean_vs_snr); '' for none")
     train.set_defaults(func=cmd_train)
 
     export = sub.add_parser("export", help="export a trained codec to ONNX + model card (model contract)")
