@@ -1,0 +1,39 @@
+"""Every model shipped in models/: it loads under the model contract with its card (sha256, model id), its
+card holds the measured metrics, the training config and the command that reproduces it, its PyTorch
+weights come back from the ONNX files, and models/ stays under its 40 MB budget."""
+import glob
+import os
+
+import pytest
+
+pytest.importorskip("torch")
+
+from semcomm.eval.schemes import build_model, family  # noqa: E402
+from semcomm.export.recover import recover_weights  # noqa: E402
+from semcomm.export.runtime import CPU, OnnxImageClassifier, SemanticCodec, load_card  # noqa: E402
+from semcomm.train import config as train_config  # noqa: E402
+
+CARDS = sorted(glob.glob("models/*.card.json"))
+ZOO_BUDGET_BYTES = 40 * 2**20
+
+
+def test_the_zoo_fits_its_budget_and_has_the_default_model():
+    size = sum(os.path.getsize(p) for p in glob.glob("models/**", recursive=True) if os.path.isfile(p))
+    assert size < ZOO_BUDGET_BYTES, f"models/ holds {size / 2**20:.1f} MB"
+    assert "models/masked_vqvae_fim_at.card.json" in CARDS
+
+
+@pytest.mark.parametrize("card_path", CARDS)
+def test_shipped_model(card_path):
+    card = load_card(card_path)
+    prefix = card_path[:-len(".card.json")]
+    name = os.path.basename(prefix)
+    loader = OnnxImageClassifier if family(card["scheme"]) == "jpeg" else SemanticCodec
+    loaded = loader.from_prefix(prefix, [CPU], card=True)  # metadata, card model id and file sha256s
+    assert loaded.model_id == card["model_id"]
+    assert card["reproduce"].startswith(f"semcomm train models/configs/{name}.yaml")
+    config = train_config.load(f"models/configs/{name}.yaml")
+    assert config["scheme"] == card["scheme"] == card["metadata"]["semcomm.scheme"]
+    for key in ("clean", "white_box_pgd"):
+        assert card["metrics"][key]["images"] == 10000 and 0 <= card["metrics"][key]["accuracy"] <= 1
+    recover_weights(build_model(card), card, prefix)  # every weight, checked by the model id
