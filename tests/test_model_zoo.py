@@ -3,6 +3,8 @@ card holds the measured metrics, the training config and the command that reprod
 weights come back from the ONNX files, and models/ stays under its 40 MB budget."""
 import glob
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -37,3 +39,8 @@ def test_shipped_model(card_path):
     for key in ("clean", "white_box_pgd"):
         assert card["metrics"][key]["images"] == 10000 and 0 <= card["metrics"][key]["accuracy"] <= 1
     recover_weights(build_model(card), card, prefix)  # every weight, checked by the model id
+
+
+def test_the_zoo_table_in_models_readme_is_current():
+    run = subprocess.run([sys.executable, "tools/zoo_table.py", "--check"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr

@@ -1,0 +1,79 @@
+"""Write the model table of ``models/README.md`` from the model cards, so that the numbers there are the cards'.
+
+    .venv/bin/python tools/zoo_table.py          # rewrites the table between the markers in models/README.md
+    .venv/bin/python tools/zoo_table.py --check  # exit 1 when the table is not current (the tests run this)
+
+One row per ``models/*.card.json``, in the paper's scheme order: what crosses the channel per image
+(indices x bits, analog symbols, or the JPEG bytes), the card's accuracies at its evaluation SNR on
+all its test images (clean and under white-box PGD), and the training budget from its history.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import math
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+README = os.path.join(ROOT, "models", "README.md")
+BEGIN, END = "<!-- zoo table: tools/zoo_table.py -->", "<!-- end of zoo table -->"
+ORDER = ("masked_vqvae_fim_at", "masked_vqvae_at", "masked_vqvae", "jscc_at", "jscc", "jpeg_ldpc_at", "jpeg_ldpc")
+
+
+def _payload(card: dict) -> str:
+    meta = card["metadata"]
+    alphabet = meta["semcomm.alphabet"]
+    if alphabet == "analog":
+        return f"{meta['semcomm.num_tokens']} complex symbols"
+    if alphabet == "jpeg":
+        return "JPEG bytes (classifier only)"
+    return f"{meta['semcomm.num_tokens']} x {math.ceil(math.log2(int(alphabet)))} bits"
+
+
+def _accuracy(metric: dict) -> str:
+    return f"{100 * metric['accuracy']:.2f} %"
+
+
+def _training(card: dict) -> str:
+    history = card.get("training", {}).get("history", [])
+    adversarial = sum(bool(h["adversarial"]) for h in history)
+    minutes = sum(h["seconds"] for h in history) / 60
+    return f"{len(history) - adversarial} + {adversarial} AT epochs, {minutes:.0f} min"
+
+
+def row(card: dict) -> str:
+    clean, attacked = card["metrics"]["clean"], card["metrics"]["white_box_pgd"]
+    attack = attacked["attack"]
+    return (f"| `{card['name']}` | {card['scheme']} | {_payload(card)} | {clean['snr_db']:g} dB | "
+            f"{_accuracy(clean)} | {_accuracy(attacked)} (K={attack['steps']}, eps={attack['eps'] * 255:.3g}/255) | "
+            f"{clean['images']} | {_training(card)} |")
+
+
+def table(models_dir: str = os.path.join(ROOT, "models")) -> str:
+    cards = [json.load(open(path)) for path in glob.glob(os.path.join(models_dir, "*.card.json"))]
+    cards.sort(key=lambda c: (ORDER.index(c["scheme"]) if c["scheme"] in ORDER else len(ORDER), c["name"]))
+    head = ("| name | scheme | sent per image | Es/N0 | clean accuracy | white-box PGD (L-inf) | test images | "
+            "training |\n|---|---|---|---|---|---|---|---|")
+    return "\n".join([head, *(row(card) for card in cards)])
+
+
+def updated(text: str, new_table: str) -> str:
+    start, stop = text.index(BEGIN) + len(BEGIN), text.index(END)
+    return text[:start] + "\n" + new_table + "\n" + text[stop:]
+
+
+def main(argv) -> int:
+    text = open(README).read()
+    new = updated(text, table())
+    if "--check" in argv:
+        if new != text:
+            print(f"{README}: the zoo table is not current; run .venv/bin/python tools/zoo_table.py", file=sys.stderr)
+            return 1
+        return 0
+    open(README, "w").write(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
