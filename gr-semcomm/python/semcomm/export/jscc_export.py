@@ -68,14 +68,16 @@ def export_jscc(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: s
                                    description=f"Analog ViT deep JSCC, S={cfg.symbols} complex symbols per image.")
 
 
-def check_jscc_parity(model: nn.Module, paths, images, snr_db=0.0, *, symbols_atol: float = 1e-5,
+def check_jscc_parity(model: nn.Module, paths, images, snr_db=0.0, *, symbols_atol: float = 1e-4,
                       atol: float = 1e-4, providers=None, seed: int = 0) -> dict:
     """Compare the exported JSCC files with the PyTorch ``model`` on ``images`` ``[N, C, H, W]``.
 
     Encoder: max abs difference of the symbols. Decoder: max abs output difference on the clean
     symbols and on the symbols after the model's channel at ``snr_db`` (noise from a generator
     seeded with ``seed``). ``ok`` when the symbol difference is below ``symbols_atol`` and both
-    decoder differences below ``atol``."""
+    decoder differences below ``atol``. The symbols are normalised to unit average power over ``S``
+    values, so float32 rounding in that sum leaves ~1e-5 differences on trained weights (1.9e-5 measured on
+    the shipped ``jscc``, peaks of a few units): the default tolerance is that of the decoder outputs."""
     codec, images, snr = parity_inputs(paths, images, snr_db, providers)
     batch = images.shape[0]
     device = next(model.parameters()).device
