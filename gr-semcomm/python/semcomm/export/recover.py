@@ -46,7 +46,6 @@ class _Graph:
 
     def __init__(self, path):
         graph = onnx.load(str(path)).graph
-        self.path = path
         self.initializers = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
         self.inputs, self.use, self.alias = {}, {}, {}
         for node in graph.node:
