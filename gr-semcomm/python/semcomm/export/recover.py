@@ -15,8 +15,9 @@ only ONNX files and cards. :func:`recover_weights` rebuilds the weights from the
 Integer buffers (e.g. the inference keep positions) and tensors the inference graphs do not use (e.g. the
 training masking logits, zero for random masking) keep the values the config builds. Boolean buffers are
 training-state flags (the codebook's ``initialized``: its data-dependent initialisation ran), true in a
-trained model and false in an untrained one: both settings are tried. The result is accepted only when its model id (:func:`~semcomm.export.onnx_export.codec_model_id`,
-the sha256 over config + state dict) equals the card's: the recovered state is then bit-identical to the
+trained model and false in an untrained one: both settings are tried. The result is accepted only when
+its model id (:func:`~semcomm.export.onnx_export.codec_model_id`, the sha256 over config + state dict)
+equals the card's: the recovered state is then bit-identical to the
 one that was exported, or recovery fails with the reason (an exporter version that names the graph's
 constants differently, a tensor that was folded into another, weights that are not in the files).
 """
