@@ -16,7 +16,8 @@ from semcomm.data import load_dataset  # noqa: E402
 from semcomm.eval.accuracy import accuracy  # noqa: E402
 from semcomm.eval.overhead import analog_overhead, digital_overhead, jpeg_overhead, overhead_table  # noqa: E402
 from semcomm.eval.report import parse_values, register_cli  # noqa: E402
-from semcomm.eval.schemes import ReservedView, build_model, discover, load_checkpoint, recover_from_onnx  # noqa: E402
+from semcomm.eval.schemes import (ReservedView, Scheme, build_model, discover, load_checkpoint,  # noqa: E402
+                                  recover_from_onnx, split_ablations)
 from semcomm.export import export_codec, export_jpeg_classifier, export_jscc  # noqa: E402
 from semcomm.export.onnx_export import codec_model_id  # noqa: E402
 from semcomm.export.recover import RecoveryError, recover_weights  # noqa: E402
@@ -143,6 +144,16 @@ def test_weight_recovery_refuses_files_that_do_not_give_the_cards_model(zoo, tmp
     assert not scheme.differentiable and "not recoverable" in scheme.notes[-1]
 
 
+def test_split_ablations_keeps_one_main_model_per_scheme():
+    def scheme(name, scheme_id):
+        return Scheme(name, scheme_id, {}, name)
+
+    found = [scheme("a_j16", "a"), scheme("a", "a"), scheme("a_j64", "a"), scheme("b_small", "b"), scheme("b_big", "b")]
+    main, ablations = split_ablations(found)
+    assert [x.name for x in main] == ["a", "b_small"]  # the card named like its scheme, else the first
+    assert [x.name for x in ablations] == ["a_j16", "a_j64", "b_big"]
+
+
 def test_reserved_view_changes_only_the_kept_patches(zoo):
     model, images = zoo["fim"], torch.rand(3, 1, 28, 28)
     same = ReservedView(model, 1 - model.config.mask_ratio)
@@ -210,6 +221,30 @@ def test_quick_report_on_tiny_fixtures(zoo, tmp_path):
     assert table3["sources"] == ["masked_vqvae_fim_at", "masked_vqvae", "jscc", "jpeg_ldpc"]
     assert set(table3["accuracy"]["masked_vqvae"]) == set(table3["sources"])
     assert report["table2"]["rows"]["jpeg_ldpc (measured)"]["jpeg"]["quality"] == 50  # the card's settings
+
+
+def test_ablation_cards_feed_figs_5_and_10_only(zoo, tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(zoo["models"], models)
+    torch.manual_seed(1)
+    wide = MaskedVQVAE(CodecConfig(**dict(CODEC, codebook_size=32))).eval()
+    export_codec(wide, models, "masked_vqvae_j32", scheme="masked_vqvae", dataset="fashion-mnist", classes=CLASSES)
+    out = tmp_path / "report"
+    assert run_cli(["eval", "report", "--out", str(out), "--quick", "--quiet", "--models", str(models),
+                    "--run-dir", str(zoo["runs"]), "--data-root", str(zoo["root"] / "data"),
+                    "--codebook-sizes", "16,32,64"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert [s["name"] for s in report["ablations"]] == ["masked_vqvae_j32"]
+    assert "masked_vqvae_j32" not in {s["name"] for s in report["schemes"]} | set(report["fig4"]["curves"])
+    assert "masked_vqvae_j32" not in report["table3"]["sources"] + list(report["fig6"]["curves"])
+    fig5 = report["fig5"]  # masked_vqvae has two sizes, the proposed scheme one: fig 5 sweeps masked_vqvae
+    assert fig5["scheme"] == "masked_vqvae" and set(fig5["curves"]) == {"16", "32"}
+    assert fig5["curves"]["16"]["clean"] == report["fig4"]["curves"]["masked_vqvae"]["clean"]
+    assert fig5["curves"]["32"]["name"] == "masked_vqvae_j32"
+    missing = {m["item"] for m in report["missing"]}
+    assert {"fig5 with masked_vqvae_fim_at", "fig5 J=64"} <= missing and "fig5 J=32" not in missing
+    assert np.array(report["fig10"]["masked_vqvae_j32"]["matrix"]).shape == (32, 32)
+    assert report["table2"]["rows"]["masked_vqvae_j32"]["index_bits"] == 25 * 5
 
 
 def test_report_on_the_shipped_model_attacks_it_white_box_from_its_onnx_files(tmp_path):

@@ -268,7 +268,7 @@ def cmd_export(args) -> int:
     import torch
 
     from .data import load_dataset
-    from .export.onnx_export import check_parity, export_codec
+    from .export.family import check_model_parity, export_model
     from .train import config as train_config
     from .train.trainer import build_model
 
@@ -285,30 +285,12 @@ def cmd_export(args) -> int:
     card_extra = {"metrics": trained.get("metrics", {}), "training": {"history": trained.get("history", [])},
                   "reproduce": f"semcomm train {args.config} && semcomm export {args.config}"}
     images = torch.from_numpy(test_set.float_images()[:64])
-    from .nn.classifier import JPEG_SCHEMES
-
-    if config["scheme"] in JPEG_SCHEMES:  # JPEG baselines: JPEG is the encoder, only the classifier ships
-        from .export.classifier_export import check_classifier_parity, export_jpeg_classifier
-
-        paths = export_jpeg_classifier(model, args.out, config["name"], dataset=config["data"]["dataset"],
-                                       scheme=config["scheme"], classes=list(test_set.classes), card_extra=card_extra)
-        parity = check_classifier_parity(model, paths, images)
-        print(f"exported {paths['decoder']}, {paths['card']}; logits max abs diff {parity['decoder_max_abs_diff']:.2e}")
-        return 0 if parity["ok"] else 1
-    if getattr(model, "analog", False):  # JSCC baselines: symbols ports
-        from .export.jscc_export import check_jscc_parity, export_jscc
-
-        paths = export_jscc(model, args.out, config["name"], dataset=config["data"]["dataset"],
-                            scheme=config["scheme"], classes=list(test_set.classes), card_extra=card_extra)
-        parity = check_jscc_parity(model, paths, images, snr_db=12.0)
-        summary = f"symbols max abs diff {parity['symbols_max_abs_diff']:.2e}"
-    else:
-        paths = export_codec(model, args.out, config["name"], dataset=config["data"]["dataset"],
-                             scheme=config["scheme"], classes=list(test_set.classes), card_extra=card_extra)
-        parity = check_parity(model, paths, images, snr_db=12.0)
-        summary = f"indices identical {parity['indices_identical']}"
-    print(f"exported {paths['encoder']}, {paths['decoder']}, {paths['card']} (model id {paths['model_id'][:16]}...)")
-    print(f"parity on 64 test images: {summary}, decoder max abs diff {parity['decoder_max_abs_diff']:.2e}")
+    paths = export_model(model, args.out, config["name"], dataset=config["data"]["dataset"], scheme=config["scheme"],
+                         classes=list(test_set.classes), card_extra=card_extra)
+    parity, summary = check_model_parity(model, paths, images, snr_db=12.0)
+    files = ", ".join(paths[role] for role in ("encoder", "decoder", "card") if role in paths)
+    print(f"exported {files} (model id {paths['model_id'][:16]}...)")
+    print(f"parity on 64 test images: {summary}")
     return 0 if parity["ok"] else 1
 
 

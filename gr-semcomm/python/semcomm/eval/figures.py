@@ -20,24 +20,31 @@ from .jpeg import classify_jpeg
 from .overhead import analog_overhead, digital_overhead, jpeg_overhead, overhead_table
 from .plots import plot_heatmaps, plot_panels
 from .report import ReportSettings, eps_label
-from .schemes import PAPER_SCHEMES, ReservedView, Scheme, discover
+from .schemes import PAPER_SCHEMES, ReservedView, Scheme, discover, split_ablations
 
 
 # ------------------------------------------------------------------------------------------ evaluator
 class Evaluator:
-    """Data (test images ``[N, C, H, W]``, labels), schemes, links, the ``missing`` list, and the accuracies and
+    """Data (test images ``[N, C, H, W]``, labels), schemes (one main model per scheme id) and their ablations
+    (:func:`~semcomm.eval.schemes.split_ablations`), links, the ``missing`` list, and the accuracies and
     adversarial images the sections share (cached)."""
 
-    def __init__(self, settings: ReportSettings, schemes: list[Scheme], data, missing: list[dict]):
+    def __init__(self, settings: ReportSettings, schemes: list[Scheme], data, missing: list[dict],
+                 ablations: list[Scheme] = ()):
         self.settings, self.schemes, self.data, self.missing = settings, schemes, data, missing
+        self.ablations = list(ablations)
         self.images = torch.from_numpy(data.float_images())
         self.labels = torch.from_numpy(data.labels)
         self.chain = ChainSettings(modulation=settings.modulation, code=settings.code, channel=settings.channel)
         self._accuracy: dict = {}
         self._adversarial: dict = {}
-        for scheme in schemes:
+        for scheme in self.models():
             if scheme.family == "analog":  # the analog channel is inside the model
                 scheme.model().config.channel = settings.channel
+
+    def models(self) -> list[Scheme]:
+        """The main models, then the ablations."""
+        return self.schemes + self.ablations
 
     def lack(self, item: str, reason: str) -> None:
         self.missing.append({"item": item, "reason": reason})
@@ -131,19 +138,33 @@ def fig4(ev: Evaluator, out: Path) -> dict:
     return {"snr_db": list(s.snr), "eps": s.noise_eps, "attack": ev.attack(s.noise_eps), "curves": curves}
 
 
+def _codebook_sizes(ev: Evaluator) -> dict[str, dict[int, Scheme]]:
+    """Digital scheme id -> codebook size J -> its first model (main models first)."""
+    sizes: dict[str, dict[int, Scheme]] = {}
+    for scheme in ev.models():
+        if scheme.family == "digital":
+            sizes.setdefault(scheme.scheme, {}).setdefault(int(scheme.card["config"]["codebook_size"]), scheme)
+    return sizes
+
+
 def fig5(ev: Evaluator, out: Path) -> dict:
+    """Accuracy vs SNR per codebook size J of one digital scheme: the proposed one unless another digital
+    scheme has models for more sizes (an ablation sweep trained on a cheaper recipe); the choice and the
+    sizes not found are listed under ``missing``."""
     s = ev.settings
-    by_size: dict[int, Scheme] = {}
-    for scheme in ev.schemes:
-        if scheme.scheme == s.proposed:
-            by_size.setdefault(int(scheme.card["config"]["codebook_size"]), scheme)
+    sizes = _codebook_sizes(ev)
+    scheme_id = max(sizes, key=lambda x: (len(sizes[x]), x == s.proposed), default=s.proposed)
+    by_size = sizes.get(scheme_id, {})
+    if scheme_id != s.proposed:
+        ev.lack(f"fig5 with {s.proposed}", f"{s.proposed} models exist for J = {sorted(sizes.get(s.proposed, {}))} "
+                                           f"only; fig5 shows {scheme_id}, which has J = {sorted(by_size)}")
     for size in sorted(set(s.codebook_sizes) - set(by_size)):
-        ev.lack(f"fig5 J={size}", f"no {s.proposed} model card with codebook_size {size} in {s.models_dir}")
+        ev.lack(f"fig5 J={size}", f"no {scheme_id} model card with codebook_size {size} in {s.models_dir}")
     curves = {size: {"name": by_size[size].name, **_snr_curves(ev, by_size[size])} for size in sorted(by_size)}
     if curves:
         plot_panels(_snr_panels(curves, list(s.snr), lambda j: f"J = {j}"), str(out / "fig5_codebook_size.png"),
-                    "Es/N0 (dB)", "accuracy", f"Fig. 5: {s.proposed} vs codebook size", (0, 1))
-    return {"scheme": s.proposed, "snr_db": list(s.snr), "curves": {str(j): c for j, c in curves.items()}}
+                    "Es/N0 (dB)", "accuracy", f"Fig. 5: {scheme_id} vs codebook size", (0, 1))
+    return {"scheme": scheme_id, "snr_db": list(s.snr), "curves": {str(j): c for j, c in curves.items()}}
 
 
 def fig6(ev: Evaluator, out: Path) -> dict:
@@ -230,7 +251,7 @@ def fig10(ev: Evaluator, out: Path) -> dict:
     from ..nn.codebook import Codebook
 
     result, matrices = {}, {}
-    for scheme in [x for x in ev.schemes if x.family == "digital"]:
+    for scheme in [x for x in ev.models() if x.family == "digital"]:
         vectors = _codebook_vectors(scheme)
         if vectors is None:
             ev.lack(f"fig10 {scheme.name}", "no codebook.vectors initializer in the encoder ONNX file")
@@ -259,7 +280,7 @@ def fig10(ev: Evaluator, out: Path) -> dict:
 def table2(ev: Evaluator) -> dict:
     link = LinkConfig(modulation=ev.settings.modulation, code=ev.settings.code)
     rows = {}
-    for scheme in ev.schemes:
+    for scheme in ev.models():
         info = scheme.info
         if scheme.family == "digital":
             rows[scheme.name] = {"scheme": scheme.scheme, **digital_overhead(info.alphabet, info.num_tokens, link)}
@@ -318,13 +339,14 @@ def evaluator(settings: ReportSettings, torch_weights: bool = True) -> Evaluator
     torch.manual_seed(settings.seed)
     data = _load_data(settings)
     missing = []
-    schemes = _usable(discover(settings.models_dir, settings.run_dir, torch_weights), data, missing)
+    schemes, ablations = split_ablations(_usable(discover(settings.models_dir, settings.run_dir, torch_weights),
+                                                 data, missing))
     present = {x.scheme for x in schemes}
     missing += [{"item": f"scheme {name}", "reason": f"no usable model card with scheme {name} in "
                                                       f"{settings.models_dir}"}
                 for name in PAPER_SCHEMES if name not in present]
-    ev = Evaluator(settings, schemes, data, missing)
-    for scheme in schemes:
+    ev = Evaluator(settings, schemes, data, missing, ablations)
+    for scheme in ev.models():
         if torch_weights and not scheme.differentiable:
             ev.lack(f"semantic noise: {scheme.name}", "white-box PGD needs the PyTorch weights of the card "
                     f"(<run_dir>/<name>/checkpoint.pt or recovered from the ONNX files): {'; '.join(scheme.notes)}")

@@ -17,10 +17,13 @@ weights: ``<run_dir>/<name>/checkpoint.pt`` when it matches the card, else recov
 (:mod:`semcomm.export.recover`, model id verified); a scheme whose weights are neither has clean numbers only.
 
 report.json sections
-    ``settings``, ``schemes`` (name, scheme, weights used, notes), ``missing`` (``[{"item", "reason"}]``);
+    ``settings``, ``schemes`` (name, scheme, weights used, notes: one main model per scheme id, the card named
+    like its scheme), ``ablations`` (the other cards: figs 5, 10 and table II only), ``missing``
+    (``[{"item", "reason"}]``);
     ``fig4``: accuracy vs SNR per scheme, ``clean`` and ``semantic_noise`` (at ``noise_eps``), with the full
     per-point results (index / decoder failure rates) under ``points``;
-    ``fig5``: the same per codebook size ``J`` of the proposed scheme's models;
+    ``fig5``: the same per codebook size ``J`` of one digital scheme's models (the proposed one unless another
+    has more sizes);
     ``fig6``: accuracy vs ``eps`` at ``eps_snr``;
     ``fig7``: accuracy of the proposed scheme vs reserving ratio, one curve per ``ratio_eps`` value
     (PyTorch only: the ONNX files fix ``T``);
@@ -70,7 +73,7 @@ class ReportSettings:
     ratios: tuple = (0.1, 0.3, 0.5, 0.7, 0.9)  #: reserving ratios of fig 7
     ratio_eps: tuple = (0.0, 4 / 255, 8 / 255)  #: fig 7 curves
     codebook_sizes: tuple = (16, 64, 256, 1024)  #: J values fig 5 asks for
-    proposed: str = "masked_vqvae_fim_at"  #: the scheme of figs 5 and 7
+    proposed: str = "masked_vqvae_fim_at"  #: the scheme of fig 7 (and fig 5 unless another has more J)
     jpeg_quality: int | None = None        #: None: the JPEG card's settings, else quality 75
     seed: int = 0
     progress: bool = True
@@ -104,7 +107,7 @@ def run_report(settings: ReportSettings, out_dir) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     ev = evaluator(settings)
     report = {"settings": dataclasses.asdict(settings), "images": len(ev.data), "dataset": ev.data.name,
-              "schemes": [x.summary() for x in ev.schemes]}
+              "schemes": [x.summary() for x in ev.schemes], "ablations": [x.summary() for x in ev.ablations]}
     report.update({key: section(ev, out) for key, section in FIGURES})
     report.update({key: section(ev) for key, section in TABLES})
     report["missing"] = ev.missing

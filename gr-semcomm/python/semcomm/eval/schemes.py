@@ -177,6 +177,18 @@ def discover(models_dir, run_dir=None, torch_weights: bool = True) -> list[Schem
     return sorted(found, key=lambda s: (order.get(s.scheme, len(order)), s.name))
 
 
+def split_ablations(schemes: list[Scheme]) -> tuple[list[Scheme], list[Scheme]]:
+    """``(main, ablations)``: one main model per scheme id (the card named like its scheme, else the first by
+    name), in the given order; the other cards of a scheme (e.g. ``masked_vqvae_j16``, another codebook
+    size) are ablations, used only by the sections that compare them (figs 5, 10; table II)."""
+    chosen = {}
+    for scheme in schemes:
+        if scheme.scheme not in chosen or scheme.name == scheme.scheme:
+            chosen[scheme.scheme] = scheme
+    main = [x for x in schemes if chosen[x.scheme] is x]
+    return main, [x for x in schemes if chosen[x.scheme] is not x]
+
+
 class ReservedView:
     """A masked VQ-VAE run with ``round(P * ratio)`` kept patches instead of its own ``T`` (Fig. 7, reserving
     ratio = 1 - masking ratio), at inference only: the same weights, the kept positions chosen by the model's

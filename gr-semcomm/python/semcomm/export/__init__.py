@@ -2,7 +2,8 @@
 
 ``semcomm.export.runtime`` needs only numpy + onnxruntime; ``semcomm.export.onnx_export`` (masked
 VQ-VAE codecs, the generic pair export), ``semcomm.export.jscc_export`` (analog JSCC baselines) and
-``semcomm.export.classifier_export`` (the JPEG baselines' classifier) need torch and onnx. Names are
+``semcomm.export.classifier_export`` (the JPEG baselines' classifier) need torch and onnx;
+``semcomm.export.family`` picks one of these by the model's class. Names are
 imported lazily, so ``from semcomm.export import SemanticCodec`` works on a machine without torch.
 """
 from __future__ import annotations
@@ -16,8 +17,9 @@ _EXPORT = ("OPSET", "build_metadata", "check_parity", "codec_model_id", "export_
            "state_fingerprint", "write_card")
 _JSCC = ("check_jscc_parity", "export_jscc")
 _CLASSIFIER = ("check_classifier_parity", "export_jpeg_classifier")
+_FAMILY = ("check_model_parity", "export_model")
 
-__all__ = list(_RUNTIME + _EXPORT + _JSCC + _CLASSIFIER)
+__all__ = list(_RUNTIME + _EXPORT + _JSCC + _CLASSIFIER + _FAMILY)
 
 
 def __getattr__(name: str):
@@ -29,4 +31,6 @@ def __getattr__(name: str):
         return getattr(importlib.import_module(".jscc_export", __name__), name)
     if name in _CLASSIFIER:
         return getattr(importlib.import_module(".classifier_export", __name__), name)
+    if name in _FAMILY:
+        return getattr(importlib.import_module(".family", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,7 +32,8 @@ import torch
 from onnx import numpy_helper
 from torch import nn
 
-from .onnx_export import codec_model_id, export_codec
+from .family import export_model
+from .onnx_export import codec_model_id
 from .runtime import codec_paths
 
 ROLES = ("encoder", "decoder")
@@ -67,17 +68,8 @@ class _Graph:
 
 def _export(model: nn.Module, card: dict, out_dir: Path) -> dict:
     """Export ``model`` as the card's exporter did (same graph, so the same initializer names)."""
-    from ..nn.classifier import ViTClassifier
-    from ..nn.jscc import ViTJSCC
-
-    args = dict(dataset=card["dataset"], scheme=card["scheme"], classes=card.get("classes"), verify=False)
-    if isinstance(model, ViTClassifier):
-        from .classifier_export import export_jpeg_classifier
-        return export_jpeg_classifier(model, out_dir, "probe", **args)
-    if isinstance(model, ViTJSCC):
-        from .jscc_export import export_jscc
-        return export_jscc(model, out_dir, "probe", **args)
-    return export_codec(model, out_dir, "probe", **args)
+    return export_model(model, out_dir, "probe", dataset=card["dataset"], scheme=card["scheme"],
+                        classes=card.get("classes"), verify=False)
 
 
 def _probe(model: nn.Module, seed: int = 12345) -> None:
