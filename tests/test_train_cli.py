@@ -1,8 +1,10 @@
 """``semcomm train`` then ``semcomm export`` from a YAML file, for each model family, on a tiny generated
 Fashion-MNIST: the path every shipped model takes (training, final evaluation through the chain, export
-with parity, card with the measured metrics, weights recoverable from the ONNX files)."""
+with parity, card with the measured metrics, weights recoverable from the ONNX files), and a reconstruction
+pre-training fine-tuned for classification (``train.init_from``)."""
 import json
 
+import numpy as np
 import pytest
 import yaml
 
@@ -58,3 +60,60 @@ def test_train_refuses_a_cuda_device_it_does_not_have(tmp_path, capsys):
         pytest.skip("this machine has a CUDA GPU")
     assert main(["train", "models/configs/masked_vqvae.yaml", "--run-dir", str(tmp_path), "--device", "cuda"]) == 2
     assert "no CUDA GPU" in capsys.readouterr().err and not (tmp_path / "masked_vqvae").exists()
+
+
+def _codec_config(tmp_path, name: str, **train) -> str:
+    config = {"name": name, "scheme": "masked_vqvae", "seed": 3,
+              "data": {"dataset": "fashion-mnist", "root": str(tmp_path / "data")},
+              "model": dict(MODELS["masked_vqvae"]),
+              "link": {"modulation": "16qam", "code": "wifi1944_r12", "snr_db": [4, 12]},
+              "train": {"epochs": 1, "batch_size": 64, "lr": 2e-3, **train}}
+    if name.endswith("recon"):
+        config["model"]["task"] = "reconstruction"
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def test_reconstruction_pretraining_then_classification_fine_tuning(tmp_path, capsys):
+    import torch
+
+    write_fashion(tmp_path / "data", n_train=128, n_test=16)
+    runs, models = str(tmp_path / "runs"), tmp_path / "models"
+    pretraining = _codec_config(tmp_path, "tiny_recon")
+    assert main(["train", pretraining, "--run-dir", runs, "--eval-images", "16", "--threads", "1",
+                 "--eval-sweep", "0,12"]) == 0
+    recon = json.loads((tmp_path / "runs" / "tiny_recon" / "metrics.json").read_text())["metrics"]
+    assert recon["reconstruction"]["images"] == 16 and 0 < recon["reconstruction"]["mse"] < 1
+    assert recon["reconstruction"]["psnr_db"] == pytest.approx(10 * np.log10(1 / recon["reconstruction"]["mse"]))
+    assert [point["snr_db"] for point in recon["reconstruction_vs_snr"]] == [0.0, 12.0]
+    pretrained = torch.load(tmp_path / "runs" / "tiny_recon" / "checkpoint.pt", weights_only=True)["model"]
+
+    fine_tuning = _codec_config(tmp_path, "tiny_cls", init_from="tiny_recon")
+    assert main(["train", fine_tuning, "--run-dir", runs, "--eval-images", "16", "--threads", "1", "--epochs", "1",
+                 "--eval-sweep", ""]) == 0
+    assert "fresh: head.weight, head.bias" in capsys.readouterr().out
+    result = json.loads((tmp_path / "runs" / "tiny_cls" / "metrics.json").read_text())
+    assert result["pretrained"]["fresh"] == ["head.weight", "head.bias"] and result["pretrained"]["epochs"] == 1
+    assert main(["export", fine_tuning, "--run-dir", runs, "--out", str(models)]) == 0
+    card = load_card(models / "tiny_cls.card.json")
+    assert card["reproduce"].startswith(f"semcomm train {tmp_path / 'tiny_recon.yaml'} && semcomm train {fine_tuning}")
+    assert card["training"]["init_from"]["loaded"] == len(pretrained) - 2
+    assert card["config"]["num_classes"] == 10 and pretrained["head.weight"].shape[0] == 16  # 4 x 4 pixels
+
+
+def test_fine_tuning_refuses_a_pretraining_of_another_architecture(tmp_path, capsys):
+    write_fashion(tmp_path / "data", n_train=64, n_test=16)
+    runs = str(tmp_path / "runs")
+    absent = _codec_config(tmp_path, "tiny_cls", init_from="tiny_recon")
+    assert main(["train", absent, "--run-dir", runs]) == 2
+    assert "no pre-training checkpoint" in capsys.readouterr().err
+    pretraining = _codec_config(tmp_path, "tiny_recon")
+    assert main(["train", pretraining, "--run-dir", runs, "--eval-images", "16", "--threads", "1",
+                 "--eval-sweep", ""]) == 0
+    config = yaml.safe_load(open(absent))
+    config["model"]["code_dim"] = 4
+    (tmp_path / "tiny_cls.yaml").write_text(yaml.safe_dump(config))
+    capsys.readouterr()
+    assert main(["train", absent, "--run-dir", runs]) == 2
+    assert "to_code.weight is shape (8, 16), this model (4, 16)" in capsys.readouterr().err

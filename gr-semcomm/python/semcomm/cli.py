@@ -222,7 +222,6 @@ def cmd_phy_loopback(args) -> int:
 def cmd_train(args) -> int:
     import torch
 
-    from .eval.accuracy import accuracy
     from .train import config as train_config
     from .train.trainer import Trainer
 
@@ -235,6 +234,9 @@ def cmd_train(args) -> int:
         raise ValueError("--device cuda: this torch build sees no CUDA GPU (torch.cuda.is_available() is False)")
     trainer = Trainer(config, run_dir=args.run_dir, device=device)
     print(f"training {config['name']} on {device}")
+    if trainer.pretrained:
+        print(f"initialised from {trainer.pretrained['checkpoint']} ({trainer.pretrained['loaded']} tensors; "
+              f"fresh: {', '.join(trainer.pretrained['fresh']) or 'none'})")
     if args.resume and trainer.resume():
         print(f"resumed {trainer.checkpoint_path} after epoch {trainer.epoch}")
     trainer.fit()
@@ -247,7 +249,19 @@ def cmd_train(args) -> int:
         from .train.trainer import chain_settings
 
         link = JpegLink(chain=chain_settings(config))
-    adv = config["adversarial"]
+    if config["model"].get("task") == "reconstruction":
+        metrics = _reconstruction_metrics(trainer, link, args)
+    else:
+        metrics = _classification_metrics(trainer, link, config["adversarial"], args)
+    _write_json({"config": config, "history": trainer.history, "metrics": metrics, "pretrained": trainer.pretrained},
+                os.path.join(trainer.run_dir, "metrics.json"), False)
+    return 0
+
+
+def _classification_metrics(trainer, link, adv: dict, args) -> dict:
+    """Clean and white-box PGD (K = 5) accuracy at ``--eval-snr``, clean accuracy over ``--eval-sweep``."""
+    from .eval.accuracy import accuracy
+
     attack = {"eps": adv["eps"], "alpha": adv["alpha"], "steps": 5, "norm": adv["norm"]}
     metrics = {"clean": accuracy(trainer.model, trainer.test_set, args.eval_snr, link, limit=args.eval_images),
                "white_box_pgd": accuracy(trainer.model, trainer.test_set, args.eval_snr, link, attack,
@@ -257,11 +271,27 @@ def cmd_train(args) -> int:
 
         metrics["clean_vs_snr"] = [accuracy(trainer.model, trainer.test_set, snr, link, limit=args.eval_images)
                                    for snr in parse_values(args.eval_sweep)]
-    _write_json({"config": config, "history": trainer.history, "metrics": metrics},
-                os.path.join(trainer.run_dir, "metrics.json"), False)
     print(f"accuracy at Es/N0 {args.eval_snr} dB on {metrics['clean']['images']} test images: "
           f"clean {metrics['clean']['accuracy']:.4f}, white-box PGD {metrics['white_box_pgd']['accuracy']:.4f}")
-    return 0
+    return metrics
+
+
+def _reconstruction_metrics(trainer, link, args) -> dict:
+    """Reconstruction PSNR at ``--eval-snr`` and over ``--eval-sweep`` (a pre-training run: no attack)."""
+    from .eval.accuracy import reconstruction_quality
+
+    def quality(snr):
+        return reconstruction_quality(trainer.model, trainer.test_set, snr, link, limit=args.eval_images)
+
+    metrics = {"reconstruction": quality(args.eval_snr)}
+    if args.eval_sweep:
+        from .eval.report import parse_values
+
+        metrics["reconstruction_vs_snr"] = [quality(snr) for snr in parse_values(args.eval_sweep)]
+    result = metrics["reconstruction"]
+    print(f"reconstruction at Es/N0 {args.eval_snr} dB on {result['images']} test images: "
+          f"PSNR {result['psnr_db']:.2f} dB (MSE {result['mse']:.5f})")
+    return metrics
 
 
 def cmd_export(args) -> int:
@@ -282,8 +312,13 @@ def cmd_export(args) -> int:
     model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True)["model"])
     metrics_path = os.path.join(run_dir, "metrics.json")
     trained = json.load(open(metrics_path)) if os.path.exists(metrics_path) else {}
-    card_extra = {"metrics": trained.get("metrics", {}), "training": {"history": trained.get("history", [])},
-                  "reproduce": f"semcomm train {args.config} && semcomm export {args.config}"}
+    reproduce = f"semcomm train {args.config} && semcomm export {args.config}"
+    training = {"history": trained.get("history", [])}
+    if config["train"]["init_from"]:  # the pre-training config lies next to this one (semcomm.train.pretrained)
+        pretraining = os.path.join(os.path.dirname(args.config), config["train"]["init_from"] + ".yaml")
+        reproduce = f"semcomm train {pretraining} && {reproduce}"
+        training["init_from"] = trained.get("pretrained")
+    card_extra = {"metrics": trained.get("metrics", {}), "training": training, "reproduce": reproduce}
     images = torch.from_numpy(test_set.float_images()[:64])
     paths = export_model(model, args.out, config["name"], dataset=config["data"]["dataset"], scheme=config["scheme"],
                          classes=list(test_set.classes), card_extra=card_extra)

@@ -34,6 +34,13 @@ def classify(model, images: torch.Tensor, snr_db: float, link=None, rng=None) ->
     """Predicted labels ``[N]`` and link statistics for one batch (model in eval mode)."""
     if getattr(model, "analog", False):
         return _classify_analog(model, images, snr_db, link, rng)
+    output, stats = received_output(model, images, snr_db, link, rng)
+    return output.argmax(dim=1), stats
+
+
+def received_output(model, images: torch.Tensor, snr_db: float, link=None, rng=None) -> tuple[torch.Tensor, dict]:
+    """The digital codec's task output for one batch after the link (logits, or images for reconstruction)
+    and the link statistics."""
     with torch.no_grad():
         indices = model.encode(images)
     snr = torch.full((len(images),), float(snr_db))
@@ -43,7 +50,7 @@ def classify(model, images: torch.Tensor, snr_db: float, link=None, rng=None) ->
         received = torch.from_numpy(np.asarray(received, dtype=np.int64))
         stats["index_errors"] = int((received != indices).sum())
         indices = received
-    return _decode(model, indices, snr).argmax(dim=1), stats
+    return _decode(model, indices, snr), stats
 
 
 def _classify_analog(model, images: torch.Tensor, snr_db: float, link, rng) -> tuple[torch.Tensor, dict]:
@@ -99,3 +106,25 @@ def accuracy(model, dataset, snr_db: float, link=None, attack: dict | None = Non
             "index_error_rate": (None if getattr(model, "analog", False)
                                  else index_errors / (total * model.config.num_tokens)),
             "attack": attack or None}
+
+
+def reconstruction_quality(model, dataset, snr_db: float, link=None, batch_size: int = 500, limit: int | None = None,
+                           seed: int = 0) -> dict:
+    """Reconstruction quality of a digital codec with ``task: reconstruction`` through the link at one SNR on
+    ``dataset`` (first ``limit`` images): ``mse`` per pixel (images in ``[0, 1]``) and ``psnr_db`` =
+    ``10 log10(1 / mse)`` of that mean, plus the index error rate. No semantic noise: the paper's attack
+    targets the classification decision."""
+    from ..data.torch_data import make_loader
+
+    model.eval()
+    rng = np.random.default_rng(seed)
+    data = dataset if limit is None else dataset.subset(np.arange(min(limit, len(dataset))))
+    squared = total = index_errors = 0
+    for images, _ in make_loader(data, batch_size):
+        output, stats = received_output(model, images, snr_db, link, rng)
+        squared += float(((output - images) ** 2).sum())
+        total += len(images)
+        index_errors += stats["index_errors"]
+    mse = squared / (total * images[0].numel())
+    return {"snr_db": float(snr_db), "mse": mse, "psnr_db": float(10 * np.log10(1 / max(mse, 1e-12))),
+            "images": total, "index_error_rate": index_errors / (total * model.config.num_tokens)}

@@ -73,6 +73,8 @@ SCHEMA = _obj({
         "similarity_weight": {"type": "number", "minimum": 0}, "fim_weight": {"type": "number", "minimum": 0},
         # share of training images masked with the inference keep set instead of a random mask
         "fixed_mask_fraction": {"type": "number", "minimum": 0, "maximum": 1},
+        # run name of a pre-training (semcomm.train.pretrained): its checkpoint initialises the model
+        "init_from": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]+$"},
     }, ["epochs", "batch_size", "lr"]),
     "adversarial": _obj({
         "enabled": {"type": "boolean"},
@@ -93,7 +95,8 @@ DEFAULTS = {
     "seed": 1,
     "data": {"root": None, "train_subset": None, "eval_subset": None},
     "link": {"channel": "awgn", "enabled": True},
-    "train": {"weight_decay": 0.05, "similarity_weight": 0.1, "fim_weight": 1.0, "fixed_mask_fraction": 0.0},
+    "train": {"weight_decay": 0.05, "similarity_weight": 0.1, "fim_weight": 1.0, "fixed_mask_fraction": 0.0,
+              "init_from": None},
     "adversarial": {"enabled": False, "start_epoch": 1, "eps": 8 / 255, "alpha": 2 / 255, "steps": 5,
                     "norm": "linf", "random_start": True, "clean_weight": 0.5, "awp_gamma": 5e-3},
 }

@@ -22,7 +22,8 @@ no codebook term and no code restart (``L = L_task``). So do the JPEG baselines'
 images without any channel (their frames arrive intact or not at all).
 
 A checkpoint (weights, optimiser, epoch, RNG states) is written after every epoch and loaded with
-``weights_only=True`` on resume.
+``weights_only=True`` on resume. ``train.init_from`` starts from the weights of a pre-training run
+(e.g. ``task: reconstruction``) with a fresh task head (:mod:`semcomm.train.pretrained`).
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from ..nn.jscc import JSCC_SCHEMES, JSCCConfig, ViTJSCC
 from ..nn.masked_vqvae import CodecConfig, MaskedVQVAE
 from .awp import WeightPerturbation
 from .digital_channel import ChainSettings, ProfileSettings, load_or_build
+from .pretrained import checkpoint_of, load_pretrained
 
 
 def build_model(config: dict, image_shape, num_classes: int) -> MaskedVQVAE | ViTJSCC | ViTClassifier:
@@ -105,7 +107,10 @@ class Trainer:
             self.train_set = self.train_set.subset(np.arange(min(data_cfg["train_subset"], len(self.train_set))))
         torch.manual_seed(config["seed"])
         self.rng = np.random.default_rng(config["seed"])
-        self.model = build_model(config, self.train_set.image_shape, len(self.train_set.classes)).to(self.device)
+        self.model = build_model(config, self.train_set.image_shape, len(self.train_set.classes))
+        init_from = config["train"]["init_from"]
+        self.pretrained = (load_pretrained(self.model, checkpoint_of(run_dir, init_from)) if init_from else None)
+        self.model.to(self.device)
         # the JSCC baselines' link is analog and inside the model, the JPEG classifiers see images: only
         # codecs with a codebook have a digital index link (error profile) and code restarts
         self.analog = bool(getattr(self.model, "analog", False))

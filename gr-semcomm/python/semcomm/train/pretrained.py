@@ -1,0 +1,49 @@
+"""Fine-tuning from a pre-trained run (paper Sec. IV: the masked VQ-VAE is pre-trained, e.g. for
+reconstruction; for a downstream task the last layer is changed and the pre-trained model fine-tuned).
+
+``train.init_from: <run name>`` starts a training from ``<run_dir>/<run name>/checkpoint.pt`` (the run of the
+config ``<configs dir>/<run name>.yaml``): every state tensor whose name and shape match is copied into the
+new model, the others keep their fresh initialisation. Only the task head (``head.*``, whose output size
+differs between reconstruction and classification) and the feature importance modules (``fims.*``, which
+a reconstruction model has none of) may stay fresh; any other tensor that does not load means the
+pre-training run has another architecture, an error naming the tensor. Optimiser, schedule and epoch
+start afresh.
+"""
+from __future__ import annotations
+
+import os
+
+import torch
+from torch import nn
+
+#: state-dict prefixes that may differ between the pre-training model and the fine-tuned one
+FRESH_PREFIXES = ("head.", "fims.")
+
+
+class PretrainedError(ValueError):
+    pass
+
+
+def checkpoint_of(run_dir: str, run_name: str) -> str:
+    return os.path.join(run_dir, run_name, "checkpoint.pt")
+
+
+def load_pretrained(model: nn.Module, path: str) -> dict:
+    """Copy the matching tensors of the checkpoint at ``path`` into ``model`` (module doc); returns what was
+    done: ``checkpoint``, ``epochs`` of the pre-training, ``loaded`` (count) and ``fresh`` (tensor names)."""
+    if not os.path.isfile(path):
+        raise PretrainedError(f"no pre-training checkpoint {path}: train the init_from run first")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    source = state.get("model", state)
+    loaded, fresh = {}, []
+    for key, tensor in model.state_dict().items():
+        value = source.get(key)
+        if value is not None and value.shape == tensor.shape:
+            loaded[key] = value
+        elif key.startswith(FRESH_PREFIXES):
+            fresh.append(key)
+        else:
+            found = "absent" if value is None else f"shape {tuple(value.shape)}, this model {tuple(tensor.shape)}"
+            raise PretrainedError(f"pre-training checkpoint {path} does not fit this model: {key} is {found}")
+    model.load_state_dict(loaded, strict=False)
+    return {"checkpoint": path, "epochs": state.get("epoch"), "loaded": len(loaded), "fresh": fresh}
