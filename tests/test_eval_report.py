@@ -223,9 +223,12 @@ def test_quick_report_on_tiny_fixtures(zoo, tmp_path):
     assert report["table2"]["rows"]["jpeg_ldpc (measured)"]["jpeg"]["quality"] == 50  # the card's settings
 
 
-def test_ablation_cards_feed_figs_5_and_10_only(zoo, tmp_path):
+def test_ablation_cards_feed_figs_5_10_and_the_ablation_table_only(zoo, tmp_path):
     models = tmp_path / "models"
     shutil.copytree(zoo["models"], models)
+    (models / "configs" / "masked_vqvae_j32.yaml").write_text(
+        CONFIG_YAML.format(name="masked_vqvae_j32", scheme="masked_vqvae", weight=0).replace("codebook_size: 16",
+                                                                                           "codebook_size: 32"))
     torch.manual_seed(1)
     wide = MaskedVQVAE(CodecConfig(**dict(CODEC, codebook_size=32))).eval()
     export_codec(wide, models, "masked_vqvae_j32", scheme="masked_vqvae", dataset="fashion-mnist", classes=CLASSES)
@@ -234,7 +237,7 @@ def test_ablation_cards_feed_figs_5_and_10_only(zoo, tmp_path):
                     "--run-dir", str(zoo["runs"]), "--data-root", str(zoo["root"] / "data"),
                     "--codebook-sizes", "16,32,64"]) == 0
     report = json.loads((out / "report.json").read_text())
-    assert [s["name"] for s in report["ablations"]] == ["masked_vqvae_j32"]
+    assert [s["name"] for s in report["ablation_models"]] == ["masked_vqvae_j32"]
     assert "masked_vqvae_j32" not in {s["name"] for s in report["schemes"]} | set(report["fig4"]["curves"])
     assert "masked_vqvae_j32" not in report["table3"]["sources"] + list(report["fig6"]["curves"])
     fig5 = report["fig5"]  # masked_vqvae has two sizes, the proposed scheme one: fig 5 sweeps masked_vqvae
@@ -245,6 +248,9 @@ def test_ablation_cards_feed_figs_5_and_10_only(zoo, tmp_path):
     assert {"fig5 with masked_vqvae_fim_at", "fig5 J=64"} <= missing and "fig5 J=32" not in missing
     assert np.array(report["fig10"]["masked_vqvae_j32"]["matrix"]).shape == (32, 32)
     assert report["table2"]["rows"]["masked_vqvae_j32"]["index_bits"] == 25 * 5
+    row = report["ablations"]["rows"]["masked_vqvae_j32"]
+    assert row["main"] == "masked_vqvae" and row["main_clean"] == report["fig6"]["curves"]["masked_vqvae"][0]
+    assert row["differs"] == {"model.codebook_size": [16, 32]} and 0 <= row["semantic_noise"] <= 1
 
 
 def test_report_on_the_shipped_model_attacks_it_white_box_from_its_onnx_files(tmp_path):

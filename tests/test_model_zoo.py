@@ -33,8 +33,10 @@ def test_shipped_model(card_path):
     loader = OnnxImageClassifier if family(card["scheme"]) == "jpeg" else SemanticCodec
     loaded = loader.from_prefix(prefix, [CPU], card=True)  # metadata, card model id and file sha256s
     assert loaded.model_id == card["model_id"]
-    assert card["reproduce"].startswith(f"semcomm train models/configs/{name}.yaml")
     config = train_config.load(f"models/configs/{name}.yaml")
+    pretraining = config["train"]["init_from"]  # its config comes first, then this one
+    first = f"semcomm train models/configs/{pretraining or name}.yaml"
+    assert card["reproduce"].startswith(first) and f"semcomm train models/configs/{name}.yaml" in card["reproduce"]
     assert config["scheme"] == card["scheme"] == card["metadata"]["semcomm.scheme"]
     for key in ("clean", "white_box_pgd"):
         assert card["metrics"][key]["images"] == 10000 and 0 <= card["metrics"][key]["accuracy"] <= 1

@@ -240,11 +240,17 @@ def _codebook_vectors(scheme: Scheme) -> torch.Tensor | None:
     return torch.from_numpy(found[0].copy()) if found else None
 
 
-def _similarity_weight(ev: Evaluator, scheme: Scheme) -> float | None:
+def _train_config(ev: Evaluator, scheme: Scheme) -> dict | None:
+    """The scheme's training config ``<models_dir>/configs/<name>.yaml`` (validated), None when absent."""
     from ..train import config as train_config
 
     path = Path(ev.settings.models_dir) / "configs" / f"{scheme.name}.yaml"
-    return float(train_config.load(str(path))["train"]["similarity_weight"]) if path.is_file() else None
+    return train_config.load(str(path)) if path.is_file() else None
+
+
+def _similarity_weight(ev: Evaluator, scheme: Scheme) -> float | None:
+    config = _train_config(ev, scheme)
+    return None if config is None else float(config["train"]["similarity_weight"])
 
 
 def fig10(ev: Evaluator, out: Path) -> dict:
@@ -289,6 +295,38 @@ def table2(ev: Evaluator) -> dict:
     settings = ev.jpeg_settings()
     rows["jpeg_ldpc (measured)"] = {"scheme": "jpeg_ldpc", **jpeg_overhead(ev.images.numpy(), settings, link)}
     return overhead_table(rows, link)
+
+
+def _differences(main: dict, other: dict, path: str = "") -> dict:
+    """``{"section.key": [main value, other value]}`` for every leaf that differs (``name`` excluded)."""
+    found = {}
+    for key in sorted(set(main) | set(other)):
+        here = f"{path}{key}"
+        a, b = main.get(key), other.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found.update(_differences(a, b, here + "."))
+        elif a != b and here != "name":
+            found[here] = [a, b]
+    return found
+
+
+def ablations(ev: Evaluator) -> dict:
+    """Each ablation card next to its scheme's main model: clean and semantic-noise accuracy at ``eps_snr``
+    and the training-config entries in which they differ (from ``<models_dir>/configs/<name>.yaml``)."""
+    s = ev.settings
+    main = {x.scheme: x for x in ev.schemes}
+    rows = {}
+    for scheme in ev.progress(ev.ablations, "ablations"):
+        reference = main.get(scheme.scheme)
+        row = {"scheme": scheme.scheme, "main": reference.name if reference else None, "differs": None}
+        for key, eps in (("clean", 0.0), ("semantic_noise", s.noise_eps)):
+            row[key] = _value(ev.accuracy(scheme, s.eps_snr, eps))
+            row[f"main_{key}"] = _value(ev.accuracy(reference, s.eps_snr, eps)) if reference else None
+        configs = (_train_config(ev, reference) if reference else None), _train_config(ev, scheme)
+        if None not in configs:
+            row["differs"] = _differences(*configs)
+        rows[scheme.name] = row
+    return {"snr_db": s.eps_snr, "eps": s.noise_eps, "attack": ev.attack(s.noise_eps), "rows": rows}
 
 
 def table3(ev: Evaluator) -> dict:
@@ -355,4 +393,4 @@ def evaluator(settings: ReportSettings, torch_weights: bool = True) -> Evaluator
 
 #: report.json key -> section; figures take (evaluator, output directory), tables the evaluator
 FIGURES = (("fig4", fig4), ("fig5", fig5), ("fig6", fig6), ("fig7", fig7), ("fig9", fig9), ("fig10", fig10))
-TABLES = (("table2", table2), ("table3", table3))
+TABLES = (("table2", table2), ("table3", table3), ("ablations", ablations))

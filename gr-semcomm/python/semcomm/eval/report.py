@@ -18,8 +18,8 @@ weights: ``<run_dir>/<name>/checkpoint.pt`` when it matches the card, else recov
 
 report.json sections
     ``settings``, ``schemes`` (name, scheme, weights used, notes: one main model per scheme id, the card named
-    like its scheme), ``ablations`` (the other cards: figs 5, 10 and table II only), ``missing``
-    (``[{"item", "reason"}]``);
+    like its scheme), ``ablation_models`` (the other cards: figs 5, 10, table II and ``ablations`` only),
+    ``missing`` (``[{"item", "reason"}]``);
     ``fig4``: accuracy vs SNR per scheme, ``clean`` and ``semantic_noise`` (at ``noise_eps``), with the full
     per-point results (index / decoder failure rates) under ``points``;
     ``fig5``: the same per codebook size ``J`` of one digital scheme's models (the proposed one unless another
@@ -35,6 +35,8 @@ report.json sections
     ``table3``: accuracy of each target under PGD noise crafted on each source (white-box on the diagonal,
     black-box transfer elsewhere) at ``eps_snr`` and ``noise_eps``; noise enters each target where its
     semantic noise does (transmitter input, or received image for JPEG);
+    ``ablations``: every ablation card next to its scheme's main model, clean and with semantic noise at
+    ``eps_snr``, with the training-config entries in which the two differ;
     ``checks``: the paper's claims and the issue's targets checked on these numbers (:mod:`semcomm.eval.checks`).
 
 The sections live in :mod:`semcomm.eval.figures`; this module (settings, CLI) imports only the light parts,
@@ -107,7 +109,7 @@ def run_report(settings: ReportSettings, out_dir) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     ev = evaluator(settings)
     report = {"settings": dataclasses.asdict(settings), "images": len(ev.data), "dataset": ev.data.name,
-              "schemes": [x.summary() for x in ev.schemes], "ablations": [x.summary() for x in ev.ablations]}
+              "schemes": [x.summary() for x in ev.schemes], "ablation_models": [x.summary() for x in ev.ablations]}
     report.update({key: section(ev, out) for key, section in FIGURES})
     report.update({key: section(ev) for key, section in TABLES})
     report["missing"] = ev.missing
