@@ -153,7 +153,17 @@ def cmd_report(args) -> int:
     for check in report["checks"]:
         verdict = {True: "holds", False: "FAILS", None: "n/a"}[check["holds"]]
         print(f"  {verdict:5}  {check['check']}" + "".join(f"; {p}" for p in check["where_not"][:3]))
+    table = report["ablations"]
+    for name, row in table["rows"].items():
+        changes = ", ".join(f"{key} {a} -> {b}" for key, (a, b) in (row["differs"] or {}).items()) or "?"
+        noisy = f"{_percent(row['semantic_noise'])} vs {_percent(row['main_semantic_noise'])}"
+        print(f"  ablation {name} ({changes}): clean {_percent(row['clean'])} vs {_percent(row['main_clean'])}, "
+              f"eps {eps_label(table['eps'])} {noisy} ({row['main']})")
     return 0
+
+
+def _percent(value) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f} %"
 
 
 def cmd_overhead(args) -> int:
@@ -194,7 +204,8 @@ def _add_options(parser) -> None:
         parser.add_argument(option, default=value, help=f"{text} (default {value})")
     parser.add_argument("--eps-snr", type=float, default=s.eps_snr, help="Es/N0 of figs 6, 7, 9 and table III")
     parser.add_argument("--steps", type=int, default=s.steps, help="PGD iterations K")
-    parser.add_argument("--proposed", default=s.proposed, help="scheme of figs 5 and 7")
+    parser.add_argument("--proposed", default=s.proposed, help="scheme of fig 7 (and of fig 5 unless another "
+                        "digital scheme has models for more codebook sizes)")
 
 
 def register_cli(subparsers):
