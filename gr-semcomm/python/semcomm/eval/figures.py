@@ -253,7 +253,13 @@ def _similarity_weight(ev: Evaluator, scheme: Scheme) -> float | None:
     return None if config is None else float(config["train"]["similarity_weight"])
 
 
+#: largest codebook whose similarity matrix fig 10 draws and stores (J = 1024 would be a million numbers)
+HEATMAP_MAX_J = 256
+
+
 def fig10(ev: Evaluator, out: Path) -> dict:
+    """Cosine similarity of the codebook vectors of every digital model: the mean absolute and the largest
+    off-diagonal value, and the matrix (heat map) up to ``HEATMAP_MAX_J`` vectors."""
     from ..nn.codebook import Codebook
 
     result, matrices = {}, {}
@@ -267,11 +273,14 @@ def fig10(ev: Evaluator, out: Path) -> dict:
         matrix = codebook.similarity_matrix().numpy()
         off = matrix[~np.eye(len(matrix), dtype=bool)]
         weight = _similarity_weight(ev, scheme)
+        drawn = len(matrix) <= HEATMAP_MAX_J
         result[scheme.name] = {"similarity_weight": weight, "mean_abs_off_diagonal": float(np.abs(off).mean()),
-                               "max_off_diagonal": float(off.max()), "matrix": np.round(matrix, 4).tolist()}
+                               "max_off_diagonal": float(off.max()),
+                               "matrix": np.round(matrix, 4).tolist() if drawn else None}
         loss = ("loss (15) unknown" if weight is None else
                 f"with loss (15), weight {weight:g}" if weight else "without loss (15)")
-        matrices[f"{scheme.name}: {loss}"] = matrix
+        if drawn:
+            matrices[f"{scheme.name}: {loss}"] = matrix
     for with_loss in (True, False):
         if not any(e["similarity_weight"] is not None and (e["similarity_weight"] > 0) == with_loss
                    for e in result.values()):

@@ -30,7 +30,7 @@ report.json sections
     ``fig9``: codebook index usage frequency (an index is "activated" when an image's kept patch maps to it)
     on clean and attacked test images, per digital scheme, with/without FIM;
     ``fig10``: cosine similarity of the codebook vectors, per digital scheme, with the weight of loss (15)
-    read from ``<models_dir>/configs/<name>.yaml``;
+    read from ``<models_dir>/configs/<name>.yaml`` (the matrix up to J = 256, summary values for all);
     ``table2``: channel symbols per image (:mod:`semcomm.eval.overhead`), JPEG measured on the test images;
     ``table3``: accuracy of each target under PGD noise crafted on each source (white-box on the diagonal,
     black-box transfer elsewhere) at ``eps_snr`` and ``noise_eps``; noise enters each target where its
