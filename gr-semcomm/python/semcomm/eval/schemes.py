@@ -180,7 +180,7 @@ def discover(models_dir, run_dir=None, torch_weights: bool = True) -> list[Schem
 def split_ablations(schemes: list[Scheme]) -> tuple[list[Scheme], list[Scheme]]:
     """``(main, ablations)``: one main model per scheme id (the card named like its scheme, else the first by
     name), in the given order; the other cards of a scheme (e.g. ``masked_vqvae_j16``, another codebook
-    size) are ablations, used only by the sections that compare them (figs 5, 10; table II)."""
+    size) are ablations, used only by the sections that compare them (figs 5, 10, table II, ablations)."""
     chosen = {}
     for scheme in schemes:
         if scheme.scheme not in chosen or scheme.name == scheme.scheme:
