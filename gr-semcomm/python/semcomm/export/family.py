@@ -1,8 +1,9 @@
-"""One export entry point for the three model families, picked by the model's class:
+"""One export entry point for the three model families, picked by the flags the models carry (as
+:mod:`semcomm.eval.accuracy` does):
 
-* :class:`~semcomm.nn.classifier.ViTClassifier` (JPEG baselines): only ``<name>.decoder.onnx`` + card
-  (:func:`~semcomm.export.classifier_export.export_jpeg_classifier`);
-* :class:`~semcomm.nn.jscc.ViTJSCC` (analog JSCC): ``symbols`` ports (:func:`~semcomm.export.jscc_export.export_jscc`);
+* ``image_input`` (:class:`~semcomm.nn.classifier.ViTClassifier`, JPEG baselines): only
+  ``<name>.decoder.onnx`` + card (:func:`~semcomm.export.classifier_export.export_jpeg_classifier`);
+* ``analog`` (:class:`~semcomm.nn.jscc.ViTJSCC`): ``symbols`` ports (:func:`~semcomm.export.jscc_export.export_jscc`);
 * any other codec (masked VQ-VAE): ``indices`` ports (:func:`~semcomm.export.onnx_export.export_codec`).
 
 ``semcomm export`` and the weight recovery of :mod:`semcomm.export.recover` both go through
@@ -14,10 +15,9 @@ from torch import nn
 
 
 def _family(model: nn.Module) -> str:
-    from ..nn.classifier import ViTClassifier
-    from ..nn.jscc import ViTJSCC
-
-    return "jpeg" if isinstance(model, ViTClassifier) else "analog" if isinstance(model, ViTJSCC) else "digital"
+    if getattr(model, "image_input", False):
+        return "jpeg"
+    return "analog" if getattr(model, "analog", False) else "digital"
 
 
 def export_model(model: nn.Module, out_dir, name: str, **kwargs) -> dict:

@@ -109,7 +109,7 @@ class Trainer:
         self.rng = np.random.default_rng(config["seed"])
         self.model = build_model(config, self.train_set.image_shape, len(self.train_set.classes))
         init_from = config["train"]["init_from"]
-        self.pretrained = (load_pretrained(self.model, checkpoint_of(run_dir, init_from)) if init_from else None)
+        self.pretrained = load_pretrained(self.model, checkpoint_of(run_dir, init_from)) if init_from else None
         self.model.to(self.device)
         # the JSCC baselines' link is analog and inside the model, the JPEG classifiers see images: only
         # codecs with a codebook have a digital index link (error profile) and code restarts
