@@ -20,6 +20,7 @@ def test_shipped_config_is_valid_and_complete():
     (lambda c: c["link"].update(modulation="8psk"), "link/modulation: '8psk' is not one of"),
     (lambda c: c["model"].update(depth=3), "Additional properties are not allowed ('depth'"),
     (lambda c: c["link"].update(snr_db=[12, -3]), "link/snr_db: low end 12 is above high end -3"),
+    (lambda c: c["train"].update(augment_shift=-1), "train/augment_shift: -1 is less than the minimum of 0"),
 ])
 def test_invalid_fields_are_reported_by_path(mutate, message):
     config = train_config.load(SHIPPED)

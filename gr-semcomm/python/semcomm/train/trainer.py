@@ -2,10 +2,11 @@
 weight perturbation) and the digital chain in the loop.
 
 Per batch:
-1. draw an SNR per image uniformly from ``link.snr_db`` and a training mask per image (with
-   ``model.masking: noise``, the masking probabilities come from the PGD noise energy per patch,
-   estimated once with the model of the epoch before adversarial training starts, or after the
-   first epoch);
+1. augment the batch if configured (``train.augment_flip``, ``train.augment_shift``, see
+   :mod:`semcomm.train.augment`); draw an SNR per image uniformly from ``link.snr_db`` and a training
+   mask per image (with ``model.masking: noise``, the masking probabilities come from the PGD noise
+   energy per patch, estimated once with the model of the epoch before adversarial training starts,
+   or after the first epoch);
 2. if adversarial training is on (from ``adversarial.start_epoch``): semantic noise by PGD (eq. 7)
    against the current model on the clean link, ``s' = s + Delta s``;
 3. weight perturbation ``nu`` from the adversarial loss (eq. 11), added to the weights;
@@ -42,6 +43,7 @@ from ..data.torch_data import make_loader
 from ..nn.classifier import JPEG_SCHEMES, ClassifierConfig, ViTClassifier
 from ..nn.jscc import JSCC_SCHEMES, JSCCConfig, ViTJSCC
 from ..nn.masked_vqvae import CodecConfig, MaskedVQVAE
+from .augment import augment
 from .awp import WeightPerturbation
 from .digital_channel import ChainSettings, ProfileSettings, load_or_build
 from .pretrained import checkpoint_of, load_pretrained
@@ -204,6 +206,7 @@ class Trainer:
                    leave=False, unit="batch")
         for images, labels in bar:
             images, labels = images.to(self.device), labels.to(self.device)
+            images = augment(images, cfg["train"]["augment_flip"], cfg["train"]["augment_shift"])
             snr_db = torch.empty(len(images), device=self.device).uniform_(low, high)
             keep = self.training_keep(len(images))
             loss = self._step(images, labels, snr_db, keep, attack)
