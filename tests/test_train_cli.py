@@ -2,6 +2,7 @@
 Fashion-MNIST: the path every shipped model takes (training, final evaluation through the chain, export
 with parity, card with the measured metrics, weights recoverable from the ONNX files), and a reconstruction
 pre-training fine-tuned for classification (``train.init_from``)."""
+import hashlib
 import json
 
 import numpy as np
@@ -99,6 +100,8 @@ def test_reconstruction_pretraining_then_classification_fine_tuning(tmp_path, ca
     card = load_card(models / "tiny_cls.card.json")
     assert card["reproduce"].startswith(f"semcomm train {tmp_path / 'tiny_recon.yaml'} && semcomm train {fine_tuning}")
     assert card["training"]["init_from"]["loaded"] == len(pretrained) - 2
+    checkpoint = tmp_path / "runs" / "tiny_recon" / "checkpoint.pt"
+    assert card["training"]["init_from"]["sha256"] == hashlib.sha256(checkpoint.read_bytes()).hexdigest()
     assert card["config"]["num_classes"] == 10 and pretrained["head.weight"].shape[0] == 16  # 4 x 4 pixels
 
 

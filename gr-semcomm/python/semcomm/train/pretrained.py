@@ -7,7 +7,8 @@ new model, the others keep their fresh initialisation. Only the task head (``hea
 differs between reconstruction and classification) and the feature importance modules (``fims.*``, which
 a reconstruction model has none of) may stay fresh; any other tensor that does not load means the
 pre-training run has another architecture, an error naming the tensor. Optimiser, schedule and epoch
-start afresh.
+start afresh. The sha256 of the checkpoint file is recorded (metrics.json, then the model card), so a
+card names the exact pre-training weights it was fine-tuned from.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import os
 
 import torch
 from torch import nn
+
+from ..export.runtime import sha256_file
 
 #: state-dict prefixes that may differ between the pre-training model and the fine-tuned one
 FRESH_PREFIXES = ("head.", "fims.")
@@ -30,7 +33,8 @@ def checkpoint_of(run_dir: str, run_name: str) -> str:
 
 def load_pretrained(model: nn.Module, path: str) -> dict:
     """Copy the matching tensors of the checkpoint at ``path`` into ``model`` (module doc); returns what was
-    done: ``checkpoint``, ``epochs`` of the pre-training, ``loaded`` (count) and ``fresh`` (tensor names)."""
+    done: ``checkpoint`` (path), ``sha256`` (of the file), ``epochs`` of the pre-training, ``loaded`` (count)
+    and ``fresh`` (tensor names)."""
     if not os.path.isfile(path):
         raise PretrainedError(f"no pre-training checkpoint {path}: train the init_from run first")
     state = torch.load(path, map_location="cpu", weights_only=True)
@@ -46,4 +50,4 @@ def load_pretrained(model: nn.Module, path: str) -> dict:
             found = "absent" if value is None else f"shape {tuple(value.shape)}, this model {tuple(tensor.shape)}"
             raise PretrainedError(f"pre-training checkpoint {path} does not fit this model: {key} is {found}")
     model.load_state_dict(loaded, strict=False)
-    return {"checkpoint": path, "epochs": state.get("epoch"), "loaded": len(loaded), "fresh": fresh}
+    return {"checkpoint": path, "sha256": sha256_file(path), "epochs": state.get("epoch"), "loaded": len(loaded), "fresh": fresh}
