@@ -23,10 +23,10 @@ def random_shift(images: torch.Tensor, max_shift: int) -> torch.Tensor:
     n, c, h, w = images.shape
     padded = F.pad(images, (max_shift,) * 4)
     dy, dx = torch.randint(0, 2 * max_shift + 1, (2, n), device=images.device)
-    rows = (dy[:, None] + torch.arange(h, device=images.device))[:, None, :, None].expand(n, c, h, w + 2 * max_shift)
-    crop_rows = torch.gather(padded, 2, rows)
-    cols = (dx[:, None] + torch.arange(w, device=images.device))[:, None, None, :].expand(n, c, h, w)
-    return torch.gather(crop_rows, 3, cols)
+    rows = dy[:, None] + torch.arange(h, device=images.device)  # [N, H] rows of the padded image
+    cols = dx[:, None] + torch.arange(w, device=images.device)  # [N, W]
+    crop_rows = torch.gather(padded, 2, rows[:, None, :, None].expand(n, c, h, padded.shape[3]))
+    return torch.gather(crop_rows, 3, cols[:, None, None, :].expand(n, c, h, w))
 
 
 def augment(images: torch.Tensor, flip: bool, max_shift: int) -> torch.Tensor:

@@ -50,4 +50,5 @@ def load_pretrained(model: nn.Module, path: str) -> dict:
             found = "absent" if value is None else f"shape {tuple(value.shape)}, this model {tuple(tensor.shape)}"
             raise PretrainedError(f"pre-training checkpoint {path} does not fit this model: {key} is {found}")
     model.load_state_dict(loaded, strict=False)
-    return {"checkpoint": path, "sha256": sha256_file(path), "epochs": state.get("epoch"), "loaded": len(loaded), "fresh": fresh}
+    return {"checkpoint": path, "sha256": sha256_file(path), "epochs": state.get("epoch"), "loaded": len(loaded),
+            "fresh": fresh}
