@@ -99,7 +99,7 @@ def test_reconstruction_pretraining_then_classification_fine_tuning(tmp_path, ca
     assert main(["export", fine_tuning, "--run-dir", runs, "--out", str(models)]) == 0
     card = load_card(models / "tiny_cls.card.json")
     assert card["reproduce"].startswith(f"semcomm train {tmp_path / 'tiny_recon.yaml'} && semcomm train {fine_tuning}")
-    assert card["training"]["init_from"]["loaded"] == len(pretrained) - 2
+    assert card["training"]["init_from"]["loaded"] == len(pretrained) - 4  # head, masking state
     checkpoint = tmp_path / "runs" / "tiny_recon" / "checkpoint.pt"
     assert card["training"]["init_from"]["sha256"] == hashlib.sha256(checkpoint.read_bytes()).hexdigest()
     assert card["config"]["num_classes"] == 10 and pretrained["head.weight"].shape[0] == 16  # 4 x 4 pixels

@@ -5,7 +5,8 @@ reconstruction; for a downstream task the last layer is changed and the pre-trai
 config ``<configs dir>/<run name>.yaml``): every state tensor whose name and shape match is copied into the
 new model, the others keep their fresh initialisation. Only the task head (``head.*``, whose output size
 differs between reconstruction and classification) and the feature importance modules (``fims.*``, which
-a reconstruction model has none of) may stay fresh; any other tensor that does not load means the
+a reconstruction model has none of) may stay fresh. The masking state (``keep_logits``, ``inference_keep``)
+always follows the fine-tuning config (``masking``, ``keep_layout``), never the pre-training's. Any other tensor that does not load means the
 pre-training run has another architecture, an error naming the tensor. Optimiser, schedule and epoch
 start afresh. The sha256 of the checkpoint file is recorded (metrics.json, then the model card), so a
 card names the exact pre-training weights it was fine-tuned from.
@@ -21,6 +22,8 @@ from ..export.runtime import sha256_file
 
 #: state-dict prefixes that may differ between the pre-training model and the fine-tuned one
 FRESH_PREFIXES = ("head.", "fims.")
+#: state tensors the fine-tuning model's own config sets (the masking): never taken from the pre-training
+CONFIG_STATE = ("keep_logits", "inference_keep")
 
 
 class PretrainedError(ValueError):
@@ -33,16 +36,18 @@ def checkpoint_of(run_dir: str, run_name: str) -> str:
 
 def load_pretrained(model: nn.Module, path: str) -> dict:
     """Copy the matching tensors of the checkpoint at ``path`` into ``model`` (module doc); returns what was
-    done: ``checkpoint`` (path), ``sha256`` (of the file), ``epochs`` of the pre-training, ``loaded`` (count)
-    and ``fresh`` (tensor names)."""
+    done: ``checkpoint`` (path), ``sha256`` (of the file), ``epochs`` of the pre-training, ``loaded`` (count),
+    ``fresh`` and ``from_config`` (tensor names)."""
     if not os.path.isfile(path):
         raise PretrainedError(f"no pre-training checkpoint {path}: train the init_from run first")
     state = torch.load(path, map_location="cpu", weights_only=True)
     source = state.get("model", state)
-    loaded, fresh = {}, []
+    loaded, fresh, from_config = {}, [], []
     for key, tensor in model.state_dict().items():
         value = source.get(key)
-        if value is not None and value.shape == tensor.shape:
+        if key in CONFIG_STATE:
+            from_config.append(key)
+        elif value is not None and value.shape == tensor.shape:
             loaded[key] = value
         elif key.startswith(FRESH_PREFIXES):
             fresh.append(key)
@@ -51,4 +56,4 @@ def load_pretrained(model: nn.Module, path: str) -> dict:
             raise PretrainedError(f"pre-training checkpoint {path} does not fit this model: {key} is {found}")
     model.load_state_dict(loaded, strict=False)
     return {"checkpoint": path, "sha256": sha256_file(path), "epochs": state.get("epoch"), "loaded": len(loaded),
-            "fresh": fresh}
+            "fresh": fresh, "from_config": from_config}
