@@ -23,9 +23,11 @@ from semcomm.export import export_codec, export_jpeg_classifier, export_jscc  # 
 from semcomm.export.onnx_export import codec_model_id  # noqa: E402
 from semcomm.export.recover import RecoveryError, recover_weights  # noqa: E402
 from semcomm.export.runtime import load_card  # noqa: E402
+from semcomm.export.surrogate import export_surrogate  # noqa: E402
 from semcomm.nn.classifier import ClassifierConfig, ViTClassifier  # noqa: E402
 from semcomm.nn.jscc import JSCCConfig, ViTJSCC, symbols_per_image  # noqa: E402
 from semcomm.nn.masked_vqvae import CodecConfig, MaskedVQVAE  # noqa: E402
+from semcomm.nn.resnet import ResNetClassifier, ResNetConfig  # noqa: E402
 from semcomm.phy.modem import FrameModem, LinkConfig  # noqa: E402
 from semcomm.train.digital_channel import ExactChain  # noqa: E402
 from test_jpeg_baseline import one_torch_thread  # noqa: E402,F401 - autouse fixture
@@ -52,7 +54,7 @@ def save_checkpoint(model, run_dir, name):
 @pytest.fixture(scope="module")
 def zoo(tmp_path_factory):
     """Tiny schemes: masked_vqvae_fim_at (PyTorch + ONNX), masked_vqvae (ONNX only, no loss (15)), jscc and
-    jpeg_ldpc (PyTorch + ONNX); a 16-image Fashion-MNIST-format test set."""
+    jpeg_ldpc (PyTorch + ONNX); a ResNet attack surrogate; a 16-image Fashion-MNIST-format test set."""
     root = tmp_path_factory.mktemp("zoo")
     models, runs = root / "models", root / "runs"
     (models / "configs").mkdir(parents=True)
@@ -67,6 +69,8 @@ def zoo(tmp_path_factory):
     export_codec(plain, models, "masked_vqvae", scheme="masked_vqvae", **common)
     export_jscc(jscc, models, "jscc", scheme="jscc", **common)
     export_jpeg_classifier(classifier, models, "jpeg_ldpc", scheme="jpeg_ldpc", jpeg=JpegSettings(quality=50), **common)
+    surrogate = ResNetClassifier(ResNetConfig(widths=(4, 8))).eval()
+    export_surrogate(surrogate, models, "resnet_surrogate", scheme="resnet_surrogate", **common)
     for name, model in (("masked_vqvae_fim_at", fim), ("jscc", jscc), ("jpeg_ldpc", classifier)):
         save_checkpoint(model, runs, name)
     for name, weight in (("masked_vqvae_fim_at", 0.1), ("masked_vqvae", 0)):
@@ -219,8 +223,11 @@ def test_quick_report_on_tiny_fixtures(zoo, tmp_path):
     assert report["fig10"]["masked_vqvae"]["similarity_weight"] == 0.0
     assert np.array(report["fig10"]["masked_vqvae_fim_at"]["matrix"]).shape == (16, 16)
     table3 = report["table3"]
-    assert table3["sources"] == ["masked_vqvae_fim_at", "masked_vqvae", "jscc", "jpeg_ldpc"]
+    assert table3["sources"] == ["masked_vqvae_fim_at", "masked_vqvae", "jscc", "jpeg_ldpc", "resnet_surrogate"]
+    assert table3["black_box_sources"] == ["resnet_surrogate"] and "table3 ResNet-based model" not in missing
     assert set(table3["accuracy"]["masked_vqvae"]) == set(table3["sources"])
+    assert set(table3["white_box"]) == set(table3["targets"]) == set(fig4)
+    assert all(0 <= row["resnet_surrogate"] <= 1 for row in table3["accuracy"].values())
     assert report["table2"]["rows"]["jpeg_ldpc (measured)"]["jpeg"]["quality"] == 50  # the card's settings
 
 
@@ -270,7 +277,7 @@ def test_report_on_the_shipped_model_attacks_it_white_box_from_its_onnx_files(tm
     assert report["images"] == 8 and len(curve["clean"]) == 2 and None not in curve["semantic_noise"]
     assert "model id verified" in report["schemes"][0]["notes"][-1]
     missing = {m["item"] for m in report["missing"]}
-    assert {"scheme jpeg_ldpc", "fig9 without FIM"} <= missing
+    assert {"scheme jpeg_ldpc", "fig9 without FIM", "table3 ResNet-based model"} <= missing
     assert "fig7" not in missing and "semantic noise: masked_vqvae_fim_at" not in missing
     assert report["table3"]["sources"] == ["masked_vqvae_fim_at"]
     assert report["fig10"]["masked_vqvae_fim_at"]["similarity_weight"] is None

@@ -1,6 +1,7 @@
 """Every model shipped in models/: it loads under the model contract with its card (sha256, model id), its
 card holds the measured metrics, the training config and the command that reproduces it, its PyTorch
-weights come back from the ONNX files, and models/ stays under its 40 MB budget."""
+weights come back from the ONNX files, and models/ stays under its 40 MB budget. The same for the attack
+surrogates in models/surrogates/ (PyTorch weights, verified on load)."""
 import glob
 import os
 import subprocess
@@ -13,9 +14,11 @@ pytest.importorskip("torch")
 from semcomm.eval.schemes import build_model, family  # noqa: E402
 from semcomm.export.recover import recover_weights  # noqa: E402
 from semcomm.export.runtime import CPU, OnnxImageClassifier, SemanticCodec, load_card  # noqa: E402
+from semcomm.export.surrogate import load_surrogate  # noqa: E402
 from semcomm.train import config as train_config  # noqa: E402
 
 CARDS = sorted(glob.glob("models/*.card.json"))
+SURROGATE_CARDS = sorted(glob.glob("models/surrogates/*.card.json"))
 ZOO_BUDGET_BYTES = 40 * 2**20
 
 
@@ -23,6 +26,20 @@ def test_the_zoo_fits_its_budget_and_has_the_default_model():
     size = sum(os.path.getsize(p) for p in glob.glob("models/**", recursive=True) if os.path.isfile(p))
     assert size < ZOO_BUDGET_BYTES, f"models/ holds {size / 2**20:.1f} MB"
     assert "models/masked_vqvae_fim_at.card.json" in CARDS
+    assert "models/surrogates/resnet_surrogate.card.json" in SURROGATE_CARDS  # table III's ResNet
+
+
+def _check_training_card(card: dict, name: str) -> dict:
+    """The card's scheme and reproduce command agree with ``models/configs/<name>.yaml``; its metrics cover
+    the whole test set. Returns the config."""
+    config = train_config.load(f"models/configs/{name}.yaml")
+    pretraining = config["train"]["init_from"]  # its config comes first, then this one
+    first = f"semcomm train models/configs/{pretraining or name}.yaml"
+    assert card["reproduce"].startswith(first) and f"semcomm train models/configs/{name}.yaml" in card["reproduce"]
+    assert config["scheme"] == card["scheme"]
+    for key in ("clean", "white_box_pgd"):
+        assert card["metrics"][key]["images"] == 10000 and 0 <= card["metrics"][key]["accuracy"] <= 1
+    return config
 
 
 @pytest.mark.parametrize("card_path", CARDS)
@@ -33,14 +50,17 @@ def test_shipped_model(card_path):
     loader = OnnxImageClassifier if family(card["scheme"]) == "jpeg" else SemanticCodec
     loaded = loader.from_prefix(prefix, [CPU], card=True)  # metadata, card model id and file sha256s
     assert loaded.model_id == card["model_id"]
-    config = train_config.load(f"models/configs/{name}.yaml")
-    pretraining = config["train"]["init_from"]  # its config comes first, then this one
-    first = f"semcomm train models/configs/{pretraining or name}.yaml"
-    assert card["reproduce"].startswith(first) and f"semcomm train models/configs/{name}.yaml" in card["reproduce"]
-    assert config["scheme"] == card["scheme"] == card["metadata"]["semcomm.scheme"]
-    for key in ("clean", "white_box_pgd"):
-        assert card["metrics"][key]["images"] == 10000 and 0 <= card["metrics"][key]["accuracy"] <= 1
+    _check_training_card(card, name)
+    assert card["scheme"] == card["metadata"]["semcomm.scheme"]
     recover_weights(build_model(card), card, prefix)  # every weight, checked by the model id
+
+
+@pytest.mark.parametrize("card_path", SURROGATE_CARDS)
+def test_shipped_surrogate(card_path):
+    model, card = load_surrogate(card_path)  # file sha256 and model id
+    assert card["name"] == os.path.basename(card_path)[:-len(".card.json")]
+    config = _check_training_card(card, card["name"])
+    assert card["config"]["widths"] == config["model"]["widths"] and not model.training
 
 
 def test_the_zoo_table_in_models_readme_is_current():

@@ -20,19 +20,19 @@ from .jpeg import classify_jpeg
 from .overhead import analog_overhead, digital_overhead, jpeg_overhead, overhead_table
 from .plots import plot_heatmaps, plot_panels
 from .report import ReportSettings, eps_label
-from .schemes import PAPER_SCHEMES, ReservedView, Scheme, discover, split_ablations
+from .schemes import PAPER_SCHEMES, ReservedView, Scheme, discover, discover_surrogates, split_ablations
 
 
 # ------------------------------------------------------------------------------------------ evaluator
 class Evaluator:
     """Data (test images ``[N, C, H, W]``, labels), schemes (one main model per scheme id) and their ablations
-    (:func:`~semcomm.eval.schemes.split_ablations`), links, the ``missing`` list, and the accuracies and
+    (:func:`~semcomm.eval.schemes.split_ablations`), black-box attack surrogates (table III), links, the ``missing`` list, and the accuracies and
     adversarial images the sections share (cached)."""
 
     def __init__(self, settings: ReportSettings, schemes: list[Scheme], data, missing: list[dict],
-                 ablations: list[Scheme] = ()):
+                 ablations: list[Scheme] = (), surrogates: list[Scheme] = ()):
         self.settings, self.schemes, self.data, self.missing = settings, schemes, data, missing
-        self.ablations = list(ablations)
+        self.ablations, self.surrogates = list(ablations), list(surrogates)
         self.images = torch.from_numpy(data.float_images())
         self.labels = torch.from_numpy(data.labels)
         self.chain = ChainSettings(modulation=settings.modulation, code=settings.code, channel=settings.channel)
@@ -339,20 +339,22 @@ def ablations(ev: Evaluator) -> dict:
 
 
 def table3(ev: Evaluator) -> dict:
+    """Accuracy of every target under the noise crafted on every source: the differentiable schemes (white-box
+    on the diagonal, transfer elsewhere) and the black-box surrogates (``black_box_sources``)."""
     s = ev.settings
-    sources = [x for x in ev.schemes if x.differentiable]
-    ev.lack("table3 ResNet-based model", "the paper's ResNet classifier has no counterpart here; the plain ViT "
-                                         "classifier of jpeg_ldpc(_at) plays its Transformer-based model")
+    sources = [x for x in ev.schemes if x.differentiable] + ev.surrogates
+    if not ev.surrogates:
+        ev.lack("table3 ResNet-based model", "no attack surrogate card in "
+                f"{Path(s.models_dir) / 'surrogates'} (semcomm train models/configs/resnet_surrogate.yaml)")
     table = {t.name: {} for t in ev.schemes}
     for source in ev.progress(sources, "table3"):
         adversarial = ev.adversarial(source)
         for target in ev.schemes:
             table[target.name][source.name] = ev.accuracy_on(target, adversarial)
     return {"snr_db": s.eps_snr, "eps": s.noise_eps, "attack": ev.attack(s.noise_eps),
-            "sources": [x.name for x in sources], "targets": [x.name for x in ev.schemes],
-            "accuracy": table, "white_box": {x.name: table[x.name][x.name] for x in sources}}
-
-
+            "sources": [x.name for x in sources], "black_box_sources": [x.name for x in ev.surrogates],
+            "targets": [x.name for x in ev.schemes], "accuracy": table,
+            "white_box": {x.name: table[x.name][x.name] for x in sources if x.name in table}}
 
 
 # ----------------------------------------------------------------------------------------------- setup
@@ -392,7 +394,12 @@ def evaluator(settings: ReportSettings, torch_weights: bool = True) -> Evaluator
     missing += [{"item": f"scheme {name}", "reason": f"no usable model card with scheme {name} in "
                                                       f"{settings.models_dir}"}
                 for name in PAPER_SCHEMES if name not in present]
-    ev = Evaluator(settings, schemes, data, missing, ablations)
+    surrogates, problems = discover_surrogates(settings.models_dir)
+    for surrogate in [x for x in surrogates if tuple(x.card["config"]["image_shape"]) != tuple(data.image_shape)]:
+        surrogates.remove(surrogate)
+        problems.append({"item": f"surrogate {surrogate.name}", "reason": f"image shape "
+                         f"{surrogate.card['config']['image_shape']} differs from the data's {data.image_shape}"})
+    ev = Evaluator(settings, schemes, data, missing + problems, ablations, surrogates)
     for scheme in ev.models():
         if torch_weights and not scheme.differentiable:
             ev.lack(f"semantic noise: {scheme.name}", "white-box PGD needs the PyTorch weights of the card "

@@ -12,6 +12,9 @@ needs gradients (white-box semantic noise) or other inference shapes (a differen
 patches) needs the PyTorch model; clean inference runs the ONNX files through adaptors that present
 the PyTorch models' evaluation interface (:mod:`semcomm.eval.accuracy`, :mod:`semcomm.eval.jpeg`).
 Nothing is invented: a scheme without a card is *missing*.
+
+Black-box attack surrogates (:mod:`semcomm.export.surrogate`, ``<models_dir>/surrogates/*.card.json``) are
+found by :func:`discover_surrogates`: PyTorch only, they craft transfer noise and are never evaluated.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from ..export.runtime import CPU, OnnxImageClassifier, SemanticCodec, load_card,
 from ..nn.classifier import JPEG_SCHEMES, ClassifierConfig, ViTClassifier
 from ..nn.jscc import JSCC_SCHEMES, JSCCConfig, ViTJSCC
 from ..nn.masked_vqvae import CodecConfig, MaskedVQVAE, keep_positions
+from ..nn.resnet import SURROGATE_SCHEMES
 
 #: the seven schemes of Hu et al. Sec. V, in the paper's order
 PAPER_SCHEMES = ("masked_vqvae_fim_at", "masked_vqvae_at", "masked_vqvae", "jscc_at", "jscc", "jpeg_ldpc_at",
@@ -34,7 +38,9 @@ DIGITAL_SCHEMES = PAPER_SCHEMES[:3]
 
 
 def family(scheme: str) -> str:
-    """``jpeg`` | ``analog`` | ``digital`` (masked VQ-VAE and other index codecs)."""
+    """``jpeg`` | ``analog`` | ``surrogate`` | ``digital`` (masked VQ-VAE and other index codecs)."""
+    if scheme in SURROGATE_SCHEMES:
+        return "surrogate"
     return "jpeg" if scheme in JPEG_SCHEMES else "analog" if scheme in JSCC_SCHEMES else "digital"
 
 
@@ -175,6 +181,24 @@ def discover(models_dir, run_dir=None, torch_weights: bool = True) -> list[Schem
             recover_from_onnx(scheme)
         found.append(scheme)
     return sorted(found, key=lambda s: (order.get(s.scheme, len(order)), s.name))
+
+
+def discover_surrogates(models_dir) -> tuple[list[Scheme], list[dict]]:
+    """``(surrogates, problems)``: every loadable ``<models_dir>/surrogates/*.card.json`` as a scheme with its
+    PyTorch model, and ``{"item", "reason"}`` for each card that does not load."""
+    from ..export.surrogate import SURROGATES_DIR, SurrogateError, load_surrogate
+
+    found, problems = [], []
+    for card_path in sorted((Path(models_dir) / SURROGATES_DIR).glob("*.card.json")):
+        name = card_path.name[:-len(".card.json")]
+        try:
+            model, card = load_surrogate(card_path)
+        except SurrogateError as err:
+            problems.append({"item": f"surrogate {name}", "reason": str(err)})
+            continue
+        found.append(Scheme(name, card["scheme"], card, str(card_path.parent / name), torch_model=model,
+                            notes=["black-box attack surrogate (PyTorch weights, sha256 and model id verified)"]))
+    return found, problems
 
 
 def split_ablations(schemes: list[Scheme]) -> tuple[list[Scheme], list[Scheme]]:

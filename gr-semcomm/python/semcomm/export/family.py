@@ -1,6 +1,8 @@
-"""One export entry point for the three model families, picked by the flags the models carry (as
+"""One export entry point for the model families, picked by the flags the models carry (as
 :mod:`semcomm.eval.accuracy` does):
 
+* ``surrogate`` (:class:`~semcomm.nn.resnet.ResNetClassifier`, the black-box attack surrogate): a PyTorch
+  state dict + card in ``surrogates/`` (:func:`~semcomm.export.surrogate.export_surrogate`);
 * ``image_input`` (:class:`~semcomm.nn.classifier.ViTClassifier`, JPEG baselines): only
   ``<name>.decoder.onnx`` + card (:func:`~semcomm.export.classifier_export.export_jpeg_classifier`);
 * ``analog`` (:class:`~semcomm.nn.jscc.ViTJSCC`): ``symbols`` ports (:func:`~semcomm.export.jscc_export.export_jscc`);
@@ -15,6 +17,8 @@ from torch import nn
 
 
 def _family(model: nn.Module) -> str:
+    if getattr(model, "surrogate", False):
+        return "surrogate"
     if getattr(model, "image_input", False):
         return "jpeg"
     return "analog" if getattr(model, "analog", False) else "digital"
@@ -24,6 +28,9 @@ def export_model(model: nn.Module, out_dir, name: str, **kwargs) -> dict:
     """Export ``model`` with its family's exporter (keyword arguments as for that exporter: ``dataset``,
     ``scheme``, ``classes``, ``card_extra``, ``verify``...). Returns the exporter's paths dict."""
     family = _family(model)
+    if family == "surrogate":
+        from .surrogate import export_surrogate
+        return export_surrogate(model, out_dir, name, **kwargs)
     if family == "jpeg":
         from .classifier_export import export_jpeg_classifier
         return export_jpeg_classifier(model, out_dir, name, **kwargs)
@@ -38,6 +45,10 @@ def check_model_parity(model: nn.Module, paths, images, snr_db: float = 12.0) ->
     """``(parity, summary)``: the family's parity check of the exported files against ``model`` on ``images``
     ``[N, C, H, W]`` (the decoders at ``snr_db``), and one line saying what it compared."""
     family = _family(model)
+    if family == "surrogate":
+        from .surrogate import check_surrogate_parity
+        parity = check_surrogate_parity(model, paths, images)
+        return parity, f"logits of the written weights max abs diff {parity['decoder_max_abs_diff']:.2e}"
     if family == "jpeg":
         from .classifier_export import check_classifier_parity
         parity = check_classifier_parity(model, paths, images)

@@ -61,8 +61,31 @@ class ClassifierConfig:
         return data
 
 
-class ViTClassifier(nn.Module):
-    image_input = True  #: the receiver classifies decoded images (see semcomm.eval.jpeg)
+class ImageClassifier(nn.Module):
+    """The training and evaluation interface of the image classifiers (this ViT, the ResNet attack surrogate
+    of :mod:`semcomm.nn.resnet`): subclasses define :meth:`logits`."""
+    image_input = True  #: classifies (received) images: see semcomm.eval.jpeg and semcomm.eval.accuracy
+
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """Images ``[N, C, H, W]`` in ``[0, 1]`` -> class logits ``[N, K]``."""
+        raise NotImplementedError
+
+    def sample_keep(self, batch: int, generator: torch.Generator | None = None):
+        """No masking: the classifier sees the whole image (the Trainer's keep is None)."""
+        return None
+
+    def forward(self, images: torch.Tensor, snr_db: torch.Tensor | None = None, keep=None, labels=None,
+                channel=None) -> dict:
+        """Training pass on (clean or adversarial) images; the other arguments are ignored."""
+        output = self.logits(images)
+        return {"output": output, "aux_logits": [], "vq_loss": output.new_zeros(()), "indices": None}
+
+    def task_loss(self, output: torch.Tensor, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(output, labels)
+
+
+class ViTClassifier(ImageClassifier):
+    """The JPEG baselines' receiver (module doc)."""
 
     def __init__(self, config: ClassifierConfig):
         super().__init__()
@@ -81,17 +104,3 @@ class ViTClassifier(nn.Module):
         for block in self.blocks:
             tokens = block(tokens)
         return self.head(self.norm(tokens).mean(dim=1))
-
-    # ------------------------------------------------------------------- training
-    def sample_keep(self, batch: int, generator: torch.Generator | None = None):
-        """No masking: the classifier sees the whole image (the Trainer's keep is None)."""
-        return None
-
-    def forward(self, images: torch.Tensor, snr_db: torch.Tensor | None = None, keep=None, labels=None,
-                channel=None) -> dict:
-        """Training pass on (clean or adversarial) images; the other arguments are ignored."""
-        output = self.logits(images)
-        return {"output": output, "aux_logits": [], "vq_loss": output.new_zeros(()), "indices": None}
-
-    def task_loss(self, output: torch.Tensor, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(output, labels)

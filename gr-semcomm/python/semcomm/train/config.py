@@ -2,7 +2,8 @@
 
 A config has the sections ``data``, ``model`` (the :class:`semcomm.nn.masked_vqvae.CodecConfig`
 fields, for ``scheme: jscc_at | jscc`` the :class:`semcomm.nn.jscc.JSCCConfig` fields, for
-``scheme: jpeg_ldpc_at | jpeg_ldpc`` the :class:`semcomm.nn.classifier.ClassifierConfig` fields), ``link``
+``scheme: jpeg_ldpc_at | jpeg_ldpc`` the :class:`semcomm.nn.classifier.ClassifierConfig` fields, for the
+black-box attack surrogate ``scheme: resnet_surrogate`` the :class:`semcomm.nn.resnet.ResNetConfig` fields), ``link``
 (the digital chain seen in training; for JSCC only ``snr_db`` and ``channel`` are used, the analog
 channel being inside the model), ``train`` and ``adversarial``; see
 ``models/configs/*.yaml`` for complete examples. Unknown keys are errors, not silently ignored.
@@ -17,6 +18,7 @@ import yaml
 from ..nn.classifier import JPEG_SCHEMES
 from ..nn.jscc import JSCC_SCHEMES
 from ..nn.masked_vqvae import KEEP_LAYOUTS, MASKINGS, TASKS
+from ..nn.resnet import SURROGATE_SCHEMES
 from ..phy.qam import BITS_PER_SYMBOL
 
 
@@ -48,10 +50,13 @@ CODEC_MODEL = _obj({
 JSCC_MODEL = _obj({**_VIT, "symbols": _POS_INT, "snr_embedding": {"type": "boolean"}})
 #: ``model`` section of the JPEG baselines' classifier (:class:`semcomm.nn.classifier.ClassifierConfig`)
 CLASSIFIER_MODEL = _obj({key: _VIT[key] for key in ("patch", "dim", "heads", "mlp_ratio")} | {"depth": _POS_INT})
+#: ``model`` section of the ResNet attack surrogate (:class:`semcomm.nn.resnet.ResNetConfig`)
+RESNET_MODEL = _obj({"widths": {"type": "array", "items": _POS_INT, "minItems": 1}, "blocks": _POS_INT})
 
 SCHEMA = _obj({
     "name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},
-    "scheme": {"type": "string", "enum": _DIGITAL_SCHEMES + list(JSCC_SCHEMES) + list(JPEG_SCHEMES)},
+    "scheme": {"type": "string", "enum": _DIGITAL_SCHEMES + list(JSCC_SCHEMES) + list(JPEG_SCHEMES)
+                                                + list(SURROGATE_SCHEMES)},
     "seed": {"type": "integer", "minimum": 0},
     "data": _obj({
         "dataset": {"type": "string"},
@@ -59,7 +64,7 @@ SCHEMA = _obj({
         "train_subset": {"type": ["integer", "null"], "minimum": 1},
         "eval_subset": {"type": ["integer", "null"], "minimum": 1},
     }, ["dataset"]),
-    "model": {"type": "object"},  # CODEC_MODEL, JSCC_MODEL or CLASSIFIER_MODEL, chosen by the scheme (allOf below)
+    "model": {"type": "object"},  # CODEC_MODEL, JSCC_MODEL, CLASSIFIER_MODEL or RESNET_MODEL, by scheme (allOf below)
     "link": _obj({
         "modulation": {"enum": list(BITS_PER_SYMBOL)},
         "code": {"type": "string"},
@@ -77,6 +82,10 @@ SCHEMA = _obj({
         "init_from": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]+$"},
         # training-time augmentation (semcomm.train.augment): left-right flips, shifts of up to N pixels
         "augment_flip": {"type": "boolean"}, "augment_shift": {"type": "integer", "minimum": 0},
+        # run name of a trained image classifier that teaches the clean branch (semcomm.train.distill)
+        "distill_from": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]+$"},
+        "distill_weight": {"type": "number", "minimum": 0},
+        "distill_temperature": {"type": "number", "exclusiveMinimum": 0},
     }, ["epochs", "batch_size", "lr"]),
     "adversarial": _obj({
         "enabled": {"type": "boolean"},
@@ -91,14 +100,16 @@ SCHEMA = _obj({
 SCHEMA["allOf"] = [{"if": {"properties": {"scheme": {"enum": schemes}}, "required": ["scheme"]},
                     "then": {"properties": {"model": model}}}
                    for schemes, model in ((_DIGITAL_SCHEMES, CODEC_MODEL), (list(JSCC_SCHEMES), JSCC_MODEL),
-                                          (list(JPEG_SCHEMES), CLASSIFIER_MODEL))]
+                                          (list(JPEG_SCHEMES), CLASSIFIER_MODEL),
+                                          (list(SURROGATE_SCHEMES), RESNET_MODEL))]
 
 DEFAULTS = {
     "seed": 1,
     "data": {"root": None, "train_subset": None, "eval_subset": None},
     "link": {"channel": "awgn", "enabled": True},
     "train": {"weight_decay": 0.05, "similarity_weight": 0.1, "fim_weight": 1.0, "fixed_mask_fraction": 0.0,
-              "init_from": None, "augment_flip": False, "augment_shift": 0},
+              "init_from": None, "augment_flip": False, "augment_shift": 0, "distill_from": None,
+              "distill_weight": 1.0, "distill_temperature": 4.0},
     "adversarial": {"enabled": False, "start_epoch": 1, "eps": 8 / 255, "alpha": 2 / 255, "steps": 5,
                     "norm": "linf", "random_start": True, "clean_weight": 0.5, "awp_gamma": 5e-3},
 }

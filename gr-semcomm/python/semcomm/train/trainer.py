@@ -13,14 +13,16 @@ Per batch:
 4. loss at ``theta + nu``: ``(1 - c) L(s') + c L(s)`` with ``c = adversarial.clean_weight``
    (the paper trains on ``s'`` only, ``c = 0``; mixing in clean samples keeps clean accuracy on
    small models), where ``L = L_task + L_vq (13) + lambda_s L_s (15) + gamma / L sum L_FIM (18-19)``
-   and the decoder sees the indices *after* the digital link at the drawn SNR;
+   and the decoder sees the indices *after* the digital link at the drawn SNR; with ``train.distill_from``
+   the clean term adds the distillation loss of a frozen teacher classifier (:mod:`semcomm.train.distill`);
 5. remove ``nu``, optimiser step (AdamW, cosine learning rate).
 
 The analog JSCC baselines (``scheme: jscc_at | jscc``, :class:`semcomm.nn.jscc.ViTJSCC`) use the same
 loop: their AWGN/Rayleigh channel is inside the model at the drawn SNR, so there is no digital link,
 no codebook term and no code restart (``L = L_task``). So do the JPEG baselines' classifiers
 (``scheme: jpeg_ldpc_at | jpeg_ldpc``, :class:`semcomm.nn.classifier.ViTClassifier`), trained on the
-images without any channel (their frames arrive intact or not at all).
+images without any channel (their frames arrive intact or not at all), and the ResNet surrogate of the
+black-box semantic noise (``scheme: resnet_surrogate``, :class:`semcomm.nn.resnet.ResNetClassifier`).
 
 A checkpoint (weights, optimiser, epoch, RNG states) is written after every epoch and loaded with
 ``weights_only=True`` on resume. ``train.init_from`` starts from the weights of a pre-training run
@@ -34,6 +36,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 from tqdm import tqdm
 
 from ..attacks.pgd import pgd_attack
@@ -43,15 +46,21 @@ from ..data.torch_data import make_loader
 from ..nn.classifier import JPEG_SCHEMES, ClassifierConfig, ViTClassifier
 from ..nn.jscc import JSCC_SCHEMES, JSCCConfig, ViTJSCC
 from ..nn.masked_vqvae import CodecConfig, MaskedVQVAE
+from ..nn.resnet import SURROGATE_SCHEMES, ResNetClassifier, ResNetConfig
 from .augment import augment
 from .awp import WeightPerturbation
 from .digital_channel import ChainSettings, ProfileSettings, load_or_build
+from .distill import TeacherError, distillation_loss, load_teacher
 from .pretrained import checkpoint_of, load_pretrained
 
 
-def build_model(config: dict, image_shape, num_classes: int) -> MaskedVQVAE | ViTJSCC | ViTClassifier:
+def build_model(config: dict, image_shape, num_classes: int) -> nn.Module:
     """The scheme's model: :class:`ViTJSCC` for the analog JSCC schemes (channel type from ``link``),
-    :class:`ViTClassifier` for the JPEG schemes, else the masked VQ-VAE."""
+    :class:`ViTClassifier` for the JPEG schemes, :class:`ResNetClassifier` for the attack surrogate, else the
+    masked VQ-VAE."""
+    if config["scheme"] in SURROGATE_SCHEMES:
+        return ResNetClassifier(ResNetConfig(image_shape=tuple(image_shape), num_classes=num_classes,
+                                             **config["model"]))
     if config["scheme"] in JPEG_SCHEMES:
         return ViTClassifier(ClassifierConfig(image_shape=tuple(image_shape), num_classes=num_classes,
                                               **config["model"]))
@@ -66,13 +75,17 @@ CODE_RESTART_STEPS = 25
 
 
 def objective(model: MaskedVQVAE, images, labels, snr_db, keep, channel, train_cfg: dict,
-              outputs: dict | None = None) -> torch.Tensor:
-    """``L_task + L_vq + lambda_s L_s + gamma / L sum_l L_FIM`` of one batch (see module docstring).
-    ``outputs``, if given, receives the model's forward outputs."""
+              outputs: dict | None = None, teacher_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """``L_task + L_vq + lambda_s L_s + gamma / L sum_l L_FIM`` of one batch (see module docstring), plus the
+    distillation loss when ``teacher_logits`` are given. ``outputs``, if given, receives the model's forward
+    outputs."""
     out = model(images, snr_db, keep, labels, channel)
     if outputs is not None:
         outputs.update(out)
     loss = model.task_loss(out["output"], images, labels) + out["vq_loss"]
+    if teacher_logits is not None:
+        loss = loss + train_cfg["distill_weight"] * distillation_loss(out["output"], teacher_logits,
+                                                                      train_cfg["distill_temperature"])
     if hasattr(model, "codebook"):  # the analog JSCC baseline has none
         loss = loss + train_cfg["similarity_weight"] * model.codebook.similarity_loss()
     if out["aux_logits"]:
@@ -113,6 +126,7 @@ class Trainer:
         init_from = config["train"]["init_from"]
         self.pretrained = load_pretrained(self.model, checkpoint_of(run_dir, init_from)) if init_from else None
         self.model.to(self.device)
+        self.teacher, self.teacher_record = self._teacher(run_dir, config["train"]["distill_from"])
         # the JSCC baselines' link is analog and inside the model, the JPEG classifiers see images: only
         # codecs with a codebook have a digital index link (error profile) and code restarts
         self.analog = bool(getattr(self.model, "analog", False))
@@ -130,6 +144,15 @@ class Trainer:
         self.steps = 0
         self.restarted_codes = 0
         self.history: list[dict] = []
+
+    def _teacher(self, run_dir: str, run_name: str | None):
+        if not run_name:
+            return None, None
+        if self.model.config.task != "classification":
+            raise TeacherError(f"train.distill_from needs a classification model, this one's task is "
+                               f"{self.model.config.task!r}")
+        shape, classes = self.train_set.image_shape, len(self.train_set.classes)
+        return load_teacher(run_dir, run_name, lambda config: build_model(config, shape, classes), self.device)
 
     # ------------------------------------------------------------------ checkpoints
     @property
@@ -224,12 +247,17 @@ class Trainer:
 
         clean_outputs: dict = {}
 
-        def loss_on(x, link=channel, outputs=None):
-            return objective(self.model, x, labels, snr_db, keep, link, cfg, outputs)
+        def loss_on(x, link=channel, outputs=None, teacher_logits=None):
+            return objective(self.model, x, labels, snr_db, keep, link, cfg, outputs, teacher_logits)
+
+        teacher_logits = None
+        if self.teacher is not None:
+            with torch.no_grad():
+                teacher_logits = self.teacher.logits(images)
 
         self.optimizer.zero_grad(set_to_none=True)
         if not attack:
-            loss = loss_on(images, outputs=clean_outputs)
+            loss = loss_on(images, outputs=clean_outputs, teacher_logits=teacher_logits)
             loss.backward()
         else:
             adversarial = pgd_attack(images, lambda x: loss_on(x, None), adv["eps"], adv["alpha"], adv["steps"],
@@ -237,7 +265,7 @@ class Trainer:
             if adv["awp_gamma"] > 0:
                 self.awp.perturb(lambda: loss_on(adversarial, None))
             loss = ((1 - adv["clean_weight"]) * loss_on(adversarial)
-                    + adv["clean_weight"] * loss_on(images, outputs=clean_outputs))
+                    + adv["clean_weight"] * loss_on(images, outputs=clean_outputs, teacher_logits=teacher_logits))
             loss.backward()
             if adv["awp_gamma"] > 0:
                 self.awp.restore()
