@@ -237,9 +237,6 @@ def cmd_train(args) -> int:
     if trainer.pretrained:
         print(f"initialised from {trainer.pretrained['checkpoint']} ({trainer.pretrained['loaded']} tensors; "
               f"fresh: {', '.join(trainer.pretrained['fresh']) or 'none'})")
-    if trainer.teacher_record:
-        record = trainer.teacher_record
-        print(f"distilling from {record['checkpoint']} (test accuracy {record['accuracy']})")
     if args.resume and trainer.resume():
         print(f"resumed {trainer.checkpoint_path} after epoch {trainer.epoch}")
     trainer.fit()
@@ -256,8 +253,8 @@ def cmd_train(args) -> int:
         metrics = _reconstruction_metrics(trainer, link, args)
     else:
         metrics = _classification_metrics(trainer, link, config["adversarial"], args)
-    _write_json({"config": config, "history": trainer.history, "metrics": metrics, "pretrained": trainer.pretrained,
-                 "teacher": trainer.teacher_record}, os.path.join(trainer.run_dir, "metrics.json"), False)
+    _write_json({"config": config, "history": trainer.history, "metrics": metrics, "pretrained": trainer.pretrained},
+                os.path.join(trainer.run_dir, "metrics.json"), False)
     return 0
 
 
@@ -317,13 +314,10 @@ def cmd_export(args) -> int:
     trained = json.load(open(metrics_path)) if os.path.exists(metrics_path) else {}
     reproduce = f"semcomm train {args.config} && semcomm export {args.config}"
     training = {"history": trained.get("history", [])}
-    # the configs of a pre-training (semcomm.train.pretrained) and of a teacher (semcomm.train.distill) lie
-    # next to this one; their trainings come first
-    for key, record in (("distill_from", "teacher"), ("init_from", "pretrained")):
-        if config["train"][key]:
-            first = os.path.join(os.path.dirname(args.config), config["train"][key] + ".yaml")
-            reproduce = f"semcomm train {first} && {reproduce}"
-            training[key] = trained.get(record)
+    if config["train"]["init_from"]:  # the pre-training config lies next to this one (semcomm.train.pretrained)
+        pretraining = os.path.join(os.path.dirname(args.config), config["train"]["init_from"] + ".yaml")
+        reproduce = f"semcomm train {pretraining} && {reproduce}"
+        training["init_from"] = trained.get("pretrained")
     card_extra = {"metrics": trained.get("metrics", {}), "training": training, "reproduce": reproduce}
     images = torch.from_numpy(test_set.float_images()[:64])
     paths = export_model(model, args.out, config["name"], dataset=config["data"]["dataset"], scheme=config["scheme"],

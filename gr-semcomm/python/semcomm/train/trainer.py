@@ -13,8 +13,7 @@ Per batch:
 4. loss at ``theta + nu``: ``(1 - c) L(s') + c L(s)`` with ``c = adversarial.clean_weight``
    (the paper trains on ``s'`` only, ``c = 0``; mixing in clean samples keeps clean accuracy on
    small models), where ``L = L_task + L_vq (13) + lambda_s L_s (15) + gamma / L sum L_FIM (18-19)``
-   and the decoder sees the indices *after* the digital link at the drawn SNR; with ``train.distill_from``
-   the clean term adds the distillation loss of a frozen teacher classifier (:mod:`semcomm.train.distill`);
+   and the decoder sees the indices *after* the digital link at the drawn SNR;
 5. remove ``nu``, optimiser step (AdamW, cosine learning rate).
 
 The analog JSCC baselines (``scheme: jscc_at | jscc``, :class:`semcomm.nn.jscc.ViTJSCC`) use the same
@@ -50,7 +49,6 @@ from ..nn.resnet import SURROGATE_SCHEMES, ResNetClassifier, ResNetConfig
 from .augment import augment
 from .awp import WeightPerturbation
 from .digital_channel import ChainSettings, ProfileSettings, load_or_build
-from .distill import TeacherError, distillation_loss, load_teacher
 from .pretrained import checkpoint_of, load_pretrained
 
 
@@ -75,17 +73,13 @@ CODE_RESTART_STEPS = 25
 
 
 def objective(model: MaskedVQVAE, images, labels, snr_db, keep, channel, train_cfg: dict,
-              outputs: dict | None = None, teacher_logits: torch.Tensor | None = None) -> torch.Tensor:
-    """``L_task + L_vq + lambda_s L_s + gamma / L sum_l L_FIM`` of one batch (see module docstring), plus the
-    distillation loss when ``teacher_logits`` are given. ``outputs``, if given, receives the model's forward
-    outputs."""
+              outputs: dict | None = None) -> torch.Tensor:
+    """``L_task + L_vq + lambda_s L_s + gamma / L sum_l L_FIM`` of one batch (see module docstring).
+    ``outputs``, if given, receives the model's forward outputs."""
     out = model(images, snr_db, keep, labels, channel)
     if outputs is not None:
         outputs.update(out)
     loss = model.task_loss(out["output"], images, labels) + out["vq_loss"]
-    if teacher_logits is not None:
-        loss = loss + train_cfg["distill_weight"] * distillation_loss(out["output"], teacher_logits,
-                                                                      train_cfg["distill_temperature"])
     if hasattr(model, "codebook"):  # the analog JSCC baseline has none
         loss = loss + train_cfg["similarity_weight"] * model.codebook.similarity_loss()
     if out["aux_logits"]:
@@ -126,7 +120,6 @@ class Trainer:
         init_from = config["train"]["init_from"]
         self.pretrained = load_pretrained(self.model, checkpoint_of(run_dir, init_from)) if init_from else None
         self.model.to(self.device)
-        self.teacher, self.teacher_record = self._teacher(run_dir, config["train"]["distill_from"])
         # the JSCC baselines' link is analog and inside the model, the JPEG classifiers see images: only
         # codecs with a codebook have a digital index link (error profile) and code restarts
         self.analog = bool(getattr(self.model, "analog", False))
@@ -144,15 +137,6 @@ class Trainer:
         self.steps = 0
         self.restarted_codes = 0
         self.history: list[dict] = []
-
-    def _teacher(self, run_dir: str, run_name: str | None):
-        if not run_name:
-            return None, None
-        if self.model.config.task != "classification":
-            raise TeacherError(f"train.distill_from needs a classification model, this one's task is "
-                               f"{self.model.config.task!r}")
-        shape, classes = self.train_set.image_shape, len(self.train_set.classes)
-        return load_teacher(run_dir, run_name, lambda config: build_model(config, shape, classes), self.device)
 
     # ------------------------------------------------------------------ checkpoints
     @property
@@ -247,17 +231,12 @@ class Trainer:
 
         clean_outputs: dict = {}
 
-        def loss_on(x, link=channel, outputs=None, teacher_logits=None):
-            return objective(self.model, x, labels, snr_db, keep, link, cfg, outputs, teacher_logits)
-
-        teacher_logits = None
-        if self.teacher is not None:
-            with torch.no_grad():
-                teacher_logits = self.teacher.logits(images)
+        def loss_on(x, link=channel, outputs=None):
+            return objective(self.model, x, labels, snr_db, keep, link, cfg, outputs)
 
         self.optimizer.zero_grad(set_to_none=True)
         if not attack:
-            loss = loss_on(images, outputs=clean_outputs, teacher_logits=teacher_logits)
+            loss = loss_on(images, outputs=clean_outputs)
             loss.backward()
         else:
             adversarial = pgd_attack(images, lambda x: loss_on(x, None), adv["eps"], adv["alpha"], adv["steps"],
@@ -265,7 +244,7 @@ class Trainer:
             if adv["awp_gamma"] > 0:
                 self.awp.perturb(lambda: loss_on(adversarial, None))
             loss = ((1 - adv["clean_weight"]) * loss_on(adversarial)
-                    + adv["clean_weight"] * loss_on(images, outputs=clean_outputs, teacher_logits=teacher_logits))
+                    + adv["clean_weight"] * loss_on(images, outputs=clean_outputs))
             loss.backward()
             if adv["awp_gamma"] > 0:
                 self.awp.restore()
