@@ -26,8 +26,8 @@ from .schemes import PAPER_SCHEMES, ReservedView, Scheme, discover, discover_sur
 # ------------------------------------------------------------------------------------------ evaluator
 class Evaluator:
     """Data (test images ``[N, C, H, W]``, labels), schemes (one main model per scheme id) and their ablations
-    (:func:`~semcomm.eval.schemes.split_ablations`), black-box attack surrogates (table III), links, the ``missing`` list, and the accuracies and
-    adversarial images the sections share (cached)."""
+    (:func:`~semcomm.eval.schemes.split_ablations`), black-box attack surrogates (table III), links, the
+    ``missing`` list, and the accuracies and adversarial images the sections share (cached)."""
 
     def __init__(self, settings: ReportSettings, schemes: list[Scheme], data, missing: list[dict],
                  ablations: list[Scheme] = (), surrogates: list[Scheme] = ()):
@@ -404,6 +404,7 @@ def evaluator(settings: ReportSettings, torch_weights: bool = True) -> Evaluator
         if torch_weights and not scheme.differentiable:
             ev.lack(f"semantic noise: {scheme.name}", "white-box PGD needs the PyTorch weights of the card "
                     f"(<run_dir>/<name>/checkpoint.pt or recovered from the ONNX files): {'; '.join(scheme.notes)}")
+    torch.manual_seed(settings.seed)  # the sections' random draws do not depend on the models built above
     return ev
 
 

@@ -1,12 +1,12 @@
 """Training configuration: YAML files validated by a JSON schema; errors name the path and the rule.
 
-A config has the sections ``data``, ``model`` (the :class:`semcomm.nn.masked_vqvae.CodecConfig`
-fields, for ``scheme: jscc_at | jscc`` the :class:`semcomm.nn.jscc.JSCCConfig` fields, for
-``scheme: jpeg_ldpc_at | jpeg_ldpc`` the :class:`semcomm.nn.classifier.ClassifierConfig` fields, for the
-black-box attack surrogate ``scheme: resnet_surrogate`` the :class:`semcomm.nn.resnet.ResNetConfig` fields), ``link``
-(the digital chain seen in training; for JSCC only ``snr_db`` and ``channel`` are used, the analog
-channel being inside the model), ``train`` and ``adversarial``; see
-``models/configs/*.yaml`` for complete examples. Unknown keys are errors, not silently ignored.
+A config has the sections ``data``, ``model`` (the :class:`semcomm.nn.masked_vqvae.CodecConfig` fields, for
+``scheme: jscc_at | jscc`` the :class:`semcomm.nn.jscc.JSCCConfig` fields, for ``scheme: jpeg_ldpc_at |
+jpeg_ldpc`` the :class:`semcomm.nn.classifier.ClassifierConfig` fields, for the black-box attack surrogate
+``scheme: resnet_surrogate`` the :class:`semcomm.nn.resnet.ResNetConfig` fields), ``link`` (the digital chain
+seen in training; for JSCC only ``snr_db`` and ``channel`` are used, the analog channel being inside the
+model), ``train`` and ``adversarial``; see ``models/configs/*.yaml`` for complete examples. Unknown keys are
+errors, not silently ignored.
 """
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ SCHEMA = _obj({
         "train_subset": {"type": ["integer", "null"], "minimum": 1},
         "eval_subset": {"type": ["integer", "null"], "minimum": 1},
     }, ["dataset"]),
-    "model": {"type": "object"},  # CODEC_MODEL, JSCC_MODEL, CLASSIFIER_MODEL or RESNET_MODEL, by scheme (allOf below)
+    "model": {"type": "object"},  # CODEC_, JSCC_, CLASSIFIER_ or RESNET_MODEL by scheme (allOf below)
     "link": _obj({
         "modulation": {"enum": list(BITS_PER_SYMBOL)},
         "code": {"type": "string"},

@@ -4,12 +4,12 @@ reconstruction; for a downstream task the last layer is changed and the pre-trai
 ``train.init_from: <run name>`` starts a training from ``<run_dir>/<run name>/checkpoint.pt`` (the run of the
 config ``<configs dir>/<run name>.yaml``): every state tensor whose name and shape match is copied into the
 new model, the others keep their fresh initialisation. Only the task head (``head.*``, whose output size
-differs between reconstruction and classification) and the feature importance modules (``fims.*``, which
-a reconstruction model has none of) may stay fresh. The masking state (``keep_logits``, ``inference_keep``)
-always follows the fine-tuning config (``masking``, ``keep_layout``), never the pre-training's. Any other tensor that does not load means the
-pre-training run has another architecture, an error naming the tensor. Optimiser, schedule and epoch
-start afresh. The sha256 of the checkpoint file is recorded (metrics.json, then the model card), so a
-card names the exact pre-training weights it was fine-tuned from.
+differs between reconstruction and classification) and the feature importance modules (``fims.*``, which a
+reconstruction model has none of) may stay fresh. The masking state (``keep_logits``, ``inference_keep``)
+always follows the fine-tuning config (``masking``, ``keep_layout``), never the pre-training's. Any other
+tensor that does not load means the pre-training run has another architecture, an error naming the tensor.
+Optimiser, schedule and epoch start afresh. The sha256 of the checkpoint file is recorded (metrics.json, then
+the model card), so a card names the exact pre-training weights it was fine-tuned from.
 """
 from __future__ import annotations
 
