@@ -33,7 +33,9 @@ report.json sections
     read from ``<models_dir>/configs/<name>.yaml`` (the matrix up to J = 256, summary values for all);
     ``table2``: channel symbols per image (:mod:`semcomm.eval.overhead`), JPEG measured on the test images;
     ``table3``: accuracy of each target under PGD noise crafted on each source (white-box on the diagonal,
-    black-box transfer elsewhere) at ``eps_snr`` and ``noise_eps``; noise enters each target where its
+    black-box transfer elsewhere) at ``eps_snr`` and ``noise_eps``; the sources are the schemes with PyTorch
+    weights and the attack surrogates of ``<models_dir>/surrogates/`` (``black_box_sources``, e.g. the
+    paper's ResNet-based model, :mod:`semcomm.export.surrogate`); noise enters each target where its
     semantic noise does (transmitter input, or received image for JPEG);
     ``ablations``: every ablation card next to its scheme's main model, clean and with semantic noise at
     ``eps_snr``, with the training-config entries in which the two differ;
