@@ -96,13 +96,16 @@ def check_surrogate_parity(model: nn.Module, paths: Mapping, images) -> dict:
     """Max abs difference of the logits of the written surrogate and ``model`` on ``images`` (0 expected)."""
     loaded, card = load_surrogate(paths["card"])
     images = torch.as_tensor(np.asarray(images, dtype=np.float32))
+    device = next(model.parameters()).device
     training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            diff = float((loaded.logits(images) - model.cpu().logits(images)).abs().max()) if len(images) else 0.0
+            logits = model.logits(images.to(device)).cpu()
+            reloaded = loaded.logits(images)
     finally:
         model.train(training)
+    diff = float((reloaded - logits).abs().max()) if len(images) else 0.0
     return {"batch": len(images), "model_id": card["model_id"], "decoder_max_abs_diff": diff, "ok": diff == 0.0}
 
 
