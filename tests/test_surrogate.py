@@ -56,6 +56,9 @@ def test_surrogate_files_round_trip_and_refuse_tampering(tmp_path):
         load_surrogate(paths["card"])
     weights.write_bytes(original)
     text = json.loads((tmp_path / "surrogates" / "tiny.card.json").read_text())
+    (tmp_path / "surrogates" / "tiny.card.json").write_text(json.dumps({**text, "config": {"widths": [4, 16]}}))
+    with pytest.raises(SurrogateError, match="does not fit the card's config"):
+        load_surrogate(paths["card"])
     del text["model_id"]
     (tmp_path / "surrogates" / "tiny.card.json").write_text(json.dumps(text))
     with pytest.raises(SurrogateError, match="missing model_id"):

@@ -85,8 +85,12 @@ def load_surrogate(card_path) -> tuple[ResNetClassifier, dict]:
         raise SurrogateError(f"{card_path}: weights file {weights} is absent")
     if sha256_file(weights) != entry.get("sha256"):
         raise SurrogateError(f"{card_path}: sha256 of {weights} differs from the card's files.weights.sha256")
-    model = ResNetClassifier(ResNetConfig(**card["config"]))
-    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True)["model"])
+    try:
+        model = ResNetClassifier(ResNetConfig(**card["config"]))
+        model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True)["model"])
+    except (KeyError, RuntimeError, TypeError, ValueError) as err:  # another architecture or config
+        raise SurrogateError(f"{card_path}: {weights.name} does not fit the card's config "
+                             f"({str(err).splitlines()[0]})") from err
     if codec_model_id(model) != card["model_id"]:
         raise SurrogateError(f"{card_path}: the weights in {weights.name} give another model_id than the card's")
     return model.eval(), card
