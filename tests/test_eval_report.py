@@ -204,7 +204,7 @@ def test_quick_report_on_tiny_fixtures(zoo, tmp_path):
                 "checks"):
         assert key in report
     for png in ("fig4_accuracy_vs_snr", "fig5_codebook_size", "fig6_accuracy_vs_eps", "fig7_reserving_ratio",
-                "fig9_activation_frequency", "fig10_codebook_similarity"):
+                "fig9_activation_frequency", "fig10_codebook_similarity", "table3_transfer_attacks"):
         assert (out / f"{png}.png").stat().st_size > 1000
     missing = {m["item"] for m in report["missing"]}
     assert {"scheme masked_vqvae_at", "scheme jscc_at", "scheme jpeg_ldpc_at", "fig5 J=32"} <= missing

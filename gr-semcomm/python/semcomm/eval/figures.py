@@ -18,7 +18,7 @@ from ..train.digital_channel import ChainSettings, ExactChain
 from .accuracy import accuracy, classify, white_box_attack
 from .jpeg import classify_jpeg
 from .overhead import analog_overhead, digital_overhead, jpeg_overhead, overhead_table
-from .plots import plot_heatmaps, plot_panels
+from .plots import plot_accuracy_table, plot_heatmaps, plot_panels
 from .report import ReportSettings, eps_label
 from .schemes import PAPER_SCHEMES, ReservedView, Scheme, discover, discover_surrogates, split_ablations
 
@@ -338,9 +338,10 @@ def ablations(ev: Evaluator) -> dict:
     return {"snr_db": s.eps_snr, "eps": s.noise_eps, "attack": ev.attack(s.noise_eps), "rows": rows}
 
 
-def table3(ev: Evaluator) -> dict:
+def table3(ev: Evaluator, out: Path) -> dict:
     """Accuracy of every target under the noise crafted on every source: the differentiable schemes (white-box
-    on the diagonal, transfer elsewhere) and the black-box surrogates (``black_box_sources``)."""
+    on the diagonal, transfer elsewhere) and the black-box surrogates (``black_box_sources``); also drawn as
+    an annotated heat map."""
     s = ev.settings
     sources = [x for x in ev.schemes if x.differentiable] + ev.surrogates
     if not ev.surrogates:
@@ -351,6 +352,10 @@ def table3(ev: Evaluator) -> dict:
         adversarial = ev.adversarial(source)
         for target in ev.schemes:
             table[target.name][source.name] = ev.accuracy_on(target, adversarial)
+    if sources:
+        plot_accuracy_table(table, [x.name for x in sources], str(out / "table3_transfer_attacks.png"),
+                            f"Table III: accuracy under PGD noise (eps {eps_label(s.noise_eps)}, {s.eps_snr:g} dB) "
+                            "crafted on each source", "noise crafted on", "target")
     return {"snr_db": s.eps_snr, "eps": s.noise_eps, "attack": ev.attack(s.noise_eps),
             "sources": [x.name for x in sources], "black_box_sources": [x.name for x in ev.surrogates],
             "targets": [x.name for x in ev.schemes], "accuracy": table,
@@ -408,6 +413,7 @@ def evaluator(settings: ReportSettings, torch_weights: bool = True) -> Evaluator
     return ev
 
 
-#: report.json key -> section; figures take (evaluator, output directory), tables the evaluator
-FIGURES = (("fig4", fig4), ("fig5", fig5), ("fig6", fig6), ("fig7", fig7), ("fig9", fig9), ("fig10", fig10))
-TABLES = (("table2", table2), ("table3", table3), ("ablations", ablations))
+#: report.json key -> section; sections with a PNG take (evaluator, output directory), tables the evaluator
+FIGURES = (("fig4", fig4), ("fig5", fig5), ("fig6", fig6), ("fig7", fig7), ("fig9", fig9), ("fig10", fig10),
+           ("table3", table3))
+TABLES = (("table2", table2), ("ablations", ablations))

@@ -5,6 +5,7 @@ import math
 import os
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -77,3 +78,24 @@ def plot_heatmaps(matrices: dict, path: str, title: str = "", vmin: float = -1.0
     if title:
         fig.suptitle(title)
     return _save(fig, path, tight=False)  # tight_layout does not handle the shared colour bar
+
+
+def plot_accuracy_table(table: dict[str, dict[str, float]], columns: list[str], path: str, title: str = "",
+                        xlabel: str = "", ylabel: str = "") -> str:
+    """Heat map of the accuracies ``table[row][column]`` in [0, 1], each cell labelled in percent (rows in
+    the dict's order, columns in ``columns``' order). Returns ``path``."""
+    rows = list(table)
+    values = np.array([[table[row][column] for column in columns] for row in rows], dtype=float)
+    fig, ax = plt.subplots(figsize=(2.0 + 1.0 * len(columns), 1.6 + 0.45 * len(rows)), dpi=110)
+    image = ax.imshow(values, vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(columns)), columns, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    for (i, j), value in np.ndenumerate(values):
+        ax.text(j, i, f"{100 * value:.1f}", ha="center", va="center", fontsize=7,
+                color="black" if value > 0.6 else "white")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="accuracy")
+    return _save(fig, path)

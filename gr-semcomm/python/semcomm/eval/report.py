@@ -36,7 +36,7 @@ report.json sections
     black-box transfer elsewhere) at ``eps_snr`` and ``noise_eps``; the sources are the schemes with PyTorch
     weights and the attack surrogates of ``<models_dir>/surrogates/`` (``black_box_sources``, e.g. the
     paper's ResNet-based model, :mod:`semcomm.export.surrogate`); noise enters each target where its
-    semantic noise does (transmitter input, or received image for JPEG);
+    semantic noise does (transmitter input, or received image for JPEG); drawn as an annotated heat map;
     ``ablations``: every ablation card next to its scheme's main model, clean and with semantic noise at
     ``eps_snr``, with the training-config entries in which the two differ;
     ``checks``: the paper's claims and the issue's targets checked on these numbers (:mod:`semcomm.eval.checks`).
