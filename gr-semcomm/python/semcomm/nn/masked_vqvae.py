@@ -128,6 +128,10 @@ def noise_keep_logits(noise_energy: torch.Tensor, strength: float) -> torch.Tens
 
 
 class MaskedVQVAE(nn.Module):
+    #: buffers the config's masking sets (``masking``, ``keep_layout``), not learned weights: a fine-tuning
+    #: never takes them from its pre-training (:mod:`semcomm.train.pretrained`)
+    masking_state = ("keep_logits", "inference_keep")
+
     def __init__(self, config: CodecConfig):
         super().__init__()
         self.config = cfg = config

@@ -5,11 +5,12 @@ reconstruction; for a downstream task the last layer is changed and the pre-trai
 config ``<configs dir>/<run name>.yaml``): every state tensor whose name and shape match is copied into the
 new model, the others keep their fresh initialisation. Only the task head (``head.*``, whose output size
 differs between reconstruction and classification) and the feature importance modules (``fims.*``, which a
-reconstruction model has none of) may stay fresh. The masking state (``keep_logits``, ``inference_keep``)
-always follows the fine-tuning config (``masking``, ``keep_layout``), never the pre-training's. Any other
-tensor that does not load means the pre-training run has another architecture, an error naming the tensor.
-Optimiser, schedule and epoch start afresh. The sha256 of the checkpoint file is recorded (metrics.json, then
-the model card), so a card names the exact pre-training weights it was fine-tuned from.
+reconstruction model has none of) may stay fresh. The masking state (the model's ``masking_state`` buffers:
+``keep_logits``, ``inference_keep``) always follows the fine-tuning config (``masking``, ``keep_layout``),
+never the pre-training's. Any other tensor that does not load means the pre-training run has another
+architecture, an error naming the tensor. Optimiser, schedule and epoch start afresh. The sha256 of the
+checkpoint file is recorded (metrics.json, then the model card), so a card names the exact pre-training
+weights it was fine-tuned from.
 """
 from __future__ import annotations
 
@@ -22,8 +23,6 @@ from ..export.runtime import sha256_file
 
 #: state-dict prefixes that may differ between the pre-training model and the fine-tuned one
 FRESH_PREFIXES = ("head.", "fims.")
-#: state tensors the fine-tuning model's own config sets (the masking): never taken from the pre-training
-CONFIG_STATE = ("keep_logits", "inference_keep")
 
 
 class PretrainedError(ValueError):
@@ -43,9 +42,10 @@ def load_pretrained(model: nn.Module, path: str) -> dict:
     state = torch.load(path, map_location="cpu", weights_only=True)
     source = state.get("model", state)
     loaded, fresh, from_config = {}, [], []
+    masking_state = getattr(model, "masking_state", ())
     for key, tensor in model.state_dict().items():
         value = source.get(key)
-        if key in CONFIG_STATE:
+        if key in masking_state:
             from_config.append(key)
         elif value is not None and value.shape == tensor.shape:
             loaded[key] = value
