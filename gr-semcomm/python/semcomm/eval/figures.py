@@ -399,11 +399,11 @@ def evaluator(settings: ReportSettings, torch_weights: bool = True) -> Evaluator
     missing += [{"item": f"scheme {name}", "reason": f"no usable model card with scheme {name} in "
                                                       f"{settings.models_dir}"}
                 for name in PAPER_SCHEMES if name not in present]
-    surrogates, problems = discover_surrogates(settings.models_dir)
-    for surrogate in [x for x in surrogates if tuple(x.card["config"]["image_shape"]) != tuple(data.image_shape)]:
-        surrogates.remove(surrogate)
-        problems.append({"item": f"surrogate {surrogate.name}", "reason": f"image shape "
-                         f"{surrogate.card['config']['image_shape']} differs from the data's {data.image_shape}"})
+    found, problems = discover_surrogates(settings.models_dir)
+    surrogates = [x for x in found if tuple(x.card["config"]["image_shape"]) == tuple(data.image_shape)]
+    problems += [{"item": f"surrogate {x.name}", "reason": f"image shape {x.card['config']['image_shape']} "
+                                                           f"differs from the data's {data.image_shape}"}
+                 for x in found if x not in surrogates]
     ev = Evaluator(settings, schemes, data, missing + problems, ablations, surrogates)
     for scheme in ev.models():
         if torch_weights and not scheme.differentiable:
