@@ -216,7 +216,8 @@ def test_quick_report_on_tiny_fixtures(zoo, tmp_path):
     assert all(0 <= a <= 1 for c in fig4.values() for a in c["clean"])
     assert None not in fig4["masked_vqvae"]["semantic_noise"] + fig4["jscc"]["semantic_noise"]
     assert fig4["jpeg_ldpc"]["points"]["clean"][0]["decoder_failure_rate"] == 1.0  # 0 dB: every JPEG frame lost
-    assert report["fig5"]["curves"]["16"]["clean"] == fig4["masked_vqvae_fim_at"]["clean"]
+    assert list(report["fig5"]["sweeps"]) == ["masked_vqvae_fim_at"]  # masked_vqvae has one J: no sweep
+    assert report["fig5"]["sweeps"]["masked_vqvae_fim_at"]["16"]["clean"] == fig4["masked_vqvae_fim_at"]["clean"]
     assert report["fig7"]["num_tokens"] == [15, 25] and set(report["fig7"]["curves"]) == {"0/255", "8/255"}
     assert report["fig9"]["schemes"]["masked_vqvae"]["fim"] is False
     assert sum(report["fig9"]["schemes"]["masked_vqvae_fim_at"]["semantic_noise"]) == pytest.approx(1.0)
@@ -235,26 +236,29 @@ def test_ablation_cards_feed_figs_5_10_and_the_ablation_table_only(zoo, tmp_path
     monkeypatch.setattr(figures, "HEATMAP_MAX_J", 16)  # the 32-vector codebook gets summary values only
     models = tmp_path / "models"
     shutil.copytree(zoo["models"], models)
-    (models / "configs" / "masked_vqvae_j32.yaml").write_text(
-        CONFIG_YAML.format(name="masked_vqvae_j32", scheme="masked_vqvae", weight=0).replace("codebook_size: 16",
-                                                                                           "codebook_size: 32"))
     torch.manual_seed(1)
-    wide = MaskedVQVAE(CodecConfig(**dict(CODEC, codebook_size=32))).eval()
-    export_codec(wide, models, "masked_vqvae_j32", scheme="masked_vqvae", dataset="fashion-mnist", classes=CLASSES)
+    for name, scheme, fim_layers in (("masked_vqvae_j32", "masked_vqvae", []),
+                                     ("masked_vqvae_fim_at_j32", "masked_vqvae_fim_at", [0])):
+        (models / "configs" / f"{name}.yaml").write_text(
+            CONFIG_YAML.format(name=name, scheme=scheme, weight=0).replace("codebook_size: 16", "codebook_size: 32"))
+        wide = MaskedVQVAE(CodecConfig(**dict(CODEC, codebook_size=32), fim_layers=fim_layers)).eval()
+        export_codec(wide, models, name, scheme=scheme, dataset="fashion-mnist", classes=CLASSES)
     out = tmp_path / "report"
     assert run_cli(["eval", "report", "--out", str(out), "--quick", "--quiet", "--models", str(models),
                     "--run-dir", str(zoo["runs"]), "--data-root", str(zoo["root"] / "data"),
                     "--codebook-sizes", "16,32,64"]) == 0
     report = json.loads((out / "report.json").read_text())
-    assert [s["name"] for s in report["ablation_models"]] == ["masked_vqvae_j32"]
-    assert "masked_vqvae_j32" not in {s["name"] for s in report["schemes"]} | set(report["fig4"]["curves"])
-    assert "masked_vqvae_j32" not in report["table3"]["sources"] + list(report["fig6"]["curves"])
-    fig5 = report["fig5"]  # masked_vqvae has two sizes, the proposed scheme one: fig 5 sweeps masked_vqvae
-    assert fig5["scheme"] == "masked_vqvae" and set(fig5["curves"]) == {"16", "32"}
-    assert fig5["curves"]["16"]["clean"] == report["fig4"]["curves"]["masked_vqvae"]["clean"]
-    assert fig5["curves"]["32"]["name"] == "masked_vqvae_j32"
+    ablation_names = {"masked_vqvae_j32", "masked_vqvae_fim_at_j32"}
+    assert {s["name"] for s in report["ablation_models"]} == ablation_names
+    assert not ablation_names & ({s["name"] for s in report["schemes"]} | set(report["fig4"]["curves"]))
+    assert not ablation_names & set(report["table3"]["sources"] + list(report["fig6"]["curves"]))
+    sweeps = report["fig5"]["sweeps"]  # the proposed scheme first, then the other scheme with two sizes
+    assert list(sweeps) == ["masked_vqvae_fim_at", "masked_vqvae"]
+    for scheme_id, sweep in sweeps.items():
+        assert set(sweep) == {"16", "32"} and sweep["32"]["name"] == f"{scheme_id}_j32"
+        assert sweep["16"]["clean"] == report["fig4"]["curves"][scheme_id]["clean"]
     missing = {m["item"] for m in report["missing"]}
-    assert {"fig5 with masked_vqvae_fim_at", "fig5 J=64"} <= missing and "fig5 J=32" not in missing
+    assert "fig5 J=64" in missing and not {"fig5 J=32", "fig5 with masked_vqvae_fim_at"} & missing
     assert report["fig10"]["masked_vqvae_j32"]["matrix"] is None
     assert 0 < report["fig10"]["masked_vqvae_j32"]["mean_abs_off_diagonal"] < 1
     assert np.array(report["fig10"]["masked_vqvae"]["matrix"]).shape == (16, 16)

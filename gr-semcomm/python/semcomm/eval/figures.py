@@ -148,23 +148,29 @@ def _codebook_sizes(ev: Evaluator) -> dict[str, dict[int, Scheme]]:
 
 
 def fig5(ev: Evaluator, out: Path) -> dict:
-    """Accuracy vs SNR per codebook size J of one digital scheme: the proposed one unless another digital
-    scheme has models for more sizes (an ablation sweep trained on a cheaper recipe); the choice and the
-    sizes not found are listed under ``missing``."""
+    """Accuracy vs SNR per codebook size J: the proposed scheme's sweep, then that of every other digital
+    scheme with models of two or more sizes (e.g. an ablation sweep on a cheaper recipe). The sizes of
+    ``codebook_sizes`` the proposed scheme lacks are listed under ``missing``."""
     s = ev.settings
     sizes = _codebook_sizes(ev)
-    scheme_id = max(sizes, key=lambda x: (len(sizes[x]), x == s.proposed), default=s.proposed)
-    by_size = sizes.get(scheme_id, {})
-    if scheme_id != s.proposed:
-        ev.lack(f"fig5 with {s.proposed}", f"{s.proposed} models exist for J = {sorted(sizes.get(s.proposed, {}))} "
-                                           f"only; fig5 shows {scheme_id}, which has J = {sorted(by_size)}")
+    by_size = sizes.get(s.proposed, {})
+    if len(by_size) < 2:
+        ev.lack(f"fig5 with {s.proposed}", f"{s.proposed} models exist for J = {sorted(by_size)} only; "
+                                           f"fig5 needs two or more")
     for size in sorted(set(s.codebook_sizes) - set(by_size)):
-        ev.lack(f"fig5 J={size}", f"no {scheme_id} model card with codebook_size {size} in {s.models_dir}")
-    curves = {size: {"name": by_size[size].name, **_snr_curves(ev, by_size[size])} for size in sorted(by_size)}
-    if curves:
-        plot_panels(_snr_panels(curves, list(s.snr), lambda j: f"J = {j}"), str(out / "fig5_codebook_size.png"),
-                    "Es/N0 (dB)", "accuracy", f"Fig. 5: {scheme_id} vs codebook size", (0, 1))
-    return {"scheme": scheme_id, "snr_db": list(s.snr), "curves": {str(j): c for j, c in curves.items()}}
+        ev.lack(f"fig5 J={size}", f"no {s.proposed} model card with codebook_size {size} in {s.models_dir}")
+    order = [s.proposed] * bool(by_size) + sorted(x for x in sizes if x != s.proposed and len(sizes[x]) > 1)
+    sweeps = {scheme_id: {size: {"name": sizes[scheme_id][size].name, **_snr_curves(ev, sizes[scheme_id][size])}
+                          for size in sorted(sizes[scheme_id])} for scheme_id in order}
+    panels = {}
+    for scheme_id, curves in sweeps.items():
+        for panel, lines in _snr_panels(curves, list(s.snr), lambda j: f"J = {j}").items():
+            panels[f"{scheme_id}: {panel}"] = lines
+    if panels:
+        plot_panels(panels, str(out / "fig5_codebook_size.png"), "Es/N0 (dB)", "accuracy",
+                    "Fig. 5: accuracy vs codebook size J", (0, 1), columns=2)
+    return {"snr_db": list(s.snr),
+            "sweeps": {scheme_id: {str(j): c for j, c in curves.items()} for scheme_id, curves in sweeps.items()}}
 
 
 def fig6(ev: Evaluator, out: Path) -> dict:

@@ -37,11 +37,15 @@ def _save(fig, path: str, tight: bool = True) -> str:
 
 
 def plot_panels(panels: dict[str, dict[str, tuple[list, list]]], path: str, xlabel: str, ylabel: str,
-                title: str = "", ylim: tuple | None = None) -> str:
-    """Side-by-side linear plots, one per panel title, each of named (x, y) curves; ``None`` values in ``y``
-    are left out. Curves whose label ends in ``(clean)`` are dashed. Returns ``path``."""
-    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(6.0 * max(1, len(panels)), 4.4), dpi=110, squeeze=False)
-    for ax, (panel, curves) in zip(axes[0], panels.items()):
+                title: str = "", ylim: tuple | None = None, columns: int | None = None) -> str:
+    """Linear plots, one per panel title, each of named (x, y) curves, in rows of ``columns`` panels (default:
+    all in one row); ``None`` values in ``y`` are left out. Curves whose label ends in ``(clean)`` are
+    dashed. Returns ``path``."""
+    count = max(1, len(panels))
+    columns = min(count, columns or count)
+    rows = math.ceil(count / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(6.0 * columns, 4.4 * rows), dpi=110, squeeze=False)
+    for ax, (panel, curves) in zip(axes.flat, panels.items()):
         for label, (x, y) in curves.items():
             points = [(a, b) for a, b in zip(x, y) if b is not None]
             if points:
@@ -54,6 +58,8 @@ def plot_panels(panels: dict[str, dict[str, tuple[list, list]]], path: str, xlab
         ax.grid(True, alpha=0.3)
         if any(ax.get_legend_handles_labels()[1]):
             ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
     if title:
         fig.suptitle(title)
     return _save(fig, path)

@@ -22,8 +22,8 @@ report.json sections
     ``missing`` (``[{"item", "reason"}]``);
     ``fig4``: accuracy vs SNR per scheme, ``clean`` and ``semantic_noise`` (at ``noise_eps``), with the full
     per-point results (index / decoder failure rates) under ``points``;
-    ``fig5``: the same per codebook size ``J`` of one digital scheme's models (the proposed one unless another
-    has more sizes);
+    ``fig5``: the same per codebook size ``J``, under ``sweeps``: the proposed scheme's models, then those of
+    every other digital scheme with two or more sizes;
     ``fig6``: accuracy vs ``eps`` at ``eps_snr``;
     ``fig7``: accuracy of the proposed scheme vs reserving ratio, one curve per ``ratio_eps`` value
     (PyTorch only: the ONNX files fix ``T``);
@@ -77,7 +77,7 @@ class ReportSettings:
     ratios: tuple = (0.1, 0.3, 0.5, 0.7, 0.9)  #: reserving ratios of fig 7
     ratio_eps: tuple = (0.0, 4 / 255, 8 / 255)  #: fig 7 curves
     codebook_sizes: tuple = (16, 64, 256, 1024)  #: J values fig 5 asks for
-    proposed: str = "masked_vqvae_fim_at"  #: the scheme of fig 7 (and fig 5 unless another has more J)
+    proposed: str = "masked_vqvae_fim_at"  #: the scheme of fig 7 and of fig 5's first sweep
     jpeg_quality: int | None = None        #: None: the JPEG card's settings, else quality 75
     seed: int = 0
     progress: bool = True
@@ -206,8 +206,7 @@ def _add_options(parser) -> None:
         parser.add_argument(option, default=value, help=f"{text} (default {value})")
     parser.add_argument("--eps-snr", type=float, default=s.eps_snr, help="Es/N0 of figs 6, 7, 9 and table III")
     parser.add_argument("--steps", type=int, default=s.steps, help="PGD iterations K")
-    parser.add_argument("--proposed", default=s.proposed, help="scheme of fig 7 (and of fig 5 unless another "
-                        "digital scheme has models for more codebook sizes)")
+    parser.add_argument("--proposed", default=s.proposed, help="scheme of fig 7 and of fig 5's first sweep")
 
 
 def register_cli(subparsers):
