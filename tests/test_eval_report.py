@@ -15,7 +15,8 @@ from semcomm.baselines.jpeg import JpegLink, JpegSettings, compress  # noqa: E40
 from semcomm.data import load_dataset  # noqa: E402
 from semcomm.eval import figures  # noqa: E402
 from semcomm.eval.accuracy import accuracy  # noqa: E402
-from semcomm.eval.overhead import analog_overhead, digital_overhead, jpeg_overhead, overhead_table  # noqa: E402
+from semcomm.eval.overhead import (analog_overhead, code_choices, digital_overhead, jpeg_overhead,  # noqa: E402
+                                   overhead_table, threshold_snr)
 from semcomm.eval.report import parse_values, register_cli  # noqa: E402
 from semcomm.eval.schemes import (ReservedView, Scheme, build_model, discover, load_checkpoint,  # noqa: E402
                                   recover_from_onnx, split_ablations)
@@ -193,6 +194,31 @@ def test_overhead_matches_the_frame_modem():
     assert table["rows"]["jpeg"]["payload_symbols_vs_jpeg"] == 1.0
 
 
+def test_threshold_snr_is_where_the_fer_stays_below_the_target():
+    table = [{"snr_db": 0.0, "fer": 0.5}, {"snr_db": 1.0, "fer": 0.005}, {"snr_db": 2.0, "fer": 0.02},
+             {"snr_db": 3.0, "fer": 0.001}, {"snr_db": 4.0, "fer": 0.0}]
+    assert threshold_snr(table, 0.01) == 3.0  # 1 dB is below the target, but 2 dB is not
+    assert threshold_snr(table, 0.6) == 0.0 and threshold_snr(table[:1], 0.01) is None
+
+
+def test_code_choices_trade_symbols_for_snr():
+    link = LinkConfig(modulation="16qam", code="wifi1944_r12")
+    codes = ["wifi648_r12", "wifi1944_r12", "wifi648_r56"]
+    choices = code_choices(256, 25, link, codes, snr_range=(-2.0, 14.0, 1.0), max_frames=200, seed=1)
+    rows = choices["rows"]
+    assert list(rows) == codes and len(choices["snr_db"]) == 17 and choices["channel"] == "awgn"
+    # 232 payload bits + all n - k parity bits of the shortened codeword: 324, 972, 108
+    assert [rows[c]["payload_symbols"] for c in codes] == [139, 301, 85]
+    assert rows["wifi1944_r12"]["payload_symbols"] == digital_overhead(256, 25, link)["payload_symbols"]
+    thresholds = [rows[c]["threshold_esn0_db"] for c in codes]
+    assert thresholds[1] < thresholds[0] < thresholds[2]  # more parity per payload bit: a lower threshold
+    for code in codes:
+        row = rows[code]
+        assert len(row["fer"]) == 17 and row["fer"][0] == 1.0 and row["fer"][-1] <= 0.01
+        assert row["threshold_image_energy_db"] == pytest.approx(
+            row["threshold_esn0_db"] + 10 * np.log10(row["payload_symbols"]))
+
+
 # ------------------------------------------------------------------------------------------ report
 def test_quick_report_on_tiny_fixtures(zoo, tmp_path):
     out = tmp_path / "report"
@@ -230,6 +256,9 @@ def test_quick_report_on_tiny_fixtures(zoo, tmp_path):
     assert set(table3["white_box"]) == set(table3["targets"]) == set(fig4)
     assert all(0 <= row["resnet_surrogate"] <= 1 for row in table3["accuracy"].values())
     assert report["table2"]["rows"]["jpeg_ldpc (measured)"]["jpeg"]["quality"] == 50  # the card's settings
+    choices = report["table2"]["code_choices"]
+    assert choices["scheme"] == "masked_vqvae_fim_at" and "wifi648_r12" in choices["rows"]
+    assert (out / "table2_code_choices.png").stat().st_size > 1000
 
 
 def test_ablation_cards_feed_figs_5_10_and_the_ablation_table_only(zoo, tmp_path, monkeypatch):

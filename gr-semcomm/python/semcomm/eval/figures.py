@@ -13,11 +13,12 @@ import torch
 from tqdm import tqdm
 
 from ..baselines.jpeg import JpegLink, JpegSettings
+from ..phy.ldpc import CODE_IDS
 from ..phy.modem import LinkConfig
 from ..train.digital_channel import ChainSettings, ExactChain
 from .accuracy import accuracy, classify, white_box_attack
 from .jpeg import classify_jpeg
-from .overhead import analog_overhead, digital_overhead, jpeg_overhead, overhead_table
+from .overhead import analog_overhead, code_choices, digital_overhead, jpeg_overhead, overhead_table
 from .plots import plot_accuracy_table, plot_heatmaps, plot_panels
 from .report import ReportSettings, eps_label
 from .schemes import PAPER_SCHEMES, ReservedView, Scheme, discover, discover_surrogates, split_ablations
@@ -298,7 +299,7 @@ def fig10(ev: Evaluator, out: Path) -> dict:
     return result
 
 
-def table2(ev: Evaluator) -> dict:
+def table2(ev: Evaluator, out: Path) -> dict:
     link = LinkConfig(modulation=ev.settings.modulation, code=ev.settings.code)
     rows = {}
     for scheme in ev.models():
@@ -309,7 +310,26 @@ def table2(ev: Evaluator) -> dict:
             rows[scheme.name] = {"scheme": scheme.scheme, **analog_overhead(info.num_tokens)}
     settings = ev.jpeg_settings()
     rows["jpeg_ldpc (measured)"] = {"scheme": "jpeg_ldpc", **jpeg_overhead(ev.images.numpy(), settings, link)}
-    return overhead_table(rows, link)
+    table = overhead_table(rows, link)
+    proposed = next((x for x in ev.schemes if x.scheme == ev.settings.proposed and x.family == "digital"), None)
+    if proposed is None:
+        ev.lack("table2 code choices", f"no digital {ev.settings.proposed} model")
+    else:
+        table["code_choices"] = _code_choices(ev, proposed, link, out)
+    return table
+
+
+def _code_choices(ev: Evaluator, scheme: Scheme, link: LinkConfig, out: Path) -> dict:
+    """Table II's code choices for ``scheme``'s frame, with their FER curves drawn."""
+    codes = [name for name in CODE_IDS if name.startswith("wifi")]
+    choices = code_choices(scheme.info.alphabet, scheme.info.num_tokens, link, codes, channel=ev.settings.channel,
+                           max_frames=ev.settings.code_frames, seed=ev.settings.seed)
+    curves = {f"{code} ({row['payload_symbols']} symbols)": (choices["snr_db"], [f or None for f in row["fer"]])
+              for code, row in choices["rows"].items()}
+    plot_panels({f"{scheme.name}: {scheme.info.num_tokens} indices per frame": curves},
+                str(out / "table2_code_choices.png"), "Es/N0 (dB)", "frame error rate",
+                f"Table II: code choices ({link.modulation}, {ev.settings.channel})", logy=True)
+    return {"scheme": scheme.name, **choices}
 
 
 def _differences(main: dict, other: dict, path: str = "") -> dict:
@@ -421,5 +441,5 @@ def evaluator(settings: ReportSettings, torch_weights: bool = True) -> Evaluator
 
 #: report.json key -> section; sections with a PNG take (evaluator, output directory), tables the evaluator
 FIGURES = (("fig4", fig4), ("fig5", fig5), ("fig6", fig6), ("fig7", fig7), ("fig9", fig9), ("fig10", fig10),
-           ("table3", table3))
-TABLES = (("table2", table2), ("ablations", ablations))
+           ("table2", table2), ("table3", table3))
+TABLES = (("ablations", ablations),)

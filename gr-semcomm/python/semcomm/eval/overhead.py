@@ -13,6 +13,13 @@ is followed by a CRC-32, spread over shortened LDPC codewords and QAM-mapped (``
 Code rates: ``mother_code_rate`` is the LDPC code's ``k / n`` (1/2 for ``wifi1944_r12``);
 ``effective_code_rate`` = (payload + CRC bits) / coded bits after shortening, which is lower for
 short payloads (the shortened codeword keeps all ``n - k`` parity bits).
+
+Code choices (:func:`code_choices`): one codec's frame under each LDPC code of a list, the modulation
+fixed. Per code: payload symbols, effective rate, the measured frame error rate vs Es/N0 (the real chain,
+:class:`~semcomm.train.digital_channel.ErrorProfile`), the *threshold* Es/N0 from which every grid point
+has FER <= ``fer_target``, and the payload energy per image over N0 at the threshold,
+``Es/N0 + 10 log10(payload symbols)`` dB: fewer symbols per image need a higher SNR per symbol, and this
+sum says which code spends less energy on one image.
 """
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ from ..phy.bits import IndexBitMapper
 from ..phy.framing import CRC32_SIZE
 from ..phy.ldpc import get_code
 from ..phy.modem import HEADER_SYMBOLS, PREAMBLE_LENGTH, FrameModem, LinkConfig
+from ..train.digital_channel import ChainSettings, ErrorProfile, ProfileSettings
 
 
 def link_summary(link: LinkConfig) -> dict:
@@ -83,3 +91,37 @@ def overhead_table(rows: dict, link: LinkConfig) -> dict:
                 row[f"{key}_vs_jpeg"] = _mean(row[key]) / _mean(jpeg[key])
         out[name] = row
     return {"link": link_summary(link), "rows": out}
+
+
+def threshold_snr(table: list[dict], fer_target: float) -> float | None:
+    """Lowest grid Es/N0 from which every point of an error-profile ``table`` has FER <= ``fer_target``
+    (None: not reached on the grid)."""
+    threshold = None
+    for point in sorted(table, key=lambda p: p["snr_db"], reverse=True):
+        if point["fer"] > fer_target:
+            break
+        threshold = point["snr_db"]
+    return threshold
+
+
+def code_choices(alphabet, num_tokens: int, link: LinkConfig, codes, fer_target: float = 0.01,
+                 snr_range=(-3.0, 18.0, 0.5), channel: str = "awgn", max_frames: int = 2000, seed: int = 0) -> dict:
+    """``{"fer_target", "channel", "snr_db", "rows"}``: the codec's frame (:func:`digital_overhead`) under each
+    code of ``codes`` at ``link``'s modulation, with FER per grid point (``fer``, at most ``max_frames``
+    frames per point), ``threshold_esn0_db`` and ``threshold_image_energy_db`` (see module doc)."""
+    low, high, step = snr_range
+    rows = {}
+    for code in codes:
+        row = digital_overhead(alphabet, num_tokens, LinkConfig(modulation=link.modulation, code=code))
+        settings = ProfileSettings.for_codec(alphabet, num_tokens if isinstance(alphabet, int) else None,
+                                             chain=ChainSettings(modulation=link.modulation, code=code,
+                                                                 channel=channel),
+                                             snr_min_db=low, snr_max_db=high, snr_step_db=step,
+                                             max_frames=max_frames, min_frames=min(500, max_frames), seed=seed)
+        table = ErrorProfile.build(settings).table()
+        threshold = threshold_snr(table, fer_target)
+        rows[code] = {**row, "fer": [point["fer"] for point in table], "threshold_esn0_db": threshold,
+                      "threshold_image_energy_db": None if threshold is None
+                      else threshold + 10 * float(np.log10(row["payload_symbols"]))}
+    grid = ProfileSettings(snr_min_db=low, snr_max_db=high, snr_step_db=step).snr_grid
+    return {"fer_target": fer_target, "channel": channel, "snr_db": grid.tolist(), "rows": rows}

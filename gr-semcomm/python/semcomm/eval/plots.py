@@ -37,10 +37,10 @@ def _save(fig, path: str, tight: bool = True) -> str:
 
 
 def plot_panels(panels: dict[str, dict[str, tuple[list, list]]], path: str, xlabel: str, ylabel: str,
-                title: str = "", ylim: tuple | None = None, columns: int | None = None) -> str:
-    """Linear plots, one per panel title, each of named (x, y) curves, in rows of ``columns`` panels (default:
-    all in one row); ``None`` values in ``y`` are left out. Curves whose label ends in ``(clean)`` are
-    dashed. Returns ``path``."""
+                title: str = "", ylim: tuple | None = None, columns: int | None = None, logy: bool = False) -> str:
+    """Plots (a log y axis with ``logy``), one per panel title, each of named (x, y) curves, in rows of
+    ``columns`` panels (default: all in one row); ``None`` values in ``y`` are left out. Curves whose label
+    ends in ``(clean)`` are dashed. Returns ``path``."""
     count = max(1, len(panels))
     columns = min(count, columns or count)
     rows = math.ceil(count / columns)
@@ -53,6 +53,8 @@ def plot_panels(panels: dict[str, dict[str, tuple[list, list]]], path: str, xlab
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_title(panel)
+        if logy:
+            ax.set_yscale("log")
         if ylim:
             ax.set_ylim(*ylim)
         ax.grid(True, alpha=0.3)

@@ -32,6 +32,8 @@ report.json sections
     ``fig10``: cosine similarity of the codebook vectors, per digital scheme, with the weight of loss (15)
     read from ``<models_dir>/configs/<name>.yaml`` (the matrix up to J = 256, summary values for all);
     ``table2``: channel symbols per image (:mod:`semcomm.eval.overhead`), JPEG measured on the test images;
+    under ``code_choices`` the proposed codec's frame under every built-in 802.11n code (payload symbols,
+    measured FER vs Es/N0, threshold Es/N0 and energy per image at FER <= 1 %), drawn as FER curves;
     ``table3``: accuracy of each target under PGD noise crafted on each source (white-box on the diagonal,
     black-box transfer elsewhere) at ``eps_snr`` and ``noise_eps``; the sources are the schemes with PyTorch
     weights and the attack surrogates of ``<models_dir>/surrogates/`` (``black_box_sources``, e.g. the
@@ -79,6 +81,7 @@ class ReportSettings:
     codebook_sizes: tuple = (16, 64, 256, 1024)  #: J values fig 5 asks for
     proposed: str = "masked_vqvae_fim_at"  #: the scheme of fig 7 and of fig 5's first sweep
     jpeg_quality: int | None = None        #: None: the JPEG card's settings, else quality 75
+    code_frames: int = 2000                #: at most this many frames per Es/N0 point of table II's code choices
     seed: int = 0
     progress: bool = True
 
@@ -91,9 +94,10 @@ class ReportSettings:
 
     def quick(self) -> "ReportSettings":
         """A tiny sweep for tests and smoke runs: at most 16 images, SNR 0 and 12 dB, eps 0 and 8/255, reserving
-        ratios 0.3 and 0.5, K = 2."""
+        ratios 0.3 and 0.5, K = 2, 32 frames per point of the code choices."""
         return dataclasses.replace(self, images=min(self.images, 16), snr=(0.0, 12.0), eps=(0.0, 8 / 255),
-                                   ratio_eps=(0.0, 8 / 255), ratios=(0.3, 0.5), steps=2, batch_size=16)
+                                   ratio_eps=(0.0, 8 / 255), ratios=(0.3, 0.5), steps=2, batch_size=16,
+                                   code_frames=32)
 
 
 def eps_label(eps: float) -> str:
