@@ -315,5 +315,6 @@ def test_report_on_the_shipped_model_attacks_it_white_box_from_its_onnx_files(tm
     assert report["table3"]["sources"] == ["masked_vqvae_fim_at"]
     assert report["fig10"]["masked_vqvae_fim_at"]["similarity_weight"] is None
     assert run_cli(["eval", "overhead", "--out", str(out), "--quick", "--quiet", "--models", str(models)]) == 0
-    rows = json.loads((out / "overhead.json").read_text())["rows"]
-    assert rows["masked_vqvae_fim_at"]["frame_symbols"] == 833
+    overhead = json.loads((out / "overhead.json").read_text())
+    assert overhead["rows"]["masked_vqvae_fim_at"]["frame_symbols"] == 833
+    assert overhead["code_choices"]["rows"]["wifi1944_r12"]["payload_symbols"] == 301

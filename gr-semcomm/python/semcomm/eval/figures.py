@@ -299,7 +299,9 @@ def fig10(ev: Evaluator, out: Path) -> dict:
     return result
 
 
-def table2(ev: Evaluator, out: Path) -> dict:
+def table2(ev: Evaluator, out: Path | None) -> dict:
+    """Channel symbols per image of every model, JPEG measured, and the proposed codec's code choices (their
+    FER curves drawn into ``out`` unless None)."""
     link = LinkConfig(modulation=ev.settings.modulation, code=ev.settings.code)
     rows = {}
     for scheme in ev.models():
@@ -319,11 +321,13 @@ def table2(ev: Evaluator, out: Path) -> dict:
     return table
 
 
-def _code_choices(ev: Evaluator, scheme: Scheme, link: LinkConfig, out: Path) -> dict:
-    """Table II's code choices for ``scheme``'s frame, with their FER curves drawn."""
+def _code_choices(ev: Evaluator, scheme: Scheme, link: LinkConfig, out: Path | None) -> dict:
+    """Table II's code choices for ``scheme``'s frame, with their FER curves drawn into ``out`` (unless None)."""
     codes = [name for name in CODE_IDS if name.startswith("wifi")]
     choices = code_choices(scheme.info.alphabet, scheme.info.num_tokens, link, codes, channel=ev.settings.channel,
                            max_frames=ev.settings.code_frames, seed=ev.settings.seed)
+    if out is None:
+        return {"scheme": scheme.name, **choices}
     curves = {f"{code} ({row['payload_symbols']} symbols)": (choices["snr_db"], [f or None for f in row["fer"]])
               for code, row in choices["rows"].items()}
     plot_panels({f"{scheme.name}: {scheme.info.num_tokens} indices per frame": curves},

@@ -175,10 +175,12 @@ def _percent(value) -> str:
 def cmd_overhead(args) -> int:
     from .figures import evaluator, table2
 
-    text = json.dumps(table2(evaluator(settings_from_args(args), torch_weights=False)), indent=2)
-    if args.out:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "overhead.json").write_text(text + "\n")
+    out = Path(args.out) if args.out else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(table2(evaluator(settings_from_args(args), torch_weights=False), out), indent=2)
+    if out:
+        (out / "overhead.json").write_text(text + "\n")
     print(text)
     return 0
 
@@ -223,7 +225,7 @@ def register_cli(subparsers):
     _add_options(report)
     report.set_defaults(func=cmd_report)
     overhead = sub.add_parser("overhead", help="Table II: channel symbols per image of each scheme vs JPEG")
-    overhead.add_argument("--out", help="also write DIR/overhead.json")
+    overhead.add_argument("--out", help="also write DIR/overhead.json and DIR/table2_code_choices.png")
     _add_options(overhead)
     overhead.set_defaults(func=cmd_overhead)
     return evaluate
