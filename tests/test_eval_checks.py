@@ -48,3 +48,18 @@ def test_onnx_only_schemes_and_a_missing_proposed_scheme_give_no_verdict():
     assert checks["masked_vqvae_fim_at >= jscc at every snr_db"]["holds"] is None
     alone = check_report(report({"jscc": [0.5, 0.5]}, {"jscc": [0.9, 0.8, 0.7]}))
     assert len(alone) == 1 and alone[0]["holds"] is None and "no masked_vqvae_fim_at" in alone[0]["reason"]
+
+
+def test_fig5_claim_compares_each_codebook_size_with_the_next_smaller():
+    numbers = report({"masked_vqvae_fim_at": [0.5, 0.8]}, {"masked_vqvae_fim_at": [0.9, 0.8, 0.8]})
+    assert by_name(check_report(numbers))["Fig. 5: a larger codebook helps"]["holds"] is None  # no sweep
+    curves = {"16": ([0.80, 0.85], [0.70, 0.75]), "256": ([0.60, 0.88], [0.50, 0.78]),
+              "1024": ([0.57, 0.88], [0.45, 0.79])}
+    numbers["fig5"] = {"snr_db": [0.0, 12.0], "sweeps": {"masked_vqvae_fim_at": {
+        size: {"name": f"j{size}", "clean": clean, "semantic_noise": noisy} for size, (clean, noisy) in curves.items()}}}
+    checks = by_name(check_report(numbers))
+    small = checks["Fig. 5 (with semantic noise, J = 256 vs 16): j256 >= j16 at every snr_db"]
+    assert small["holds"] is False and small["where_not"] == [{"snr_db": 0.0, "j256": 0.50, "j16": 0.70}]
+    assert checks["Fig. 5 (clean, J = 256 vs 16): j256 >= j16 at every snr_db"]["holds"] is False
+    large = checks["Fig. 5 (clean, J = 1024 vs 256): j1024 >= j256 at every snr_db"]
+    assert large["holds"] and large["within_noise"] == [{"snr_db": 0.0, "j1024": 0.57, "j256": 0.60}]

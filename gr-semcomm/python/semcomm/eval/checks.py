@@ -14,7 +14,9 @@ Claims of Hu et al. Sec. V-B (accuracy, higher is better, ties count as holding)
 * Fig. 6: at every semantic noise power eps > 0 the proposed scheme is at least as accurate as every other;
 * ablations under semantic noise, at every SNR: FIM helps (``masked_vqvae_fim_at >= masked_vqvae_at``),
   adversarial training helps (``masked_vqvae_at >= masked_vqvae``, ``jscc_at >= jscc``,
-  ``jpeg_ldpc_at >= jpeg_ldpc``).
+  ``jpeg_ldpc_at >= jpeg_ldpc``);
+* Fig. 5: a larger codebook is at least as accurate, clean and with semantic noise, at every SNR (each
+  size of the proposed scheme's sweep against the next smaller one).
 
 Targets of the issue, at ``eps_snr`` on the report's images: clean accuracy of the proposed scheme
 >= 0.90 and under PGD (``noise_eps``) >= 0.75; at every tested eps at least as accurate as ``jscc_at``
@@ -88,6 +90,7 @@ def check_report(report: dict) -> list[dict]:
             checks.append(dict(check, check=f"{module} helps: {check['check']}"))
         else:
             checks.append(_missing(f"{module} helps: {better} >= {worse}", "scheme not in the report"))
+    checks += _codebook_checks(report.get("fig5", {}), proposed, images)
     clean = by_eps[me][eps.index(0.0)] if 0.0 in eps else None
     noise = (by_eps[me][eps.index(report["fig4"]["eps"])] if report["fig4"].get("eps") in eps else None)
     checks.append(_threshold(f"target: {me} clean accuracy at {fig6.get('snr_db')} dB", clean, TARGET_CLEAN))
@@ -99,4 +102,19 @@ def check_report(report: dict) -> list[dict]:
             checks.append(dict(check, check=f"target: {check['check']}"))
         else:
             checks.append(_missing(f"target: {me} >= {baseline} at every eps", "scheme not in the report"))
+    return checks
+
+
+def _codebook_checks(fig5: dict, proposed: str, images: int) -> list[dict]:
+    """Fig. 5's claim on the proposed scheme's sweep: each codebook size >= the next smaller one."""
+    sweep = fig5.get("sweeps", {}).get(proposed, {})
+    sizes = sorted(sweep, key=int)
+    if len(sizes) < 2:
+        return [_missing("Fig. 5: a larger codebook helps", f"{proposed} has models of {len(sizes)} codebook size(s)")]
+    checks = []
+    for small, large in zip(sizes, sizes[1:]):
+        for key, label in (("clean", "clean"), ("semantic_noise", "with semantic noise")):
+            check = _at_least(sweep[large]["name"], sweep[large][key], sweep[small]["name"], sweep[small][key],
+                              "snr_db", fig5["snr_db"], images)
+            checks.append(dict(check, check=f"Fig. 5 ({label}, J = {large} vs {small}): {check['check']}"))
     return checks
