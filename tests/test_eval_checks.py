@@ -55,8 +55,8 @@ def test_fig5_claim_compares_each_codebook_size_with_the_next_smaller():
     assert by_name(check_report(numbers))["Fig. 5: a larger codebook helps"]["holds"] is None  # no sweep
     curves = {"16": ([0.80, 0.85], [0.70, 0.75]), "256": ([0.60, 0.88], [0.50, 0.78]),
               "1024": ([0.57, 0.88], [0.45, 0.79])}
-    numbers["fig5"] = {"snr_db": [0.0, 12.0], "sweeps": {"masked_vqvae_fim_at": {
-        size: {"name": f"j{size}", "clean": clean, "semantic_noise": noisy} for size, (clean, noisy) in curves.items()}}}
+    sweep = {size: {"name": f"j{size}", "clean": clean, "semantic_noise": noisy} for size, (clean, noisy) in curves.items()}
+    numbers["fig5"] = {"snr_db": [0.0, 12.0], "sweeps": {"masked_vqvae_fim_at": sweep}}
     checks = by_name(check_report(numbers))
     small = checks["Fig. 5 (with semantic noise, J = 256 vs 16): j256 >= j16 at every snr_db"]
     assert small["holds"] is False and small["where_not"] == [{"snr_db": 0.0, "j256": 0.50, "j16": 0.70}]

@@ -262,7 +262,7 @@ def test_quick_report_on_tiny_fixtures(zoo, tmp_path):
 
 
 def test_ablation_cards_feed_figs_5_10_and_the_ablation_table_only(zoo, tmp_path, monkeypatch):
-    monkeypatch.setattr(figures, "HEATMAP_MAX_J", 16)  # the 32-vector codebook gets summary values only
+    monkeypatch.setattr(figures, "HEATMAP_MAX_J", 32)
     models = tmp_path / "models"
     shutil.copytree(zoo["models"], models)
     torch.manual_seed(1)
@@ -288,8 +288,11 @@ def test_ablation_cards_feed_figs_5_10_and_the_ablation_table_only(zoo, tmp_path
         assert sweep["16"]["clean"] == report["fig4"]["curves"][scheme_id]["clean"]
     missing = {m["item"] for m in report["missing"]}
     assert "fig5 J=64" in missing and not {"fig5 J=32", "fig5 with masked_vqvae_fim_at"} & missing
-    assert report["fig10"]["masked_vqvae_j32"]["matrix"] is None
-    assert 0 < report["fig10"]["masked_vqvae_j32"]["mean_abs_off_diagonal"] < 1
+    fig10 = report["fig10"]  # matrices of the main models and of ablations with another weight of loss (15)
+    assert fig10["masked_vqvae_j32"]["matrix"] is None and 0 < fig10["masked_vqvae_j32"]["mean_abs_off_diagonal"] < 1
+    assert fig10["masked_vqvae_fim_at_j32"]["similarity_weight"] == 0  # the main model's is 0.1
+    assert fig10["masked_vqvae_fim_at"]["similarity_weight"] == 0.1
+    assert np.array(fig10["masked_vqvae_fim_at_j32"]["matrix"]).shape == (32, 32)
     assert np.array(report["fig10"]["masked_vqvae"]["matrix"]).shape == (16, 16)
     assert report["table2"]["rows"]["masked_vqvae_j32"]["index_bits"] == 25 * 5
     row = report["ablations"]["rows"]["masked_vqvae_j32"]

@@ -110,7 +110,8 @@ def _codebook_checks(fig5: dict, proposed: str, images: int) -> list[dict]:
     sweep = fig5.get("sweeps", {}).get(proposed, {})
     sizes = sorted(sweep, key=int)
     if len(sizes) < 2:
-        return [_missing("Fig. 5: a larger codebook helps", f"{proposed} has models of {len(sizes)} codebook size(s)")]
+        return [_missing("Fig. 5: a larger codebook helps",
+                         f"{proposed} has models of {len(sizes)} codebook size(s)")]
     checks = []
     for small, large in zip(sizes, sizes[1:]):
         for key, label in (("clean", "clean"), ("semantic_noise", "with semantic noise")):

@@ -266,11 +266,15 @@ HEATMAP_MAX_J = 256
 
 def fig10(ev: Evaluator, out: Path) -> dict:
     """Cosine similarity of the codebook vectors of every digital model: the mean absolute and the largest
-    off-diagonal value, and the matrix (heat map) up to ``HEATMAP_MAX_J`` vectors."""
+    off-diagonal value, and the matrix (heat map) up to ``HEATMAP_MAX_J`` vectors for the main models and
+    the ablations whose weight of loss (15) differs from their main model's (the figure's comparison)."""
     from ..nn.codebook import Codebook
 
     result, matrices = {}, {}
-    for scheme in [x for x in ev.models() if x.family == "digital"]:
+    digital = [x for x in ev.models() if x.family == "digital"]
+    weights = {x.name: _similarity_weight(ev, x) for x in digital}
+    main_weight = {x.scheme: weights[x.name] for x in ev.schemes if x.name in weights}
+    for scheme in digital:
         vectors = _codebook_vectors(scheme)
         if vectors is None:
             ev.lack(f"fig10 {scheme.name}", "no codebook.vectors initializer in the encoder ONNX file")
@@ -279,8 +283,8 @@ def fig10(ev: Evaluator, out: Path) -> dict:
         codebook.vectors.data.copy_(vectors)
         matrix = codebook.similarity_matrix().numpy()
         off = matrix[~np.eye(len(matrix), dtype=bool)]
-        weight = _similarity_weight(ev, scheme)
-        drawn = len(matrix) <= HEATMAP_MAX_J
+        weight = weights[scheme.name]
+        drawn = len(matrix) <= HEATMAP_MAX_J and (scheme in ev.schemes or weight != main_weight.get(scheme.scheme))
         result[scheme.name] = {"similarity_weight": weight, "mean_abs_off_diagonal": float(np.abs(off).mean()),
                                "max_off_diagonal": float(off.max()),
                                "matrix": np.round(matrix, 4).tolist() if drawn else None}
