@@ -36,16 +36,26 @@ def _save(fig, path: str, tight: bool = True) -> str:
     return path
 
 
+def _axes_grid(count: int, columns: int | None, cell: tuple[float, float]):
+    """``(figure, axes list)`` of ``count`` axes (at least one) in rows of ``columns`` (None: one row), each
+    ``cell`` inches; the axes beyond ``count`` are hidden."""
+    shown = max(1, count)
+    columns = min(shown, columns or shown)
+    rows = math.ceil(shown / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(cell[0] * columns, cell[1] * rows), dpi=110, squeeze=False)
+    axes = list(axes.flat)
+    for ax in axes[count:]:
+        ax.axis("off")
+    return fig, axes
+
+
 def plot_panels(panels: dict[str, dict[str, tuple[list, list]]], path: str, xlabel: str, ylabel: str,
                 title: str = "", ylim: tuple | None = None, columns: int | None = None, logy: bool = False) -> str:
     """Plots (a log y axis with ``logy``), one per panel title, each of named (x, y) curves, in rows of
     ``columns`` panels (default: all in one row); ``None`` values in ``y`` are left out. Curves whose label
     ends in ``(clean)`` are dashed. Returns ``path``."""
-    count = max(1, len(panels))
-    columns = min(count, columns or count)
-    rows = math.ceil(count / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(6.0 * columns, 4.4 * rows), dpi=110, squeeze=False)
-    for ax, (panel, curves) in zip(axes.flat, panels.items()):
+    fig, axes = _axes_grid(len(panels), columns, (6.0, 4.4))
+    for ax, (panel, curves) in zip(axes, panels.items()):
         for label, (x, y) in curves.items():
             points = [(a, b) for a, b in zip(x, y) if b is not None]
             if points:
@@ -60,8 +70,6 @@ def plot_panels(panels: dict[str, dict[str, tuple[list, list]]], path: str, xlab
         ax.grid(True, alpha=0.3)
         if any(ax.get_legend_handles_labels()[1]):
             ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(panels):]:
-        ax.axis("off")
     if title:
         fig.suptitle(title)
     return _save(fig, path)
@@ -69,20 +77,15 @@ def plot_panels(panels: dict[str, dict[str, tuple[list, list]]], path: str, xlab
 
 def plot_heatmaps(matrices: dict, path: str, title: str = "", vmin: float = -1.0, vmax: float = 1.0) -> str:
     """One heat map per named square matrix (e.g. codebook cosine similarities), shared colour scale."""
-    count = max(1, len(matrices))
-    columns = min(count, 3)
-    rows = math.ceil(count / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(5.0 * columns, 4.4 * rows), dpi=110, squeeze=False)
+    fig, axes = _axes_grid(len(matrices), 3, (5.0, 4.4))
     image = None
-    for ax, (name, matrix) in zip(axes.flat, matrices.items()):
+    for ax, (name, matrix) in zip(axes, matrices.items()):
         image = ax.imshow(matrix, vmin=vmin, vmax=vmax, cmap="viridis", interpolation="nearest")
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("basis vector")
         ax.set_ylabel("basis vector")
-    for ax in list(axes.flat)[len(matrices):]:
-        ax.axis("off")
     if image is not None:
-        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8)
+        fig.colorbar(image, ax=axes, shrink=0.8)
     if title:
         fig.suptitle(title)
     return _save(fig, path, tight=False)  # tight_layout does not handle the shared colour bar
