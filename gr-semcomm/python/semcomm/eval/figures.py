@@ -160,7 +160,7 @@ def fig5(ev: Evaluator, out: Path) -> dict:
                                            f"fig5 needs two or more")
     for size in sorted(set(s.codebook_sizes) - set(by_size)):
         ev.lack(f"fig5 J={size}", f"no {s.proposed} model card with codebook_size {size} in {s.models_dir}")
-    order = [s.proposed] * bool(by_size) + sorted(x for x in sizes if x != s.proposed and len(sizes[x]) > 1)
+    order = ([s.proposed] if by_size else []) + sorted(x for x in sizes if x != s.proposed and len(sizes[x]) > 1)
     sweeps = {scheme_id: {size: {"name": sizes[scheme_id][size].name, **_snr_curves(ev, sizes[scheme_id][size])}
                           for size in sorted(sizes[scheme_id])} for scheme_id in order}
     panels = {}
@@ -330,13 +330,12 @@ def _code_choices(ev: Evaluator, scheme: Scheme, link: LinkConfig, out: Path | N
     codes = [name for name in CODE_IDS if name.startswith("wifi")]
     choices = code_choices(scheme.info.alphabet, scheme.info.num_tokens, link, codes, channel=ev.settings.channel,
                            max_frames=ev.settings.code_frames, seed=ev.settings.seed)
-    if out is None:
-        return {"scheme": scheme.name, **choices}
-    curves = {f"{code} ({row['payload_symbols']} symbols)": (choices["snr_db"], [f or None for f in row["fer"]])
-              for code, row in choices["rows"].items()}
-    plot_panels({f"{scheme.name}: {scheme.info.num_tokens} indices per frame": curves},
-                str(out / "table2_code_choices.png"), "Es/N0 (dB)", "frame error rate",
-                f"Table II: code choices ({link.modulation}, {ev.settings.channel})", logy=True)
+    if out is not None:
+        curves = {f"{code} ({row['payload_symbols']} symbols)": (choices["snr_db"], [f or None for f in row["fer"]])
+                  for code, row in choices["rows"].items()}
+        plot_panels({f"{scheme.name}: {scheme.info.num_tokens} indices per frame": curves},
+                    str(out / "table2_code_choices.png"), "Es/N0 (dB)", "frame error rate",
+                    f"Table II: code choices ({link.modulation}, {ev.settings.channel})", logy=True)
     return {"scheme": scheme.name, **choices}
 
 

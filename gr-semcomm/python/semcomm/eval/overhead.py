@@ -23,6 +23,8 @@ sum says which code spends less energy on one image.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..baselines.jpeg import JpegSettings, compress
@@ -107,21 +109,21 @@ def threshold_snr(table: list[dict], fer_target: float) -> float | None:
 def code_choices(alphabet, num_tokens: int, link: LinkConfig, codes, fer_target: float = 0.01,
                  snr_range=(-3.0, 18.0, 0.5), channel: str = "awgn", max_frames: int = 2000, seed: int = 0) -> dict:
     """``{"fer_target", "channel", "snr_db", "rows"}``: the codec's frame (:func:`digital_overhead`) under each
-    code of ``codes`` at ``link``'s modulation, with FER per grid point (``fer``, at most ``max_frames``
-    frames per point), ``threshold_esn0_db`` and ``threshold_image_energy_db`` (see module doc)."""
+    code of ``codes`` (the rest of ``link`` unchanged: modulation, decoder), with FER per grid point (``fer``,
+    at most ``max_frames`` frames per point), ``threshold_esn0_db`` and ``threshold_image_energy_db`` (see
+    module doc)."""
     low, high, step = snr_range
+    base = ProfileSettings.for_codec(alphabet, num_tokens if isinstance(alphabet, int) else None, snr_min_db=low,
+                                     snr_max_db=high, snr_step_db=step, max_frames=max_frames,
+                                     min_frames=min(500, max_frames), seed=seed)
     rows = {}
     for code in codes:
-        row = digital_overhead(alphabet, num_tokens, LinkConfig(modulation=link.modulation, code=code))
-        settings = ProfileSettings.for_codec(alphabet, num_tokens if isinstance(alphabet, int) else None,
-                                             chain=ChainSettings(modulation=link.modulation, code=code,
-                                                                 channel=channel),
-                                             snr_min_db=low, snr_max_db=high, snr_step_db=step,
-                                             max_frames=max_frames, min_frames=min(500, max_frames), seed=seed)
+        code_link = dataclasses.replace(link, code=code)
+        row = digital_overhead(alphabet, num_tokens, code_link)
+        settings = dataclasses.replace(base, chain=ChainSettings.from_link_config(code_link, channel))
         table = ErrorProfile.build(settings).table()
         threshold = threshold_snr(table, fer_target)
         rows[code] = {**row, "fer": [point["fer"] for point in table], "threshold_esn0_db": threshold,
                       "threshold_image_energy_db": None if threshold is None
                       else threshold + 10 * float(np.log10(row["payload_symbols"]))}
-    grid = ProfileSettings(snr_min_db=low, snr_max_db=high, snr_step_db=step).snr_grid
-    return {"fer_target": fer_target, "channel": channel, "snr_db": grid.tolist(), "rows": rows}
+    return {"fer_target": fer_target, "channel": channel, "snr_db": base.snr_grid.tolist(), "rows": rows}
