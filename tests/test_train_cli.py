@@ -120,3 +120,34 @@ def test_fine_tuning_refuses_a_pretraining_of_another_architecture(tmp_path, cap
     capsys.readouterr()
     assert main(["train", absent, "--run-dir", runs]) == 2
     assert "to_code.weight is shape (8, 16), this model (4, 16)" in capsys.readouterr().err
+
+
+def test_noise_masking_is_estimated_once_after_the_first_epoch_and_deployed(tmp_path):
+    """The noise-related keep set is measured at the start of epoch 2, not at the start of adversarial
+    training (epoch 3 here), so the clean epochs after the first already train on the deployed keep set."""
+    from semcomm.train import config as train_config
+    from semcomm.train.trainer import Trainer
+
+    write_fashion(tmp_path / "data", n_train=128, n_test=16)
+    config = train_config.load(_codec_config(tmp_path, "tiny_noise", epochs=3, fixed_mask_fraction=1.0))
+    config["model"]["masking"] = "noise"
+    config["adversarial"].update(enabled=True, start_epoch=3, steps=1)
+    trainer = Trainer(config, run_dir=str(tmp_path / "runs"), device="cpu")
+    assert trainer.noise_masking_epoch == 2
+    calls, estimate = [], trainer.estimate_noise_masking
+    trainer.estimate_noise_masking = lambda: calls.append(trainer.epoch) or estimate()
+    trainer.fit(progress=lambda line: None)
+    assert calls == [1]  # once, after one finished epoch
+    model = trainer.model
+    assert model.keep_logits.abs().sum() > 0
+    quietest = torch_sorted_top(model.keep_logits, model.config.num_tokens)
+    assert model.inference_keep.tolist() == quietest
+    assert trainer.training_keep(4).tolist() == [quietest] * 4  # fixed_mask_fraction 1: the deployed set
+    config["model"]["masking"] = "random"
+    assert Trainer(config, run_dir=str(tmp_path / "runs2"), device="cpu").noise_masking_epoch is None
+
+
+def torch_sorted_top(logits, count: int) -> list:
+    import torch
+
+    return torch.sort(torch.topk(logits, count).indices).values.tolist()

@@ -4,9 +4,10 @@ weight perturbation) and the digital chain in the loop.
 Per batch:
 1. augment the batch if configured (``train.augment_flip``, ``train.augment_shift``, see
    :mod:`semcomm.train.augment`); draw an SNR per image uniformly from ``link.snr_db`` and a training
-   mask per image (with ``model.masking: noise``, the masking probabilities come from the PGD noise
-   energy per patch, estimated once with the model of the epoch before adversarial training starts,
-   or after the first epoch);
+   mask per image (with ``model.masking: noise``, the masking probabilities and the inference keep set
+   come from the PGD noise energy per patch, estimated once, at the start of the second epoch: the first
+   epoch gives a fine-tuning's fresh head a meaning, and every later epoch, clean or adversarial, trains
+   on the keep set that will be deployed; :meth:`Trainer.noise_masking_epoch`);
 2. if adversarial training is on (from ``adversarial.start_epoch``): semantic noise by PGD (eq. 7)
    against the current model on the clean link, ``s' = s + Delta s``;
 3. weight perturbation ``nu`` from the adversarial loss (eq. 11), added to the weights;
@@ -187,6 +188,14 @@ class Trainer:
         self.model.set_noise_statistics(energy)
         return energy
 
+    @property
+    def noise_masking_epoch(self) -> int | None:
+        """Epoch (1-based) at whose start the noise-related masking is estimated: the second (the first
+        when there is only one); ``None`` for other maskings."""
+        if self.config["model"].get("masking") != "noise":
+            return None
+        return min(2, self.config["train"]["epochs"])
+
     def training_keep(self, batch: int):
         """Training mask ``[N, T]``: :meth:`sample_keep` of the model, with a share
         ``train.fixed_mask_fraction`` of the images (drawn from torch's RNG) given the inference keep
@@ -202,7 +211,7 @@ class Trainer:
     def train_epoch(self) -> dict:
         cfg, adv = self.config, self.config["adversarial"]
         attack = adv["enabled"] and self.epoch + 1 >= adv["start_epoch"]
-        if cfg["model"].get("masking") == "noise" and self.epoch + 1 == max(2, adv["start_epoch"]):
+        if self.epoch + 1 == self.noise_masking_epoch:
             self.estimate_noise_masking()
         low, high = cfg["link"]["snr_db"]
         loader = make_loader(self.train_set, cfg["train"]["batch_size"], shuffle=True, drop_last=True,
