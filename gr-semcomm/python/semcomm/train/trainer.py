@@ -211,8 +211,11 @@ class Trainer:
     def train_epoch(self) -> dict:
         cfg, adv = self.config, self.config["adversarial"]
         attack = adv["enabled"] and self.epoch + 1 >= adv["start_epoch"]
-        if self.epoch + 1 == self.noise_masking_epoch:
-            self.estimate_noise_masking()
+        masking = None
+        if self.epoch + 1 == self.noise_masking_epoch:  # recorded: the keep set is not a learned weight
+            energy = self.estimate_noise_masking()
+            masking = {"patch_noise_energy": [round(float(e), 8) for e in energy],
+                       "inference_keep": self.model.inference_keep.tolist()}
         low, high = cfg["link"]["snr_db"]
         loader = make_loader(self.train_set, cfg["train"]["batch_size"], shuffle=True, drop_last=True,
                              seed=cfg["seed"] + self.epoch)
@@ -231,6 +234,8 @@ class Trainer:
         self.epoch += 1
         record = {"epoch": self.epoch, "loss": total / count, "adversarial": attack,
                   "seconds": time.perf_counter() - start, "restarted_codes": self.restarted_codes}
+        if masking:
+            record["noise_masking"] = masking
         self.history.append(record)
         return record
 
