@@ -121,6 +121,26 @@ def test_card(exported, variant):
     assert card["metadata"]["semcomm.model_id"] == paths["model_id"]
 
 
+def test_noise_masking_keep_set_travels_in_the_card_and_comes_back_with_the_weights(tmp_path):
+    """A noise-related keep set (and its logits) are buffers the ONNX files do not give back as such: the
+    card records them exactly, and weight recovery takes them from there; without them recovery fails."""
+    from semcomm.export.recover import RecoveryError, recover_weights
+
+    torch.manual_seed(3)
+    model = MaskedVQVAE(CodecConfig(**SMALL, codebook_size=32, masking="noise")).eval()
+    model.set_noise_statistics(torch.rand(49))
+    paths = export(model, tmp_path, scheme="masked_vqvae")
+    card = json.loads(open(paths["card"]).read())
+    assert card["masking_state"]["inference_keep"] == model.inference_keep.tolist()
+    recovered = recover_weights(MaskedVQVAE(CodecConfig(**card["config"])), card, tmp_path / "codec")
+    assert torch.equal(recovered.keep_logits, model.keep_logits)
+    assert torch.equal(recovered.inference_keep, model.inference_keep)
+    assert not torch.equal(recovered.inference_keep, MaskedVQVAE(model.config).inference_keep)  # not as built
+    del card["masking_state"]
+    with pytest.raises(RecoveryError, match="keep_logits kept as built"):
+        recover_weights(MaskedVQVAE(CodecConfig(**card["config"])), card, tmp_path / "codec")
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_parity_dynamic_batch(exported, variant):
     model, paths, _ = exported[variant]

@@ -338,6 +338,15 @@ def export_graphs_with_card(encoder_graph: nn.Module, decoder_graph: nn.Module, 
     return {"encoder": paths["encoder"], "decoder": paths["decoder"], "card": paths["card"], "model_id": model_id}
 
 
+def masking_state(model: nn.Module) -> dict:
+    """The model's ``masking_state`` buffers as exact lists (float32 values survive JSON as doubles): the
+    card's ``masking_state``. They are part of the model id, but the ONNX files hold the keep set only
+    inside the graph and the training masking logits not at all; weight recovery
+    (:mod:`semcomm.export.recover`) reads them from the card (e.g. a noise-related keep set)."""
+    state = model.state_dict()
+    return {key: state[key].tolist() for key in getattr(model, "masking_state", ())}
+
+
 def export_codec(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: str, classes=None,
                  card_extra: Mapping | None = None, opset: int = OPSET, example_batch: int = 2,
                  verify: bool = True) -> dict:
@@ -348,6 +357,7 @@ def export_codec(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: 
     Returns ``{"encoder", "decoder", "card", "model_id"}`` (paths as strings)."""
     cfg = model.config
     check_export_arguments(cfg, name, classes, card_extra, example_batch)
+    card_extra = {**(card_extra or {}), "masking_state": masking_state(model)}
     metadata = build_metadata(task=cfg.task, image_shape=cfg.image_shape, num_tokens=cfg.num_tokens,
                               alphabet=cfg.codebook_size, classes=classes if cfg.task == "classification" else None,
                               uses_snr=cfg.uses_snr, dataset=dataset, scheme=scheme)

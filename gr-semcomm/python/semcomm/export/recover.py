@@ -13,7 +13,9 @@ only ONNX files and cards. :func:`recover_weights` rebuilds the weights from the
    of an untrained model) with the same shape and dtype gives the trained tensor.
 
 Integer buffers (e.g. the inference keep positions) and tensors the inference graphs do not use (e.g. the
-training masking logits, zero for random masking) keep the values the config builds. Boolean buffers are
+training masking logits, zero for random masking) keep the values the config builds, except the masking
+buffers the card records under ``masking_state`` (a noise-related keep set and its logits, exact values,
+written by :func:`~semcomm.export.onnx_export.export_codec`), which are taken from the card. Boolean buffers are
 training-state flags (the codebook's ``initialized``: its data-dependent initialisation ran), true in a
 trained model and false in an untrained one: both settings are tried. The result is accepted only when
 its model id (:func:`~semcomm.export.onnx_export.codec_model_id`, the sha256 over config + state dict)
@@ -142,6 +144,11 @@ def recover_weights(model: nn.Module, card: dict, prefix) -> nn.Module:
                                     f"({name!r}, {expected.dtype} {list(expected.shape)}): exported by another "
                                     f"version or another architecture?")
             tensor.copy_(torch.from_numpy(np.array(value.T if transposed else value)))
+    with torch.no_grad():
+        for key, value in (card.get("masking_state") or {}).items():
+            if key not in state:
+                raise RecoveryError(f"{prefix}: the card's masking_state names {key!r}, which the model has not")
+            state[key].copy_(torch.tensor(value, dtype=state[key].dtype))
     model_id = _match_flags(model, card["model_id"])
     if model_id != card["model_id"]:
         kept = f" ({', '.join(unmatched)} kept as built: not in the files)" if unmatched else ""
