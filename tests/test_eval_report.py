@@ -272,12 +272,13 @@ def test_ablation_cards_feed_figs_5_10_and_the_ablation_table_only(zoo, tmp_path
             CONFIG_YAML.format(name=name, scheme=scheme, weight=0).replace("codebook_size: 16", "codebook_size: 32"))
         wide = MaskedVQVAE(CodecConfig(**dict(CODEC, codebook_size=32), fim_layers=fim_layers)).eval()
         export_codec(wide, models, name, scheme=scheme, dataset="fashion-mnist", classes=CLASSES)
+    noise = _noise_masking_ablation(models)
     out = tmp_path / "report"
     assert run_cli(["eval", "report", "--out", str(out), "--quick", "--quiet", "--models", str(models),
                     "--run-dir", str(zoo["runs"]), "--data-root", str(zoo["root"] / "data"),
                     "--codebook-sizes", "16,32,64"]) == 0
     report = json.loads((out / "report.json").read_text())
-    ablation_names = {"masked_vqvae_j32", "masked_vqvae_fim_at_j32"}
+    ablation_names = {"masked_vqvae_j32", "masked_vqvae_fim_at_j32", "masked_vqvae_fim_at_noise"}
     assert {s["name"] for s in report["ablation_models"]} == ablation_names
     assert not ablation_names & ({s["name"] for s in report["schemes"]} | set(report["fig4"]["curves"]))
     assert not ablation_names & set(report["table3"]["sources"] + list(report["fig6"]["curves"]))
@@ -298,6 +299,32 @@ def test_ablation_cards_feed_figs_5_10_and_the_ablation_table_only(zoo, tmp_path
     row = report["ablations"]["rows"]["masked_vqvae_j32"]
     assert row["main"] == "masked_vqvae" and row["main_clean"] == report["fig6"]["curves"]["masked_vqvae"][0]
     assert row["differs"] == {"model.codebook_size": [16, 32]} and 0 <= row["semantic_noise"] <= 1
+    assert report["ablations"]["rows"]["masked_vqvae_fim_at_noise"]["differs"] == {"model.masking": [None, "noise"]}
+    masks = report["masking"]  # keep sets; the noise-related one from the weights recovered with the card's state
+    assert masks["masked_vqvae_j32"]["inference_keep"] == masks["masked_vqvae"]["inference_keep"]
+    assert masks["masked_vqvae_fim_at_noise"]["inference_keep"] == noise.inference_keep.tolist()
+    assert masks["masked_vqvae_fim_at_noise"]["inference_keep"] != masks["masked_vqvae_fim_at"]["inference_keep"]
+    assert masks["masked_vqvae_fim_at_noise"]["patch_noise_energy"] == pytest.approx(
+        noise.keep_logits.mul(-1).tolist())  # the recorded energy (here: minus the logits)
+    assert masks["masked_vqvae"]["patch_noise_energy"] is None and masks["masked_vqvae"]["grid"] == [7, 7]
+    assert (out / "masking_keep_sets.png").stat().st_size > 1000
+
+
+def _noise_masking_ablation(models):
+    """``masked_vqvae_fim_at_noise``: the noise-related masking strategy with a recorded noise energy."""
+    name = "masked_vqvae_fim_at_noise"
+    (models / "configs" / f"{name}.yaml").write_text(
+        CONFIG_YAML.format(name=name, scheme="masked_vqvae_fim_at", weight=0.1).replace(
+            "codebook_size: 16}", "codebook_size: 16, masking: noise}"))
+    model = MaskedVQVAE(CodecConfig(**CODEC, fim_layers=[0], masking="noise")).eval()
+    energy = torch.rand(49)
+    model.set_noise_statistics(energy)
+    model.keep_logits.copy_(-energy)  # any logits: what matters is that the card gives them back exactly
+    record = {"epoch": 2, "noise_masking": {"patch_noise_energy": energy.tolist(),
+                                            "inference_keep": model.inference_keep.tolist()}}
+    export_codec(model, models, name, scheme="masked_vqvae_fim_at", dataset="fashion-mnist", classes=CLASSES,
+                 card_extra={"training": {"history": [{"epoch": 1}, record]}})
+    return model
 
 
 def test_report_on_the_shipped_model_attacks_it_white_box_from_its_onnx_files(tmp_path):

@@ -21,7 +21,8 @@ from .jpeg import classify_jpeg
 from .overhead import analog_overhead, code_choices, digital_overhead, jpeg_overhead, overhead_table
 from .plots import plot_accuracy_table, plot_heatmaps, plot_panels
 from .report import ReportSettings, eps_label
-from .schemes import PAPER_SCHEMES, ReservedView, Scheme, discover, discover_surrogates, split_ablations
+from .schemes import (PAPER_SCHEMES, ReservedView, Scheme, build_model, discover, discover_surrogates,
+                      split_ablations)
 
 
 # ------------------------------------------------------------------------------------------ evaluator
@@ -339,6 +340,50 @@ def _code_choices(ev: Evaluator, scheme: Scheme, link: LinkConfig, out: Path | N
     return {"scheme": scheme.name, **choices}
 
 
+def _keep_set(scheme: Scheme) -> list[int]:
+    """The patch positions whose indices ``scheme`` sends: its PyTorch model's, else the card's recorded
+    ``masking_state``, else the keep set its config builds."""
+    if scheme.torch_model is not None:
+        return scheme.torch_model.inference_keep.tolist()
+    recorded = (scheme.card.get("masking_state") or {}).get("inference_keep")
+    return recorded if recorded is not None else build_model(scheme.card).inference_keep.tolist()
+
+
+def _recorded_noise_energy(card: dict) -> list | None:
+    """The per-patch PGD noise energy a noise-related masking was chosen from (the card's training history)."""
+    records = [r["noise_masking"] for r in card.get("training", {}).get("history", []) if r.get("noise_masking")]
+    return records[0]["patch_noise_energy"] if records else None
+
+
+def masking(ev: Evaluator, out: Path) -> dict:
+    """The keep set each digital model deploys (the patches it sends the indices of, on its patch grid) and,
+    for the noise-related masking strategy, the PGD noise energy per patch the keep set was chosen from (as
+    the card's training history records it). Drawn as grid maps for the main models and the ablations whose
+    keep set or masking differs from their main model's; 1 = sent, energy scaled to its maximum."""
+    result, maps = {}, {}
+    main_keep = {}
+    for scheme in [x for x in ev.models() if x.family == "digital"]:
+        config = scheme.card["config"]
+        grid = [config["image_shape"][1] // config["patch"], config["image_shape"][2] // config["patch"]]
+        keep = _keep_set(scheme)
+        energy = _recorded_noise_energy(scheme.card)
+        result[scheme.name] = {"masking": config["masking"], "keep_layout": config.get("keep_layout", "spread"),
+                               "grid": grid, "inference_keep": keep, "patch_noise_energy": energy}
+        if scheme in ev.schemes:
+            main_keep[scheme.scheme] = keep
+        elif keep == main_keep.get(scheme.scheme) and energy is None:
+            continue
+        sent = np.zeros(grid[0] * grid[1])
+        sent[keep] = 1.0
+        maps[f"{scheme.name}\nsent patches ({config['masking']} masking)"] = sent.reshape(grid)
+        if energy is not None:
+            maps[f"{scheme.name}\nPGD noise energy per patch"] = (np.asarray(energy) / max(energy)).reshape(grid)
+    if maps:
+        plot_heatmaps(maps, str(out / "masking_keep_sets.png"), "Masking: the patches each codec sends",
+                      vmin=0.0, vmax=1.0, axis_labels=("patch column", "patch row"))
+    return result
+
+
 def _differences(main: dict, other: dict, path: str = "") -> dict:
     """``{"section.key": [main value, other value]}`` for every leaf that differs (``name`` excluded)."""
     found = {}
@@ -448,5 +493,5 @@ def evaluator(settings: ReportSettings, torch_weights: bool = True) -> Evaluator
 
 #: report.json key -> section; sections with a PNG take (evaluator, output directory), tables the evaluator
 FIGURES = (("fig4", fig4), ("fig5", fig5), ("fig6", fig6), ("fig7", fig7), ("fig9", fig9), ("fig10", fig10),
-           ("table2", table2), ("table3", table3))
+           ("table2", table2), ("table3", table3), ("masking", masking))
 TABLES = (("ablations", ablations),)

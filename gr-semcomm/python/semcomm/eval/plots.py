@@ -75,15 +75,17 @@ def plot_panels(panels: dict[str, dict[str, tuple[list, list]]], path: str, xlab
     return _save(fig, path)
 
 
-def plot_heatmaps(matrices: dict, path: str, title: str = "", vmin: float = -1.0, vmax: float = 1.0) -> str:
-    """One heat map per named square matrix (e.g. codebook cosine similarities), shared colour scale."""
+def plot_heatmaps(matrices: dict, path: str, title: str = "", vmin: float = -1.0, vmax: float = 1.0,
+                  axis_labels: tuple[str, str] = ("basis vector", "basis vector")) -> str:
+    """One heat map per named matrix (e.g. codebook cosine similarities), shared colour scale;
+    ``axis_labels``: (x, y)."""
     fig, axes = _axes_grid(len(matrices), 3, (5.0, 4.4))
     image = None
     for ax, (name, matrix) in zip(axes, matrices.items()):
         image = ax.imshow(matrix, vmin=vmin, vmax=vmax, cmap="viridis", interpolation="nearest")
         ax.set_title(name, fontsize=9)
-        ax.set_xlabel("basis vector")
-        ax.set_ylabel("basis vector")
+        ax.set_xlabel(axis_labels[0])
+        ax.set_ylabel(axis_labels[1])
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.8)
     if title:

@@ -39,6 +39,9 @@ report.json sections
     weights and the attack surrogates of ``<models_dir>/surrogates/`` (``black_box_sources``, e.g. the
     paper's ResNet-based model, :mod:`semcomm.export.surrogate`); noise enters each target where its
     semantic noise does (transmitter input, or received image for JPEG); drawn as an annotated heat map;
+    ``masking``: per digital model the keep set it deploys (patch positions on its grid) and, for the
+    noise-related masking strategy, the PGD noise energy per patch it was chosen from (the card's training
+    history); drawn for the main models and the ablations whose keep set differs;
     ``ablations``: every ablation card next to its scheme's main model, clean and with semantic noise at
     ``eps_snr``, with the training-config entries in which the two differ;
     ``checks``: the paper's claims and the issue's targets checked on these numbers (:mod:`semcomm.eval.checks`).
