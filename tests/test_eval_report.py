@@ -272,7 +272,7 @@ def test_ablation_cards_feed_figs_5_10_and_the_ablation_table_only(zoo, tmp_path
             CONFIG_YAML.format(name=name, scheme=scheme, weight=0).replace("codebook_size: 16", "codebook_size: 32"))
         wide = MaskedVQVAE(CodecConfig(**dict(CODEC, codebook_size=32), fim_layers=fim_layers)).eval()
         export_codec(wide, models, name, scheme=scheme, dataset="fashion-mnist", classes=CLASSES)
-    noise = _noise_masking_ablation(models)
+    noise = _noise_masking_ablation(models, zoo["root"] / "data")
     out = tmp_path / "report"
     assert run_cli(["eval", "report", "--out", str(out), "--quick", "--quiet", "--models", str(models),
                     "--run-dir", str(zoo["runs"]), "--data-root", str(zoo["root"] / "data"),
@@ -306,18 +306,23 @@ def test_ablation_cards_feed_figs_5_10_and_the_ablation_table_only(zoo, tmp_path
     assert masks["masked_vqvae_fim_at_noise"]["inference_keep"] != masks["masked_vqvae_fim_at"]["inference_keep"]
     assert masks["masked_vqvae_fim_at_noise"]["patch_noise_energy"] == pytest.approx(
         noise.keep_logits.mul(-1).tolist())  # the recorded energy (here: minus the logits)
+    assert masks["masked_vqvae_fim_at_noise"]["energy_vs_intensity"] == pytest.approx(1.0)
     assert masks["masked_vqvae"]["patch_noise_energy"] is None and masks["masked_vqvae"]["grid"] == [7, 7]
     assert (out / "masking_keep_sets.png").stat().st_size > 1000
 
 
-def _noise_masking_ablation(models):
-    """``masked_vqvae_fim_at_noise``: the noise-related masking strategy with a recorded noise energy."""
+def _noise_masking_ablation(models, data_root):
+    """``masked_vqvae_fim_at_noise``: the noise-related masking strategy with a recorded noise energy (here
+    the test images' mean intensity per patch, so that the report finds a correlation of 1)."""
+    from semcomm.nn.vit import patchify
+
     name = "masked_vqvae_fim_at_noise"
     (models / "configs" / f"{name}.yaml").write_text(
         CONFIG_YAML.format(name=name, scheme="masked_vqvae_fim_at", weight=0.1).replace(
             "codebook_size: 16}", "codebook_size: 16, masking: noise}"))
     model = MaskedVQVAE(CodecConfig(**CODEC, fim_layers=[0], masking="noise")).eval()
-    energy = torch.rand(49)
+    test_images = torch.from_numpy(load_dataset("fashion-mnist", "test", root=data_root).float_images())
+    energy = patchify(test_images, 4).mean(dim=(0, 2))
     model.set_noise_statistics(energy)
     model.keep_logits.copy_(-energy)  # any logits: what matters is that the card gives them back exactly
     record = {"epoch": 2, "noise_masking": {"patch_noise_energy": energy.tolist(),

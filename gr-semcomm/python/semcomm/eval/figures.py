@@ -13,6 +13,7 @@ import torch
 from tqdm import tqdm
 
 from ..baselines.jpeg import JpegLink, JpegSettings
+from ..nn.vit import patchify
 from ..phy.ldpc import CODE_IDS
 from ..phy.modem import LinkConfig
 from ..train.digital_channel import ChainSettings, ExactChain
@@ -359,7 +360,9 @@ def masking(ev: Evaluator, out: Path) -> dict:
     """The keep set each digital model deploys (the patches it sends the indices of, on its patch grid) and,
     for the noise-related masking strategy, the PGD noise energy per patch the keep set was chosen from (as
     the card's training history records it). Drawn as grid maps for the main models and the ablations whose
-    keep set or masking differs from their main model's; 1 = sent, energy scaled to its maximum."""
+    keep set or masking differs from their main model's; 1 = sent, energy scaled to its maximum. With the
+    energy, ``energy_vs_intensity``: its Pearson correlation with the test images' mean intensity per patch
+    (L-inf noise is clipped at the [0, 1] bounds, so it is weak on black background)."""
     result, maps = {}, {}
     main_keep = {}
     for scheme in [x for x in ev.models() if x.family == "digital"]:
@@ -369,6 +372,9 @@ def masking(ev: Evaluator, out: Path) -> dict:
         energy = _recorded_noise_energy(scheme.card)
         result[scheme.name] = {"masking": config["masking"], "keep_layout": config.get("keep_layout", "spread"),
                                "grid": grid, "inference_keep": keep, "patch_noise_energy": energy}
+        if energy is not None:
+            intensity = patchify(ev.images, config["patch"]).mean(dim=(0, 2)).numpy()
+            result[scheme.name]["energy_vs_intensity"] = float(np.corrcoef(energy, intensity)[0, 1])
         if scheme in ev.schemes:
             main_keep[scheme.scheme] = keep
         elif keep == main_keep.get(scheme.scheme) and energy is None:
