@@ -63,3 +63,22 @@ def test_fig5_claim_compares_each_codebook_size_with_the_next_smaller():
     assert checks["Fig. 5 (clean, J = 256 vs 16): j256 >= j16 at every snr_db"]["holds"] is False
     large = checks["Fig. 5 (clean, J = 1024 vs 256): j1024 >= j256 at every snr_db"]
     assert large["holds"] and large["within_noise"] == [{"snr_db": 0.0, "j1024": 0.57, "j256": 0.60}]
+
+
+def test_noise_masking_claim_uses_the_ablations_that_change_only_the_masking():
+    numbers = report({"masked_vqvae_fim_at": [0.5, 0.8]}, {"masked_vqvae_fim_at": [0.9, 0.8, 0.8]})
+    assert by_name(check_report(numbers))["noise-related masking helps"]["holds"] is None  # no such ablation
+
+    def row(noisy, differs):
+        return {"main": "masked_vqvae_fim_at", "semantic_noise": noisy, "main_semantic_noise": 0.77,
+                "differs": differs}
+    numbers["ablations"] = {"snr_db": 12.0, "rows": {
+        "noise": row(0.70, {"model.masking": ["random", "noise"]}),
+        "noise_j16": row(0.90, {"model.masking": ["random", "noise"], "model.codebook_size": [256, 16]}),
+        "j16": row(0.90, {"model.codebook_size": [256, 16]})}}
+    checks = [c for c in check_report(numbers) if c["check"].startswith("noise-related masking")]
+    assert len(checks) == 1 and checks[0]["check"] == ("noise-related masking helps: noise >= masked_vqvae_fim_at "
+                                                       "at every snr_db")
+    assert checks[0]["holds"] is False and checks[0]["where_not"] == [
+        {"snr_db": 12.0, "noise": 0.70, "masked_vqvae_fim_at": 0.77}]
+

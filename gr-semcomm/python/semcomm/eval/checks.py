@@ -16,7 +16,10 @@ Claims of Hu et al. Sec. V-B (accuracy, higher is better, ties count as holding)
   adversarial training helps (``masked_vqvae_at >= masked_vqvae``, ``jscc_at >= jscc``,
   ``jpeg_ldpc_at >= jpeg_ldpc``);
 * Fig. 5: a larger codebook is at least as accurate, clean and with semantic noise, at every SNR (each
-  size of the proposed scheme's sweep against the next smaller one).
+  size of the proposed scheme's sweep against the next smaller one);
+* Sec. III-A: the noise-related masking strategy is more robust than random masking (each ablation that
+  differs from its main model only in ``model.masking: noise``, with semantic noise at ``eps_snr``, from
+  the report's ``ablations`` table).
 
 Targets of the issue, at ``eps_snr`` on the report's images: clean accuracy of the proposed scheme
 >= 0.90 and under PGD (``noise_eps``) >= 0.75; at every tested eps at least as accurate as ``jscc_at``
@@ -91,6 +94,7 @@ def check_report(report: dict) -> list[dict]:
         else:
             checks.append(_missing(f"{module} helps: {better} >= {worse}", "scheme not in the report"))
     checks += _codebook_checks(report.get("fig5", {}), proposed, images)
+    checks += _masking_checks(report.get("ablations", {}), images)
     clean = by_eps[me][eps.index(0.0)] if 0.0 in eps else None
     noise = (by_eps[me][eps.index(report["fig4"]["eps"])] if report["fig4"].get("eps") in eps else None)
     checks.append(_threshold(f"target: {me} clean accuracy at {fig6.get('snr_db')} dB", clean, TARGET_CLEAN))
@@ -119,3 +123,16 @@ def _codebook_checks(fig5: dict, proposed: str, images: int) -> list[dict]:
                               "snr_db", fig5["snr_db"], images)
             checks.append(dict(check, check=f"Fig. 5 ({label}, J = {large} vs {small}): {check['check']}"))
     return checks
+
+
+def _masking_checks(ablations: dict, images: int) -> list[dict]:
+    """Sec. III-A's claim on the ablations that change only the masking to the noise-related strategy."""
+    checks = []
+    for name, row in ablations.get("rows", {}).items():
+        differs = row.get("differs") or {}
+        if set(differs) == {"model.masking"} and differs["model.masking"][1] == "noise":
+            check = _at_least(name, [row["semantic_noise"]], row["main"], [row["main_semantic_noise"]], "snr_db",
+                              [ablations["snr_db"]], images)
+            checks.append(dict(check, check=f"noise-related masking helps: {check['check']}"))
+    return checks or [_missing("noise-related masking helps", "no ablation that differs from its main model "
+                                                             "only in model.masking: noise")]
