@@ -140,18 +140,19 @@ def test_noise_masking_is_estimated_once_after_the_first_epoch_and_deployed(tmp_
     assert calls == [1]  # once, after one finished epoch
     model = trainer.model
     assert model.keep_logits.abs().sum() > 0
-    quietest = torch_sorted_top(model.keep_logits, model.config.num_tokens)
+    quietest = _top_positions(model.keep_logits, model.config.num_tokens)
     assert model.inference_keep.tolist() == quietest
     assert trainer.training_keep(4).tolist() == [quietest] * 4  # fixed_mask_fraction 1: the deployed set
     recorded = [record.get("noise_masking") for record in trainer.history]
     assert recorded[0] is None and recorded[2] is None and recorded[1]["inference_keep"] == quietest
     energy = model.keep_logits.new_tensor(recorded[1]["patch_noise_energy"])
-    assert energy.shape == (49,) and torch_sorted_top(-energy, 25) == quietest  # the least noisy patches
+    assert energy.shape == (49,) and _top_positions(-energy, 25) == quietest  # the least noisy patches
     config["model"]["masking"] = "random"
     assert Trainer(config, run_dir=str(tmp_path / "runs2"), device="cpu").noise_masking_epoch is None
 
 
-def torch_sorted_top(logits, count: int) -> list:
+def _top_positions(logits, count: int) -> list:
+    """Sorted positions of the ``count`` largest ``logits``."""
     import torch
 
     return torch.sort(torch.topk(logits, count).indices).values.tolist()
