@@ -144,11 +144,13 @@ def recover_weights(model: nn.Module, card: dict, prefix) -> nn.Module:
                                     f"({name!r}, {expected.dtype} {list(expected.shape)}): exported by another "
                                     f"version or another architecture?")
             tensor.copy_(torch.from_numpy(np.array(value.T if transposed else value)))
+    recorded = card.get("masking_state") or {}
     with torch.no_grad():
-        for key, value in (card.get("masking_state") or {}).items():
+        for key, value in recorded.items():
             if key not in state:
                 raise RecoveryError(f"{prefix}: the card's masking_state names {key!r}, which the model has not")
             state[key].copy_(torch.tensor(value, dtype=state[key].dtype))
+    unmatched = [key for key in unmatched if key not in recorded]  # those came from the card
     model_id = _match_flags(model, card["model_id"])
     if model_id != card["model_id"]:
         kept = f" ({', '.join(unmatched)} kept as built: not in the files)" if unmatched else ""
