@@ -11,10 +11,11 @@ import yaml
 
 pytest.importorskip("torch")
 
-from semcomm.cli import main  # noqa: E402
+from semcomm.cli import _training_chain, main  # noqa: E402
 from semcomm.eval.schemes import build_model  # noqa: E402
 from semcomm.export.recover import recover_weights  # noqa: E402
 from semcomm.export.runtime import load_card  # noqa: E402
+from semcomm.train.pretrained import weights_fingerprint  # noqa: E402
 from test_jpeg_baseline import one_torch_thread  # noqa: E402,F401 - autouse fixture
 from test_jscc import write_fashion  # noqa: E402
 
@@ -102,6 +103,7 @@ def test_reconstruction_pretraining_then_classification_fine_tuning(tmp_path, ca
     assert card["training"]["init_from"]["loaded"] == len(pretrained) - 4  # head, masking state
     checkpoint = tmp_path / "runs" / "tiny_recon" / "checkpoint.pt"
     assert card["training"]["init_from"]["sha256"] == hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    assert card["training"]["init_from"]["weights_sha256"] == weights_fingerprint(pretrained)
     assert card["config"]["num_classes"] == 10 and pretrained["head.weight"].shape[0] == 16  # 4 x 4 pixels
 
 
@@ -156,3 +158,28 @@ def _top_positions(logits, count: int) -> list:
     import torch
 
     return torch.sort(torch.topk(logits, count).indices).values.tolist()
+
+
+def test_weights_fingerprint_ignores_the_history_and_sees_every_weight():
+    import torch
+
+    state = {"b": torch.arange(6, dtype=torch.float32).reshape(2, 3), "a": torch.tensor([True, False])}
+    reordered = {"a": state["a"].clone(), "b": state["b"].clone()}
+    assert weights_fingerprint(state) == weights_fingerprint(reordered)
+    changed = dict(reordered, b=state["b"].clone().index_fill_(1, torch.tensor([2]), 7.0))
+    assert weights_fingerprint(changed) != weights_fingerprint(state)
+    reshaped = dict(reordered, b=state["b"].reshape(3, 2))  # same bytes, other shape
+    assert weights_fingerprint(reshaped) != weights_fingerprint(state)
+
+
+def test_reproduce_chain_follows_init_from_back_to_the_first_pretraining(tmp_path):
+    from semcomm.train import config as train_config
+
+    _codec_config(tmp_path, "tiny_recon")
+    _codec_config(tmp_path, "tiny_clean", init_from="tiny_recon")
+    robust = _codec_config(tmp_path, "tiny_robust", init_from="tiny_clean")
+    assert _training_chain(robust, train_config.load(robust)) == [
+        str(tmp_path / "tiny_recon.yaml"), str(tmp_path / "tiny_clean.yaml"), robust]
+    looping = _codec_config(tmp_path, "tiny_recon", init_from="tiny_robust")  # recon now starts from robust
+    with pytest.raises(ValueError, match="a cycle"):
+        _training_chain(looping, train_config.load(looping))

@@ -294,6 +294,23 @@ def _reconstruction_metrics(trainer, link, args) -> dict:
     return metrics
 
 
+def _training_chain(config_path: str, config: dict) -> list[str]:
+    """Configs to train, in order, to reproduce ``config_path``: its ``train.init_from`` runs first, each
+    config lying next to the one that names it (:mod:`semcomm.train.pretrained`), followed back as far as
+    the configs exist."""
+    from .train import config as train_config
+
+    chain = [config_path]
+    init_from = config["train"]["init_from"]
+    while init_from:
+        path = os.path.join(os.path.dirname(config_path), init_from + ".yaml")
+        if path in chain:
+            raise ValueError(f"train.init_from of {config_path} leads back to {path}: a cycle")
+        chain.insert(0, path)
+        init_from = train_config.load(path)["train"]["init_from"] if os.path.exists(path) else None
+    return chain
+
+
 def cmd_export(args) -> int:
     import torch
 
@@ -312,11 +329,10 @@ def cmd_export(args) -> int:
     model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True)["model"])
     metrics_path = os.path.join(run_dir, "metrics.json")
     trained = json.load(open(metrics_path)) if os.path.exists(metrics_path) else {}
-    reproduce = f"semcomm train {args.config} && semcomm export {args.config}"
+    reproduce = " && ".join([f"semcomm train {path}" for path in _training_chain(args.config, config)]
+                            + [f"semcomm export {args.config}"])
     training = {"history": trained.get("history", [])}
-    if config["train"]["init_from"]:  # the pre-training config lies next to this one (semcomm.train.pretrained)
-        pretraining = os.path.join(os.path.dirname(args.config), config["train"]["init_from"] + ".yaml")
-        reproduce = f"semcomm train {pretraining} && {reproduce}"
+    if config["train"]["init_from"]:
         training["init_from"] = trained.get("pretrained")
     card_extra = {"metrics": trained.get("metrics", {}), "training": training, "reproduce": reproduce}
     images = torch.from_numpy(test_set.float_images()[:64])

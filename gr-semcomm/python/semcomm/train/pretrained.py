@@ -8,12 +8,15 @@ differs between reconstruction and classification) and the feature importance mo
 reconstruction model has none of) may stay fresh. The masking state (the model's ``masking_state`` buffers:
 ``keep_logits``, ``inference_keep``) always follows the fine-tuning config (``masking``, ``keep_layout``),
 never the pre-training's. Any other tensor that does not load means the pre-training run has another
-architecture, an error naming the tensor. Optimiser, schedule and epoch start afresh. The sha256 of the
-checkpoint file is recorded (metrics.json, then the model card), so a card names the exact pre-training
-weights it was fine-tuned from.
+architecture, an error naming the tensor. Optimiser, schedule and epoch start afresh. Two digests are
+recorded (metrics.json, then the model card): the sha256 of the checkpoint file, which names the exact file,
+and :func:`weights_fingerprint` of its weights alone, which a re-run of the pre-training reproduces when it
+yields the same weights (the file also holds the training history with its wall times, so its own digest
+never repeats).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 
 import torch
@@ -33,9 +36,20 @@ def checkpoint_of(run_dir: str, run_name: str) -> str:
     return os.path.join(run_dir, run_name, "checkpoint.pt")
 
 
+def weights_fingerprint(state: dict) -> str:
+    """sha256 of a state dict's tensors: name, dtype, shape and bytes of each, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
 def load_pretrained(model: nn.Module, path: str) -> dict:
     """Copy the matching tensors of the checkpoint at ``path`` into ``model`` (module doc); returns what was
-    done: ``checkpoint`` (path), ``sha256`` (of the file), ``epochs`` of the pre-training, ``loaded`` (count),
+    done: ``checkpoint`` (path), ``sha256`` (of the file), ``weights_sha256`` (:func:`weights_fingerprint` of
+    its weights), ``epochs`` of the pre-training, ``loaded`` (count),
     ``fresh`` and ``from_config`` (tensor names)."""
     if not os.path.isfile(path):
         raise PretrainedError(f"no pre-training checkpoint {path}: train the init_from run first")
@@ -55,5 +69,6 @@ def load_pretrained(model: nn.Module, path: str) -> dict:
             found = "absent" if value is None else f"shape {tuple(value.shape)}, this model {tuple(tensor.shape)}"
             raise PretrainedError(f"pre-training checkpoint {path} does not fit this model: {key} is {found}")
     model.load_state_dict(loaded, strict=False)
-    return {"checkpoint": path, "sha256": sha256_file(path), "epochs": state.get("epoch"), "loaded": len(loaded),
+    return {"checkpoint": path, "sha256": sha256_file(path), "weights_sha256": weights_fingerprint(source),
+            "epochs": state.get("epoch"), "loaded": len(loaded),
             "fresh": fresh, "from_config": from_config}
