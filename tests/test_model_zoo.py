@@ -11,6 +11,7 @@ import pytest
 
 pytest.importorskip("torch")
 
+from semcomm.cli import training_chain  # noqa: E402
 from semcomm.eval.schemes import build_model, family  # noqa: E402
 from semcomm.export.recover import recover_weights  # noqa: E402
 from semcomm.export.runtime import CPU, OnnxImageClassifier, SemanticCodec, load_card  # noqa: E402
@@ -32,10 +33,10 @@ def test_the_zoo_fits_its_budget_and_has_the_default_model():
 def _check_training_card(card: dict, name: str) -> dict:
     """The card's scheme and reproduce command agree with ``models/configs/<name>.yaml``; its metrics cover
     the whole test set. Returns the config."""
-    config = train_config.load(f"models/configs/{name}.yaml")
-    pretraining = config["train"]["init_from"]  # its config comes first, then this one
-    first = f"semcomm train models/configs/{pretraining or name}.yaml"
-    assert card["reproduce"].startswith(first) and f"semcomm train models/configs/{name}.yaml" in card["reproduce"]
+    path = f"models/configs/{name}.yaml"
+    config = train_config.load(path)
+    chain = training_chain(path, config)  # the init_from configs come first, then this one
+    assert card["reproduce"] == " && ".join([f"semcomm train {step}" for step in chain] + [f"semcomm export {path}"])
     assert config["scheme"] == card["scheme"]
     for key in ("clean", "white_box_pgd"):
         assert card["metrics"][key]["images"] == 10000 and 0 <= card["metrics"][key]["accuracy"] <= 1

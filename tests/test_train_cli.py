@@ -11,7 +11,7 @@ import yaml
 
 pytest.importorskip("torch")
 
-from semcomm.cli import _training_chain, main  # noqa: E402
+from semcomm.cli import training_chain, main  # noqa: E402
 from semcomm.eval.schemes import build_model  # noqa: E402
 from semcomm.export.recover import recover_weights  # noqa: E402
 from semcomm.export.runtime import load_card  # noqa: E402
@@ -178,8 +178,8 @@ def test_reproduce_chain_follows_init_from_back_to_the_first_pretraining(tmp_pat
     _codec_config(tmp_path, "tiny_recon")
     _codec_config(tmp_path, "tiny_clean", init_from="tiny_recon")
     robust = _codec_config(tmp_path, "tiny_robust", init_from="tiny_clean")
-    assert _training_chain(robust, train_config.load(robust)) == [
+    assert training_chain(robust, train_config.load(robust)) == [
         str(tmp_path / "tiny_recon.yaml"), str(tmp_path / "tiny_clean.yaml"), robust]
     looping = _codec_config(tmp_path, "tiny_recon", init_from="tiny_robust")  # recon now starts from robust
     with pytest.raises(ValueError, match="a cycle"):
-        _training_chain(looping, train_config.load(looping))
+        training_chain(looping, train_config.load(looping))

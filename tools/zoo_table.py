@@ -5,7 +5,7 @@
 
 One row per ``models/*.card.json``, in the paper's scheme order: what crosses the channel per image
 (indices x bits, analog symbols, or the JPEG bytes), the card's accuracies at its evaluation SNR on
-all its test images (clean and under white-box PGD), and the training budget from its history.
+all its test images (clean and under white-box PGD), and the training budget from its history (with the run it was fine-tuned from).
 """
 from __future__ import annotations
 
@@ -39,7 +39,11 @@ def _training(card: dict) -> str:
     history = card.get("training", {}).get("history", [])
     adversarial = sum(bool(h["adversarial"]) for h in history)
     minutes = sum(h["seconds"] for h in history) / 60
-    return f"{len(history) - adversarial} + {adversarial} AT epochs, {minutes:.0f} min"
+    budget = f"{len(history) - adversarial} + {adversarial} AT epochs, {minutes:.0f} min"
+    init_from = card.get("training", {}).get("init_from")
+    if init_from:  # the run it was fine-tuned from (a pre-training, or a first stage)
+        budget += f", from `{os.path.basename(os.path.dirname(init_from['checkpoint']))}`"
+    return budget
 
 
 def row(card: dict) -> str:

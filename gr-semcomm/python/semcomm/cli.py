@@ -294,7 +294,7 @@ def _reconstruction_metrics(trainer, link, args) -> dict:
     return metrics
 
 
-def _training_chain(config_path: str, config: dict) -> list[str]:
+def training_chain(config_path: str, config: dict) -> list[str]:
     """Configs to train, in order, to reproduce ``config_path``: its ``train.init_from`` runs first, each
     config lying next to the one that names it (:mod:`semcomm.train.pretrained`), followed back as far as
     the configs exist."""
@@ -329,7 +329,7 @@ def cmd_export(args) -> int:
     model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True)["model"])
     metrics_path = os.path.join(run_dir, "metrics.json")
     trained = json.load(open(metrics_path)) if os.path.exists(metrics_path) else {}
-    reproduce = " && ".join([f"semcomm train {path}" for path in _training_chain(args.config, config)]
+    reproduce = " && ".join([f"semcomm train {path}" for path in training_chain(args.config, config)]
                             + [f"semcomm export {args.config}"])
     training = {"history": trained.get("history", [])}
     if config["train"]["init_from"]:
