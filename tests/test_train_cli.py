@@ -183,3 +183,17 @@ def test_reproduce_chain_follows_init_from_back_to_the_first_pretraining(tmp_pat
     looping = _codec_config(tmp_path, "tiny_recon", init_from="tiny_robust")  # recon now starts from robust
     with pytest.raises(ValueError, match="a cycle"):
         training_chain(looping, train_config.load(looping))
+
+
+def test_a_rerun_of_a_training_reproduces_its_weights_fingerprint(tmp_path):
+    import torch
+
+    write_fashion(tmp_path / "data", n_train=128, n_test=16)
+    config = _codec_config(tmp_path, "tiny_recon")
+    fingerprints = []
+    for runs in ("runs_a", "runs_b"):
+        assert main(["train", config, "--run-dir", str(tmp_path / runs), "--eval-images", "16", "--threads", "1",
+                     "--eval-sweep", ""]) == 0
+        state = torch.load(tmp_path / runs / "tiny_recon" / "checkpoint.pt", weights_only=True)
+        fingerprints.append(weights_fingerprint(state["model"]))
+    assert fingerprints[0] == fingerprints[1]
