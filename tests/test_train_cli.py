@@ -11,7 +11,7 @@ import yaml
 
 pytest.importorskip("torch")
 
-from semcomm.cli import training_chain, main  # noqa: E402
+from semcomm.cli import main, training_chain  # noqa: E402
 from semcomm.eval.schemes import build_model  # noqa: E402
 from semcomm.export.recover import recover_weights  # noqa: E402
 from semcomm.export.runtime import load_card  # noqa: E402
@@ -160,7 +160,7 @@ def _top_positions(logits, count: int) -> list:
     return torch.sort(torch.topk(logits, count).indices).values.tolist()
 
 
-def test_weights_fingerprint_ignores_the_history_and_sees_every_weight():
+def test_weights_fingerprint_ignores_key_order_and_sees_every_weight():
     import torch
 
     state = {"b": torch.arange(6, dtype=torch.float32).reshape(2, 3), "a": torch.tensor([True, False])}

@@ -5,7 +5,8 @@
 
 One row per ``models/*.card.json``, in the paper's scheme order: what crosses the channel per image
 (indices x bits, analog symbols, or the JPEG bytes), the card's accuracies at its evaluation SNR on
-all its test images (clean and under white-box PGD), and the training budget from its history (with the run it was fine-tuned from).
+all its test images (clean and under white-box PGD), and the training budget from its history, with the run
+it was fine-tuned from.
 """
 from __future__ import annotations
 
