@@ -10,18 +10,18 @@ reconstruction model has none of) may stay fresh. The masking state (the model's
 never the pre-training's. Any other tensor that does not load means the pre-training run has another
 architecture, an error naming the tensor. Optimiser, schedule and epoch start afresh. Two digests are
 recorded (metrics.json, then the model card): the sha256 of the checkpoint file, which names the exact file,
-and :func:`weights_fingerprint` of its weights alone, which a re-run of the pre-training reproduces when it
-yields the same weights (the file also holds the training history with its wall times, so its own digest
-never repeats).
+and :func:`weights_fingerprint` of its weights alone (the model id's digest with an empty config), which a
+re-run of the pre-training reproduces when it yields the same weights (the file also holds the training
+history with its wall times, so its own digest never repeats).
 """
 from __future__ import annotations
 
-import hashlib
 import os
 
 import torch
 from torch import nn
 
+from ..export.onnx_export import state_fingerprint
 from ..export.runtime import sha256_file
 
 #: state-dict prefixes that may differ between the pre-training model and the fine-tuned one
@@ -37,13 +37,9 @@ def checkpoint_of(run_dir: str, run_name: str) -> str:
 
 
 def weights_fingerprint(state: dict) -> str:
-    """sha256 of a state dict's tensors: name, dtype, shape and bytes of each, in name order."""
-    digest = hashlib.sha256()
-    for name in sorted(state):
-        tensor = state[name].detach().cpu().contiguous()
-        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
-        digest.update(tensor.numpy().tobytes())
-    return digest.hexdigest()
+    """:func:`semcomm.export.onnx_export.state_fingerprint` of ``state`` alone (no config): names, dtypes,
+    shapes and bytes of its tensors."""
+    return state_fingerprint(state, {})
 
 
 def load_pretrained(model: nn.Module, path: str) -> dict:
