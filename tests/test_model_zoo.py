@@ -11,12 +11,12 @@ import pytest
 
 pytest.importorskip("torch")
 
-from semcomm.cli import training_chain  # noqa: E402
 from semcomm.eval.schemes import build_model, family  # noqa: E402
 from semcomm.export.recover import recover_weights  # noqa: E402
 from semcomm.export.runtime import CPU, OnnxImageClassifier, SemanticCodec, load_card  # noqa: E402
 from semcomm.export.surrogate import load_surrogate  # noqa: E402
 from semcomm.train import config as train_config  # noqa: E402
+from semcomm.train.pretrained import training_chain  # noqa: E402
 
 CARDS = sorted(glob.glob("models/*.card.json"))
 SURROGATE_CARDS = sorted(glob.glob("models/surrogates/*.card.json"))

@@ -11,11 +11,11 @@ import yaml
 
 pytest.importorskip("torch")
 
-from semcomm.cli import main, training_chain  # noqa: E402
+from semcomm.cli import main  # noqa: E402
 from semcomm.eval.schemes import build_model  # noqa: E402
 from semcomm.export.recover import recover_weights  # noqa: E402
 from semcomm.export.runtime import load_card  # noqa: E402
-from semcomm.train.pretrained import weights_fingerprint  # noqa: E402
+from semcomm.train.pretrained import training_chain, weights_fingerprint  # noqa: E402
 from test_jpeg_baseline import one_torch_thread  # noqa: E402,F401 - autouse fixture
 from test_jscc import write_fashion  # noqa: E402
 

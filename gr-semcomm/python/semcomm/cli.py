@@ -294,29 +294,13 @@ def _reconstruction_metrics(trainer, link, args) -> dict:
     return metrics
 
 
-def training_chain(config_path: str, config: dict) -> list[str]:
-    """Configs to train, in order, to reproduce ``config_path``: its ``train.init_from`` runs first, each
-    config lying next to the one that names it (:mod:`semcomm.train.pretrained`), followed back as far as
-    the configs exist."""
-    from .train import config as train_config
-
-    chain = [config_path]
-    init_from = config["train"]["init_from"]
-    while init_from:
-        path = os.path.join(os.path.dirname(config_path), init_from + ".yaml")
-        if path in chain:
-            raise ValueError(f"train.init_from of {config_path} leads back to {path}: a cycle")
-        chain.insert(0, path)
-        init_from = train_config.load(path)["train"]["init_from"] if os.path.exists(path) else None
-    return chain
-
-
 def cmd_export(args) -> int:
     import torch
 
     from .data import load_dataset
     from .export.family import check_model_parity, export_model
     from .train import config as train_config
+    from .train.pretrained import training_chain
     from .train.trainer import build_model
 
     config = train_config.load(args.config)

@@ -23,6 +23,7 @@ from torch import nn
 
 from ..export.onnx_export import state_fingerprint
 from ..export.runtime import sha256_file
+from .config import load as load_config
 
 #: state-dict prefixes that may differ between the pre-training model and the fine-tuned one
 FRESH_PREFIXES = ("head.", "fims.")
@@ -34,6 +35,21 @@ class PretrainedError(ValueError):
 
 def checkpoint_of(run_dir: str, run_name: str) -> str:
     return os.path.join(run_dir, run_name, "checkpoint.pt")
+
+
+def training_chain(config_path: str, config: dict) -> list[str]:
+    """Configs to train, in order, to reproduce ``config_path``: its ``train.init_from`` runs first, each
+    config lying next to the one that names it (``<configs dir>/<run name>.yaml``), followed back as far as
+    the configs exist."""
+    chain = [config_path]
+    init_from = config["train"]["init_from"]
+    while init_from:
+        path = os.path.join(os.path.dirname(config_path), init_from + ".yaml")
+        if path in chain:
+            raise ValueError(f"train.init_from of {config_path} leads back to {path}: a cycle")
+        chain.insert(0, path)
+        init_from = load_config(path)["train"]["init_from"] if os.path.exists(path) else None
+    return chain
 
 
 def weights_fingerprint(state: dict) -> str:
