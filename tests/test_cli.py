@@ -30,7 +30,8 @@ def test_db_ranges():
             parse_db_range(bad)
 
 
-@pytest.mark.parametrize("argv", [[], ["ber"], ["bench"], ["bench", "ldpc"], ["bench", "qam"], ["demo"], ["run"], ["phy-loopback"], ["codes"]])
+@pytest.mark.parametrize("argv", [[], ["ber"], ["bench"], ["bench", "ldpc"], ["bench", "qam"], ["demo"], ["run"], ["phy-loopback"], ["codes"],
+                                  ["eval", "probe"]])
 def test_help(argv):
     assert "usage: semcomm" in run(*argv, "--help").stdout
 
@@ -56,6 +57,8 @@ def test_coded_ber_json_uses_code_rate():
     (["ber", "--mod", "16qam", "--ebn0", "10:0"], "STOP 0.0 is below START 10.0"),
     (["ber", "--mod", "16qam", "--code", "turbo", "--ebn0", "0"], "unknown LDPC code 'turbo'"),
     (["ber", "--mod", "16qam"], "exactly one of --ebn0"),
+    (["eval", "probe", "--model", "models/masked_vqvae_fim_at", "--epochs", "0"], "--epochs must be >= 1"),
+    (["eval", "probe", "--model", "models/no_such_model"], "no_such_model"),
 ])
 def test_bad_arguments_exit_2_with_a_named_reason(argv, message):
     result = run(*argv, check=False)

@@ -478,7 +478,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FlowgraphError) as err:
+    except (ValueError, FileNotFoundError, FlowgraphError) as err:
         print(f"semcomm {args.command}: error: {err}", file=sys.stderr)
         return 2
 

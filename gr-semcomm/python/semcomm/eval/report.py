@@ -219,7 +219,8 @@ def _add_options(parser) -> None:
 
 
 def register_cli(subparsers):
-    """Add ``eval report`` and ``eval overhead`` to a ``semcomm`` subparsers object; returns the ``eval`` parser."""
+    """Add ``eval report``, ``eval overhead`` and ``eval probe`` to a ``semcomm`` subparsers object; returns
+    the ``eval`` parser."""
     evaluate = subparsers.add_parser("eval", help="evaluation reports of the trained schemes (PNG + JSON)")
     sub = evaluate.add_subparsers(dest="eval", required=True, metavar="WHAT")
     report = sub.add_parser("report", help="every figure and table of the paper through the digital chain",
@@ -231,5 +232,27 @@ def register_cli(subparsers):
     overhead.add_argument("--out", help="also write DIR/overhead.json and DIR/table2_code_choices.png")
     _add_options(overhead)
     overhead.set_defaults(func=cmd_overhead)
+    _add_probe_parser(sub)
     return evaluate
+
+
+def _add_probe_parser(sub) -> None:
+    probe = sub.add_parser("probe", help="train a fresh receiver on a codec's fixed indices: how much class "
+                           "information do the transmitted indices carry? (semcomm.eval.probe)")
+    probe.add_argument("--model", required=True, help="model prefix, e.g. models/masked_vqvae_fim_at")
+    probe.add_argument("--probe", default="transformer", choices=("linear", "transformer"))
+    probe.add_argument("--epochs", type=int, default=15)
+    probe.add_argument("--train-images", type=int, help="first N training images (default all)")
+    probe.add_argument("--test-images", type=int, help="first N test images (default all)")
+    probe.add_argument("--data-root", help="dataset directory when not the default location")
+    probe.add_argument("--seed", type=int, default=0)
+    probe.add_argument("--threads", type=int, help="torch CPU threads")
+    probe.add_argument("--json", help="also write the result (with the per-epoch history) to this file")
+    probe.set_defaults(func=cmd_probe)
+
+
+def cmd_probe(args) -> int:
+    from .probe import cmd_probe as run
+
+    return run(args)
 
