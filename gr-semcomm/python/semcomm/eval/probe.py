@@ -11,6 +11,9 @@ is then trained on the fixed indices of the training images and scored on those 
   so the probe sees only the indices, as a receiver does), plus a learned embedding per position, then
   ``depth`` pre-norm Transformer blocks, mean pooling and a linear head.
 
+``linear`` is the default: on the shipped models it generalises better (``masked_vqvae_fim_at``, 15 epochs,
+all 60 000 / 10 000 images: linear 88.14 % test at 93.7 % training accuracy, transformer 87.31 % at 94.7 %).
+
 Compare the probe's test accuracy with the card's clean accuracy. A probe well above the card means the
 codec's receiver wastes information the indices hold; a probe no better than the card (and a training
 accuracy not far above it) means the indices themselves, i.e. the encoder, limit the accuracy. Shapes:
@@ -128,7 +131,7 @@ def train_probe(probe: nn.Module, train: tuple, test: tuple, *, epochs: int, lr:
     return history
 
 
-def run_probe(model_prefix, kind: str = "transformer", *, epochs: int = 15, train_images: int | None = None,
+def run_probe(model_prefix, kind: str = "linear", *, epochs: int = 15, train_images: int | None = None,
               test_images: int | None = None, seed: int = 0, data_root=None) -> dict:
     """Encode the card's dataset with ``<model_prefix>`` (ONNX), train the probe, return the result dict."""
     from ..data.registry import load_dataset
