@@ -37,7 +37,19 @@ def check_result(result, batches=(1, 4)):
         assert result[f"onnx_images_per_s_b{b}"] == row["onnx_images_per_s"]
     assert isinstance(result["meets_target"], bool) and result["verdict"]
     assert {"torch", "onnxruntime", "numpy", "python"} <= set(result["versions"])
+    assert result["cpu"]["model_name"] and set(result["torch_backends"]) == {"mkl", "mkldnn"}
     json.dumps(result)  # serialisable as printed by --json
+
+
+def test_cpu_info_reads_the_first_processor(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    processor = ("processor\t: {n}\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 143\n"
+                 "model name\t: Intel(R) Xeon(R) Platinum 8480+\nflags\t\t: fpu avx2 fma avx512f amx_tile\n")
+    cpuinfo.write_text(processor.format(n=0) + "\n" + processor.format(n=1).replace("avx512f ", ""))
+    assert bench_onnx.cpu_info(str(cpuinfo)) == {
+        "vendor": "GenuineIntel", "model_name": "Intel(R) Xeon(R) Platinum 8480+", "family": "6", "model": "143",
+        "isa": ["avx2", "fma", "avx512f", "amx_tile"]}
+    assert set(bench_onnx.cpu_info(str(tmp_path / "absent"))) == {"model_name"}
 
 
 def test_quick_run_default_architecture_override():

@@ -122,6 +122,9 @@ def cmd_bench_onnx(args) -> int:
     if not args.json:
         print(f"{result['model']}, weights {result['weights']}, ONNX: {result['onnx_files']}; "
               f"{result['threads']} thread(s) for both, providers {result['providers']}")
+        cpu = result["cpu"]
+        print(f"CPU: {cpu.get('vendor') or ''} {cpu['model_name']} (family {cpu.get('family')}, model "
+              f"{cpu.get('model')}; {' '.join(cpu.get('isa', []))})")
         print(_table(result["results"], [("batch", "batch", "d"), ("torch_images_per_s", "torch eager img/s", ".0f"),
                                           ("onnx_images_per_s", "onnxruntime img/s", ".0f"), ("ratio", "ratio", ".2f"),
                                           ("onnx_wrapper_images_per_s", "SemanticCodec img/s", ".0f")]))

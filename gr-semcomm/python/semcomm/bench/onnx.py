@@ -53,6 +53,13 @@ the shipped ``masked_vqvae_fim_at``; ORT 1.20, torch 2.13)
     CPU kernel takes as long as the nodes it replaces, 3.5 ms for the encoder's four blocks); dynamic
     int8 quantisation of every MatMul 1.00x (and the logits move by up to 0.8, the indices change);
     micro-batches of 16 or 32 images at most 6 %; two threads 0.70x (PyTorch scales 1.9x, ORT 1.3x).
+
+The batch-64 ratio depends on the CPU, which the JSON records (``cpu``: vendor, model, instruction-set
+flags; ``torch_backends``). The figures above (torch 3537, ORT 3907 images/s: 1.10x) come from a machine whose
+CPU was not recorded then. On an AMD EPYC of family 26 (AVX-512 with VNNI and BF16), five runs of
+``semcomm bench onnx --model models/masked_vqvae_fim_at --threads 1 --seconds 2 --repeats 5`` gave torch
+3302-3501 and ORT 4819-5040 images/s at batch 64, ratios 1.42-1.46, and 2.53-2.68 at batch 1; ORT's profile
+there has the same shape (MatMul 30 % of the kernel time, the rest the small kernels listed above).
 """
 from __future__ import annotations
 
@@ -292,4 +299,28 @@ def run(model_prefix=None, batch_sizes=(1, 64), repeats=3, seconds_per_case=1.0,
     result["versions"] = {"torch": torch.__version__, "onnxruntime": ort.__version__, "numpy": np.__version__,
                           "python": platform.python_version(), "semcomm": _version("semcomm")}
     result["machine"] = platform.machine()
+    result["cpu"] = cpu_info()
+    result["torch_backends"] = {"mkl": torch.backends.mkl.is_available(),
+                                "mkldnn": torch.backends.mkldnn.is_available()}
     return result
+
+
+#: instruction-set flags of /proc/cpuinfo that decide which GEMM kernels the two runtimes pick
+ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")
+
+
+def cpu_info(cpuinfo_path: str = "/proc/cpuinfo") -> dict:
+    """The CPU the figures were measured on: ``vendor``, ``model_name``, ``family``, ``model`` (the first
+    processor's entries of /proc/cpuinfo) and ``isa`` (those of :data:`ISA_FLAGS` it has). The batch-64
+    ratio depends on it (module doc); off Linux only ``model_name`` from :func:`platform.processor`."""
+    try:
+        with open(cpuinfo_path) as handle:
+            first = handle.read().split("\n\n")[0]
+    except OSError:
+        return {"model_name": platform.processor() or "unknown"}
+    fields = dict(line.split(":", 1) for line in first.splitlines() if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    return {"vendor": fields.get("vendor_id"), "model_name": fields.get("model name"),
+            "family": fields.get("cpu family"), "model": fields.get("model"),
+            "isa": [flag for flag in ISA_FLAGS if flag in flags]}
