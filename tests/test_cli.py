@@ -58,6 +58,8 @@ def test_coded_ber_json_uses_code_rate():
     (["ber", "--mod", "16qam", "--code", "turbo", "--ebn0", "0"], "unknown LDPC code 'turbo'"),
     (["ber", "--mod", "16qam"], "exactly one of --ebn0"),
     (["eval", "probe", "--model", "models/masked_vqvae_fim_at", "--epochs", "0"], "--epochs must be >= 1"),
+    (["eval", "probe", "--model", "models/masked_vqvae_fim_at", "--train-images", "0"],
+     "--train-images must be >= 1, got 0"),
     (["eval", "probe", "--model", "models/no_such_model"], "no_such_model"),
 ])
 def test_bad_arguments_exit_2_with_a_named_reason(argv, message):

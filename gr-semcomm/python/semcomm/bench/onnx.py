@@ -305,7 +305,7 @@ def run(model_prefix=None, batch_sizes=(1, 64), repeats=3, seconds_per_case=1.0,
     return result
 
 
-#: instruction-set flags of /proc/cpuinfo that decide which GEMM kernels the two runtimes pick
+#: instruction-set flags of /proc/cpuinfo that the GEMM kernels of both runtimes dispatch on
 ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")
 
 

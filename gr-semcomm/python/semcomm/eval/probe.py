@@ -160,8 +160,10 @@ def run_probe(model_prefix, kind: str = "linear", *, epochs: int = 15, train_ima
 
 def cmd_probe(args) -> int:
     """``semcomm eval probe`` (options: :func:`semcomm.eval.report.register_cli`)."""
-    if args.epochs < 1:
-        raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
+    for option, value in (("--epochs", args.epochs), ("--train-images", args.train_images),
+                          ("--test-images", args.test_images)):
+        if value is not None and value < 1:
+            raise ValueError(f"{option} must be >= 1, got {value}")
     if args.threads:
         torch.set_num_threads(args.threads)
     result = run_probe(args.model, args.probe, epochs=args.epochs, train_images=args.train_images,
