@@ -32,17 +32,17 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..nn.vit import Block
-
-PROBES = ("linear", "transformer")
+from ..phy.bits import IndexBitMapper
+from .report import PROBES
 
 
 def position_alphabets(alphabet, num_tokens: int) -> list[int]:
-    """Alphabet size ``J_t`` of each of the ``T`` positions from ``semcomm.alphabet`` (J or segments)."""
-    if isinstance(alphabet, str):
+    """Alphabet size ``J_t`` of each of the ``T`` positions from ``semcomm.alphabet`` (J or segments), as the
+    index-to-bit mapping (:class:`semcomm.phy.bits.IndexBitMapper`) reads and checks it."""
+    if isinstance(alphabet, str) and not alphabet.strip().isdigit():
         raise ValueError(f"a probe needs a digital codec (integer indices); this one's alphabet is {alphabet!r}")
-    if isinstance(alphabet, (int, np.integer)):
-        return [int(alphabet)] * num_tokens
-    return [int(size) for count, size in alphabet for _ in range(int(count))]
+    segments = IndexBitMapper(alphabet, num_indices=num_tokens).segments
+    return [segment.alphabet for segment in segments for _ in range(segment.count)]
 
 
 class LinearProbe(nn.Module):

@@ -61,6 +61,8 @@ from pathlib import Path
 from ..phy.modem import LinkConfig
 
 CHANNELS = ("awgn", "rayleigh")
+#: receivers of ``semcomm eval probe`` (:mod:`semcomm.eval.probe`)
+PROBES = ("linear", "transformer")
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,7 @@ def _add_probe_parser(sub) -> None:
     probe = sub.add_parser("probe", help="train a fresh receiver on a codec's fixed indices: how much class "
                            "information do the transmitted indices carry? (semcomm.eval.probe)")
     probe.add_argument("--model", required=True, help="model prefix, e.g. models/masked_vqvae_fim_at")
-    probe.add_argument("--probe", default="linear", choices=("linear", "transformer"))
+    probe.add_argument("--probe", default="linear", choices=PROBES)
     probe.add_argument("--epochs", type=int, default=15)
     probe.add_argument("--train-images", type=int, help="first N training images (default all)")
     probe.add_argument("--test-images", type=int, help="first N test images (default all)")
