@@ -27,13 +27,21 @@ VARIANTS = {
     "fim": dict(codebook_size=64, fim_layers=[0, 1]),
     "plain": dict(codebook_size=32),
     "recon": dict(codebook_size=100, task="reconstruction"),
+    "resnet": dict(codebook_size=64, fim_layers=[1], encoder_stem="resnet", stem_widths=[4, 8, 8]),
 }
 CPU = ["CPUExecutionProvider"]
 
 
 def make_model(variant: str, seed: int = 0) -> MaskedVQVAE:
+    """A small codec; the resnet stem's BatchNorm statistics are set by a few training-mode batches,
+    so that the export has non-trivial ones to carry."""
     torch.manual_seed(seed)
-    return MaskedVQVAE(CodecConfig(**SMALL, **VARIANTS[variant])).eval()
+    model = MaskedVQVAE(CodecConfig(**SMALL, **VARIANTS[variant]))
+    if model.config.encoder_stem == "resnet":
+        with torch.no_grad():
+            for _ in range(3):
+                model.encode_features(torch.rand(16, 1, 28, 28) * 0.5)
+    return model.eval()
 
 
 def export(model, out_dir, name="codec", scheme="masked_vqvae_fim_at"):
@@ -139,6 +147,23 @@ def test_noise_masking_keep_set_travels_in_the_card_and_comes_back_with_the_weig
     del card["masking_state"]
     with pytest.raises(RecoveryError, match="keep_logits kept as built"):
         recover_weights(MaskedVQVAE(CodecConfig(**card["config"])), card, tmp_path / "codec")
+
+
+def test_resnet_stem_batchnorm_is_exported_unfolded_and_recovered(exported):
+    """The stem's BatchNorm stays a node of its own (not folded into the convolution), so recovery gives
+    back its statistics; its training counter is not part of the model id."""
+    from semcomm.export.recover import recover_weights
+
+    model, paths, directory = exported["resnet"]
+    ops = [node.op_type for node in onnx.load(paths["encoder"]).graph.node]
+    assert ops.count("BatchNormalization") == ops.count("Conv") - 1  # all but the 1 x 1 projection
+    card = json.loads(open(paths["card"]).read())
+    recovered = recover_weights(MaskedVQVAE(CodecConfig(**card["config"])), card, directory / "codec")
+    expected = model.state_dict()
+    for name, tensor in recovered.state_dict().items():
+        if not name.endswith("num_batches_tracked"):
+            assert torch.equal(tensor, expected[name]), name
+    assert float(model.patch_embed.stem[1].running_mean.abs().sum()) > 0  # statistics were non-trivial
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -120,10 +120,60 @@ def test_reconstruction_task_outputs_images_in_unit_range():
     (dict(patch=5), "not divisible"), (dict(mask_ratio=1.0), "mask_ratio"), (dict(task="detection"), "unknown task"),
     (dict(fim_layers=[5]), "outside decoder blocks"), (dict(task="reconstruction", fim_layers=[0]), "classification"),
     (dict(keep_layout="corners"), "unknown keep_layout"),
+    (dict(encoder_stem="vgg"), "unknown encoder_stem"),
+    (dict(encoder_stem="resnet", stem_widths=[8, 16]), "reduces the image by 2, not by the patch size 4"),
+    (dict(encoder_stem="resnet", stem_widths=[8, 0, 8]), "positive widths"),
 ])
 def test_bad_codec_config(bad, message):
     with pytest.raises(ValueError, match=message):
         CodecConfig(**bad)
+
+
+RESNET_STEM = dict(SMALL, encoder_stem="resnet", stem_widths=[4, 8, 8])
+
+
+def test_keep_pixels_zeroes_exactly_the_dropped_patches():
+    model = MaskedVQVAE(CodecConfig(**RESNET_STEM))
+    keep = torch.stack([model.inference_keep, torch.arange(25) + 24])
+    kept = patchify(model.keep_pixels(torch.ones(2, 1, 28, 28), keep), 4)  # [2, 49, 16]
+    for row, positions in zip(kept, keep):
+        expected = torch.zeros(49)
+        expected[positions] = 1.0
+        assert torch.equal(row, expected[:, None].expand(-1, 16))
+    assert torch.equal(model.keep_pixels(torch.ones(3, 1, 28, 28)), model.keep_pixels(
+        torch.ones(3, 1, 28, 28), model.inference_keep[None, :].expand(3, -1)))  # default: inference keep set
+
+
+def test_resnet_stem_sees_only_the_kept_patches():
+    torch.manual_seed(0)
+    model = MaskedVQVAE(CodecConfig(**RESNET_STEM))
+    model(torch.rand(8, 1, 28, 28), torch.zeros(8), labels=torch.zeros(8, dtype=torch.long))  # BatchNorm stats
+    model.eval()
+    images = torch.rand(2, 1, 28, 28)
+    dropped = torch.ones(49, dtype=torch.bool)
+    dropped[model.inference_keep] = False
+    pixel_dropped = dropped.reshape(7, 1, 7, 1).expand(7, 4, 7, 4).reshape(28, 28)
+    other = torch.where(pixel_dropped, torch.rand(2, 1, 28, 28), images)
+    assert torch.equal(model.encode_features(images), model.encode_features(other))
+    first_kept = int(model.inference_keep[0])
+    row, col = divmod(first_kept, 7)
+    changed = images.clone()
+    changed[:, :, 4 * row:4 * row + 4, 4 * col:4 * col + 4] = 1.0 - changed[:, :, 4 * row:4 * row + 4, 4 * col:4 * col + 4]
+    assert not torch.allclose(model.encode_features(images), model.encode_features(changed))
+
+
+def test_resnet_stem_codec_round_trip_and_gradients():
+    torch.manual_seed(0)
+    model = MaskedVQVAE(CodecConfig(**RESNET_STEM, fim_layers=[0]))
+    assert model.config.to_dict()["stem_widths"] == [4, 8, 8]
+    assert "encoder_stem" not in MaskedVQVAE(CodecConfig(**SMALL)).config.to_dict()  # a ViT's config as before
+    images, labels = torch.rand(4, 1, 28, 28), torch.tensor([0, 1, 2, 3])
+    out = model(images, torch.zeros(4), model.sample_keep(4), labels)
+    model.task_loss(out["output"], images, labels).backward()
+    assert out["indices"].shape == (4, 25) and out["output"].shape == (4, 10)
+    assert float(model.patch_embed.stem[0].weight.grad.abs().sum()) > 0  # straight-through reaches the stem
+    model.eval()
+    assert model.decode(model.encode(images), torch.zeros(4)).shape == (4, 10)
 
 
 def test_pgd_stays_in_the_ball_and_raises_the_loss():

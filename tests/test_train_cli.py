@@ -24,6 +24,8 @@ MODELS = {
     "masked_vqvae": dict(VIT, encoder_depth=1, decoder_dim=16, decoder_depth=1, code_dim=8, codebook_size=16),
     "jscc_at": dict(VIT, encoder_depth=1, decoder_dim=16, decoder_depth=1, symbols=32),
     "jpeg_ldpc_at": dict(VIT, depth=1),
+    "masked_vqvae_at": dict(VIT, encoder_stem="resnet", stem_widths=[4, 4, 8], encoder_depth=1, decoder_dim=16,
+                            decoder_depth=1, code_dim=8, codebook_size=16),  # BatchNorm weights travel too
 }
 
 

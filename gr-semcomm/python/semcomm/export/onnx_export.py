@@ -6,7 +6,10 @@ for a :class:`semcomm.nn.masked_vqvae.MaskedVQVAE`; it is built on the generic
 baselines' ``symbols [N, S, 2]``) and :func:`write_card`, which other baselines reuse.
 :func:`check_parity` compares the exported files with the PyTorch model.
 
-Exporter: the TorchScript-based ``torch.onnx.export(..., dynamo=False)`` at opset 17. It yields
+Exporter: the TorchScript-based ``torch.onnx.export(..., dynamo=False)`` at opset 17, with
+``training=PRESERVE``: a BatchNorm (the resnet encoder stem) stays a ``BatchNormalization`` node with its
+own scale, bias, mean and variance instead of being folded into the convolution before it, so that
+:mod:`semcomm.export.recover` finds every weight (ONNX Runtime fuses the two when it loads the graph). It yields
 bit-identical encoder indices and decoder outputs within ~1e-6 of PyTorch, names ports exactly as
 asked, and writes byte-identical files on a re-export of the same weights (so card sha256 values are
 reproducible). Files are self-contained (initializers inside the protobuf, no external data).
@@ -21,7 +24,8 @@ Model id (``semcomm.model_id``, the same in both files and in the card): the hex
                   u64le(len(b)) + b  with b = the tensor's raw little-endian bytes (C order) )
 
 For :func:`export_codec` the config is ``CodecConfig.to_dict()`` and the state dict is the model's
-(parameters and persistent buffers, e.g. the inference keep positions). Non-persistent buffers
+(parameters and persistent buffers, e.g. the inference keep positions, but not BatchNorm's training
+counter ``num_batches_tracked``). Non-persistent buffers
 (position embeddings) are functions of the config. Labels such as scheme or dataset are not
 part of the id: the same weights always get the same id.
 """
@@ -89,8 +93,11 @@ def state_fingerprint(state: Mapping[str, torch.Tensor], config: Mapping) -> str
 
 
 def codec_model_id(model: nn.Module) -> str:
-    """``semcomm.model_id`` of a :class:`~semcomm.nn.masked_vqvae.MaskedVQVAE` (its config + state dict)."""
-    return state_fingerprint(model.state_dict(), model.config.to_dict())
+    """``semcomm.model_id`` of a :class:`~semcomm.nn.masked_vqvae.MaskedVQVAE` (its config + state dict,
+    without BatchNorm's ``num_batches_tracked``: a training counter that no inference graph uses)."""
+    state = {name: tensor for name, tensor in model.state_dict().items()
+             if not name.endswith(".num_batches_tracked")}
+    return state_fingerprint(state, model.config.to_dict())
 
 
 # ------------------------------------------------------------------------------------------- metadata
@@ -144,7 +151,8 @@ def _export_graph(module: nn.Module, inputs: Mapping[str, torch.Tensor], outputs
         warnings.simplefilter("ignore")  # TracerWarnings about shape-dependent Python values
         torch.onnx.export(module, tuple(inputs.values()), buffer, input_names=list(inputs),
                           output_names=list(outputs), dynamic_axes=dynamic, opset_version=opset,
-                          do_constant_folding=True, dynamo=False)
+                          do_constant_folding=True, dynamo=False,
+                          training=torch.onnx.TrainingMode.PRESERVE)
     model = onnx.load_from_string(buffer.getvalue())
     # Fix every non-batch axis to its example size: the runtime and users see e.g. indices [N, T].
     graph_inputs = {v.name: v for v in model.graph.input}

@@ -1,9 +1,16 @@
 """Masked VQ-VAE semantic codec with ViT blocks, discrete codebook and FIM (Hu et al., Sec. III-IV).
 
-Transmitter (``encode``): image ``[N, C, H, W]`` in ``[0, 1]`` -> ``P`` patches of ``p x p`` ->
-linear embedding + fixed 2-D position embedding -> keep ``T`` of the ``P`` patches (the masking)
--> encoder ViT blocks on the kept tokens only -> projection to the codebook dimension -> nearest
-basis vector -> indices ``[N, T]`` in ``[0, J)``. Only the indices of the kept patches are sent.
+Transmitter (``encode``): image ``[N, C, H, W]`` in ``[0, 1]`` -> ``P`` patch tokens + fixed 2-D
+position embedding -> keep ``T`` of the ``P`` patches (the masking) -> encoder ViT blocks on the kept
+tokens only -> projection to the codebook dimension -> nearest basis vector -> indices ``[N, T]`` in
+``[0, J)``. Only the indices of the kept patches are sent. The patch tokens come from
+(``encoder_stem``):
+
+- ``linear``: a linear embedding of each ``p x p`` patch (ViT);
+- ``resnet``: a ResNet over the *masked* image (pixels of dropped patches set to 0, so the encoder
+  sees only the kept patches), whose stages halve the resolution down to the ``H/p x W/p`` patch
+  grid (``2**(len(stem_widths) - 1) = p``), then a 1 x 1 convolution to ``dim``
+  (:class:`ResNetPatchEmbed`).
 
 Receiver (``decode``): indices -> basis vectors -> projection -> scattered to their patch positions
 among learned mask tokens -> decoder ViT blocks (FIM after chosen blocks, with the SNR as input)
@@ -33,11 +40,13 @@ from torch import nn
 
 from .codebook import Codebook
 from .fim import FeatureImportance
+from .resnet import resnet_trunk
 from .vit import Block, patchify, sincos_position_embedding, unpatchify
 
 TASKS = ("classification", "reconstruction")
 MASKINGS = ("random", "noise")
 KEEP_LAYOUTS = ("spread", "center")
+ENCODER_STEMS = ("linear", "resnet")
 
 
 @dataclass
@@ -61,6 +70,9 @@ class CodecConfig:
     fim_layers: list = field(default_factory=list)  #: decoder blocks followed by a FIM
     fim_mode: str = "soft"  #: soft | label | mean, see :mod:`semcomm.nn.fim`
     beta: float = 0.25
+    encoder_stem: str = "linear"  #: patch tokens from: linear | resnet (see the module docstring)
+    stem_widths: list = field(default_factory=lambda: [32, 64, 128])  #: resnet stem: channels per stage
+    stem_blocks: int = 1  #: resnet stem: basic blocks per stage
 
     def __post_init__(self):
         self.image_shape = tuple(int(v) for v in self.image_shape)
@@ -80,6 +92,21 @@ class CodecConfig:
             raise ValueError(f"fim_layers {bad} outside decoder blocks 0..{self.decoder_depth - 1}")
         if self.fim_layers and self.task != "classification":
             raise ValueError("the FIM is defined for classification (its auxiliary loss is a cross entropy)")
+        self._check_stem()
+
+    def _check_stem(self):
+        if self.encoder_stem not in ENCODER_STEMS:
+            raise ValueError(f"unknown encoder_stem {self.encoder_stem!r}; allowed: {', '.join(ENCODER_STEMS)}")
+        self.stem_widths = [int(v) for v in self.stem_widths]
+        if self.encoder_stem != "resnet":
+            return
+        if not self.stem_widths or min(self.stem_widths) < 1 or self.stem_blocks < 1:
+            raise ValueError(f"a resnet stem needs >= 1 stage of >= 1 block and positive widths, got "
+                             f"stem_widths {self.stem_widths}, stem_blocks {self.stem_blocks}")
+        if 2 ** (len(self.stem_widths) - 1) != self.patch:
+            raise ValueError(f"a resnet stem of {len(self.stem_widths)} stages reduces the image by "
+                             f"{2 ** (len(self.stem_widths) - 1)}, not by the patch size {self.patch}: give "
+                             f"log2(patch) + 1 stem_widths")
 
     @property
     def num_patches(self) -> int:
@@ -95,8 +122,13 @@ class CodecConfig:
         return bool(self.fim_layers)
 
     def to_dict(self) -> dict:
+        """The config as JSON-ready values; a linear stem's unused stem keys are left out, so the config
+        (and the model id that hashes it) of a codec reads as before the resnet stem existed."""
         data = asdict(self)
         data["image_shape"] = list(self.image_shape)
+        if self.encoder_stem == "linear":
+            for key in ("encoder_stem", "stem_widths", "stem_blocks"):
+                del data[key]
         return data
 
 
@@ -127,6 +159,19 @@ def noise_keep_logits(noise_energy: torch.Tensor, strength: float) -> torch.Tens
     return -strength * centred / centred.std().clamp_min(1e-12)
 
 
+class ResNetPatchEmbed(nn.Module):
+    """Convolutional patch tokens: image ``[N, C, H, W]`` -> ResNet trunk (:func:`resnet_trunk`, output at
+    ``H/p x W/p``) -> 1 x 1 convolution to ``dim`` -> tokens ``[N, P, dim]`` in row-major grid order."""
+
+    def __init__(self, channels: int, widths, blocks: int, dim: int):
+        super().__init__()
+        self.stem, self.stages = resnet_trunk(channels, widths, blocks)
+        self.proj = nn.Conv2d(widths[-1], dim, 1)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.stages(self.stem(images))).flatten(2).transpose(1, 2)
+
+
 class MaskedVQVAE(nn.Module):
     #: buffers the config's masking sets (``masking``, ``keep_layout``), not learned weights: a fine-tuning
     #: never takes them from its pre-training (:mod:`semcomm.train.pretrained`)
@@ -137,7 +182,10 @@ class MaskedVQVAE(nn.Module):
         self.config = cfg = config
         channels, height, width = cfg.image_shape
         grid = (height // cfg.patch, width // cfg.patch)
-        self.patch_embed = nn.Linear(channels * cfg.patch**2, cfg.dim)
+        if cfg.encoder_stem == "resnet":
+            self.patch_embed = ResNetPatchEmbed(channels, cfg.stem_widths, cfg.stem_blocks, cfg.dim)
+        else:
+            self.patch_embed = nn.Linear(channels * cfg.patch**2, cfg.dim)
         self.register_buffer("pos_embed", sincos_position_embedding(*grid, cfg.dim), persistent=False)
         self.encoder = nn.ModuleList(Block(cfg.dim, cfg.heads, cfg.mlp_ratio) for _ in range(cfg.encoder_depth))
         self.encoder_norm = nn.LayerNorm(cfg.dim)
@@ -176,9 +224,27 @@ class MaskedVQVAE(nn.Module):
         return self.inference_keep[None, :].expand(batch, -1) if keep is None else keep
 
     # ---------------------------------------------------------------- transmitter
+    def keep_pixels(self, images: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """``images`` with the pixels of the patches not in ``keep [N, T]`` (default: the inference keep
+        set, one mask for the batch, a constant of the exported graph) set to 0."""
+        cfg = self.config
+        _, _, height, width = images.shape
+        keep = self.inference_keep[None, :] if keep is None else keep
+        positions = torch.arange(cfg.num_patches, device=keep.device)
+        kept = (keep[:, :, None] == positions).to(images.dtype).sum(dim=1)  # [N or 1, P], 1 where kept
+        kept = kept.reshape(-1, 1, height // cfg.patch, 1, width // cfg.patch, 1)
+        kept = kept.expand(-1, -1, -1, cfg.patch, -1, cfg.patch).reshape(-1, 1, height, width)
+        return images * kept
+
+    def patch_tokens(self, images: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+        """Tokens ``[N, P, dim]`` of all patch positions; the resnet stem sees the kept pixels only."""
+        if self.config.encoder_stem == "resnet":
+            return self.patch_embed(self.keep_pixels(images, keep))
+        return self.patch_embed(patchify(images, self.config.patch))
+
     def encode_features(self, images: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
         """Continuous encoder output ``z_e [N, T, code_dim]`` of the kept patches."""
-        tokens = self.patch_embed(patchify(images, self.config.patch)) + self.pos_embed
+        tokens = self.patch_tokens(images, keep) + self.pos_embed
         keep = self._keep(keep, images.shape[0])
         tokens = torch.gather(tokens, 1, keep[:, :, None].expand(-1, -1, tokens.shape[2]))
         for block in self.encoder:

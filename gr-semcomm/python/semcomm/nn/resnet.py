@@ -74,22 +74,27 @@ class BasicBlock(nn.Module):
         return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
 
 
+def resnet_trunk(channels_in: int, widths, blocks: int) -> tuple[nn.Sequential, nn.Sequential]:
+    """(stem, stages) of the ResNet: ``channels_in`` -> ``widths[-1]`` channels at ``1 / 2**(len(widths) - 1)``
+    of the input resolution (every stage after the first halves it)."""
+    width = widths[0]
+    stem = nn.Sequential(nn.Conv2d(channels_in, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
+    layers = []
+    for stage, channels in enumerate(widths):
+        for block in range(blocks):
+            layers.append(BasicBlock(width, channels, 2 if stage > 0 and block == 0 else 1))
+            width = channels
+    return stem, nn.Sequential(*layers)
+
+
 class ResNetClassifier(ImageClassifier):
     surrogate = True  #: an attack surrogate: exported as a PyTorch state dict, not as ONNX
 
     def __init__(self, config: ResNetConfig):
         super().__init__()
         self.config = cfg = config
-        width = cfg.widths[0]
-        self.stem = nn.Sequential(nn.Conv2d(cfg.image_shape[0], width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
-                                  nn.ReLU())
-        layers = []
-        for stage, channels in enumerate(cfg.widths):
-            for block in range(cfg.blocks):
-                layers.append(BasicBlock(width, channels, 2 if stage > 0 and block == 0 else 1))
-                width = channels
-        self.stages = nn.Sequential(*layers)
-        self.head = nn.Linear(width, cfg.num_classes)
+        self.stem, self.stages = resnet_trunk(cfg.image_shape[0], cfg.widths, cfg.blocks)
+        self.head = nn.Linear(cfg.widths[-1], cfg.num_classes)
 
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """Images ``[N, C, H, W]`` in ``[0, 1]`` -> class logits ``[N, K]``."""

@@ -17,7 +17,7 @@ import yaml
 
 from ..nn.classifier import JPEG_SCHEMES
 from ..nn.jscc import JSCC_SCHEMES
-from ..nn.masked_vqvae import KEEP_LAYOUTS, MASKINGS, TASKS
+from ..nn.masked_vqvae import ENCODER_STEMS, KEEP_LAYOUTS, MASKINGS, TASKS
 from ..nn.resnet import SURROGATE_SCHEMES
 from ..phy.qam import BITS_PER_SYMBOL
 
@@ -45,6 +45,8 @@ CODEC_MODEL = _obj({
     "keep_layout": {"enum": list(KEEP_LAYOUTS)},
     "fim_layers": {"type": "array", "items": {"type": "integer", "minimum": 0}},
     "fim_mode": {"enum": ["soft", "label", "mean"]}, "beta": {"type": "number", "minimum": 0},
+    "encoder_stem": {"enum": list(ENCODER_STEMS)},
+    "stem_widths": {"type": "array", "items": _POS_INT, "minItems": 1}, "stem_blocks": _POS_INT,
 })
 #: ``model`` section of the analog JSCC schemes (:class:`semcomm.nn.jscc.JSCCConfig`)
 JSCC_MODEL = _obj({**_VIT, "symbols": _POS_INT, "snr_embedding": {"type": "boolean"}})
