@@ -17,7 +17,7 @@ from semcomm.eval import figures  # noqa: E402
 from semcomm.eval.accuracy import accuracy  # noqa: E402
 from semcomm.eval.overhead import (analog_overhead, code_choices, digital_overhead, jpeg_overhead,  # noqa: E402
                                    overhead_table, threshold_snr)
-from semcomm.eval.report import parse_values, register_cli  # noqa: E402
+from semcomm.eval.report import parse_values, register_cli, settings_from_args  # noqa: E402
 from semcomm.eval.schemes import (ReservedView, Scheme, build_model, discover, load_checkpoint,  # noqa: E402
                                   recover_from_onnx, split_ablations)
 from semcomm.export import export_codec, export_jpeg_classifier, export_jscc  # noqa: E402
@@ -79,10 +79,14 @@ def zoo(tmp_path_factory):
     return {"root": root, "models": models, "runs": runs, "fim": fim, "plain": plain}
 
 
-def run_cli(argv):
+def build_args(argv):
     parser = argparse.ArgumentParser(prog="semcomm")
     register_cli(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def run_cli(argv):
+    args = build_args(argv)
     return args.func(args)
 
 
@@ -158,6 +162,13 @@ def test_split_ablations_keeps_one_main_model_per_scheme():
     main, ablations = split_ablations(found)
     assert [x.name for x in main] == ["a", "b_small"]  # the card named like its scheme, else the first
     assert [x.name for x in ablations] == ["a_j16", "a_j64", "b_big"]
+    main, ablations = split_ablations(found, main_names=("a_j64", "b_big"))  # named cards stand for their scheme
+    assert [x.name for x in main] == ["a_j64", "b_big"]
+    assert [x.name for x in ablations] == ["a_j16", "a", "b_small"]
+    with pytest.raises(ValueError, match="main model.s. c: no usable model card"):
+        split_ablations(found, main_names=("c",))
+    with pytest.raises(ValueError, match="more than one main model named for scheme.s. a"):
+        split_ablations(found, main_names=("a_j16", "a_j64"))
 
 
 def test_reserved_view_changes_only_the_kept_patches(zoo):
@@ -330,6 +341,14 @@ def _noise_masking_ablation(models, data_root):
     export_codec(model, models, name, scheme="masked_vqvae_fim_at", dataset="fashion-mnist", classes=CLASSES,
                  card_extra={"training": {"history": [{"epoch": 1}, record]}})
     return model
+
+
+def test_report_main_option_names_the_cards_that_stand_for_their_schemes(zoo, tmp_path):
+    common = ["eval", "report", "--out", str(tmp_path / "report"), "--quick", "--quiet", "--models", str(zoo["models"]),
+              "--run-dir", str(zoo["runs"]), "--data-root", str(zoo["root"] / "data")]
+    with pytest.raises(ValueError, match="main model.s. masked_vqvae_nosuch: no usable model card"):
+        run_cli(common + ["--main", "masked_vqvae_nosuch"])
+    assert settings_from_args(build_args(common + ["--main", "a, b"])).main_models == ("a", "b")
 
 
 def test_report_on_the_shipped_model_attacks_it_white_box_from_its_onnx_files(tmp_path):

@@ -478,7 +478,7 @@ def evaluator(settings: ReportSettings, torch_weights: bool = True) -> Evaluator
     data = _load_data(settings)
     missing = []
     schemes, ablations = split_ablations(_usable(discover(settings.models_dir, settings.run_dir, torch_weights),
-                                                 data, missing))
+                                                 data, missing), settings.main_models)
     present = {x.scheme for x in schemes}
     missing += [{"item": f"scheme {name}", "reason": f"no usable model card with scheme {name} in "
                                                       f"{settings.models_dir}"}

@@ -85,6 +85,7 @@ class ReportSettings:
     ratio_eps: tuple = (0.0, 4 / 255, 8 / 255)  #: fig 7 curves
     codebook_sizes: tuple = (16, 64, 256, 1024)  #: J values fig 5 asks for
     proposed: str = "masked_vqvae_fim_at"  #: the scheme of fig 7 and of fig 5's first sweep
+    main_models: tuple = ()                #: cards that stand for their scheme (default: named like it)
     jpeg_quality: int | None = None        #: None: the JPEG card's settings, else quality 75
     code_frames: int = 2000                #: at most this many frames per Es/N0 point of table II's code choices
     seed: int = 0
@@ -152,7 +153,8 @@ def settings_from_args(args) -> ReportSettings:
         noise_eps=parse_values(args.noise_eps)[0], eps_snr=args.eps_snr, steps=args.steps, channel=args.channel,
         modulation=args.modulation, code=args.code, ratios=parse_values(args.ratios),
         ratio_eps=parse_values(args.ratio_eps), codebook_sizes=tuple(int(j) for j in parse_values(args.codebook_sizes)),
-        proposed=args.proposed, jpeg_quality=args.jpeg_quality, seed=args.seed, progress=not args.quiet)
+        proposed=args.proposed, main_models=tuple(n.strip() for n in args.main.split(",") if n.strip()),
+        jpeg_quality=args.jpeg_quality, seed=args.seed, progress=not args.quiet)
     return settings.quick() if args.quick else settings
 
 
@@ -218,6 +220,9 @@ def _add_options(parser) -> None:
     parser.add_argument("--eps-snr", type=float, default=s.eps_snr, help="Es/N0 of figs 6, 7, 9 and table III")
     parser.add_argument("--steps", type=int, default=s.steps, help="PGD iterations K")
     parser.add_argument("--proposed", default=s.proposed, help="scheme of fig 7 and of fig 5's first sweep")
+    parser.add_argument("--main", default="", metavar="NAME[,NAME]",
+                        help="model cards that stand for their scheme, e.g. masked_vqvae_fim_at_conv (default: "
+                             "the card named like the scheme; the scheme's other cards are ablations)")
 
 
 def register_cli(subparsers):

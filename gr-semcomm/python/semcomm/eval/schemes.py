@@ -201,13 +201,27 @@ def discover_surrogates(models_dir) -> tuple[list[Scheme], list[dict]]:
     return found, problems
 
 
-def split_ablations(schemes: list[Scheme]) -> tuple[list[Scheme], list[Scheme]]:
-    """``(main, ablations)``: one main model per scheme id (the card named like its scheme, else the first by
-    name), in the given order; the other cards of a scheme (e.g. ``masked_vqvae_j16``, another codebook
-    size) are ablations, used only by the sections that compare them (figs 5, 10, table II, ablations)."""
+def split_ablations(schemes: list[Scheme], main_names=()) -> tuple[list[Scheme], list[Scheme]]:
+    """``(main, ablations)``: one main model per scheme id (the card named in ``main_names``, else the card
+    named like its scheme, else the first by name), in the given order; the other cards of a scheme (e.g.
+    ``masked_vqvae_j16``, another codebook size) are ablations, used only by the sections that compare them
+    (figs 5, 10, table II, ablations). A name of ``main_names`` that is not among ``schemes``, or two of one
+    scheme, is refused (ValueError)."""
+    names = {x.name: x for x in schemes}
+    unknown = [name for name in main_names if name not in names]
+    if unknown:
+        raise ValueError(f"main model(s) {', '.join(unknown)}: no usable model card of that name")
+    schemes_named = [names[name].scheme for name in main_names]
+    twice = sorted({s for s in schemes_named if schemes_named.count(s) > 1})
+    if twice:
+        raise ValueError(f"more than one main model named for scheme(s) {', '.join(twice)}")
+
+    def rank(scheme: Scheme) -> int:
+        return 2 if scheme.name in main_names else int(scheme.name == scheme.scheme)
+
     chosen = {}
     for scheme in schemes:
-        if scheme.scheme not in chosen or scheme.name == scheme.scheme:
+        if scheme.scheme not in chosen or rank(scheme) > rank(chosen[scheme.scheme]):
             chosen[scheme.scheme] = scheme
     main = [x for x in schemes if chosen[x.scheme] is x]
     return main, [x for x in schemes if chosen[x.scheme] is not x]
