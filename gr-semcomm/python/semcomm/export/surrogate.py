@@ -5,8 +5,8 @@ gradients. So it ships as PyTorch weights, not ONNX, in ``<models_dir>/surrogate
 
 * ``<name>.pt``: ``{"model": state_dict}``, loaded with ``weights_only=True``;
 * ``<name>.card.json``: ``format`` (:data:`SURROGATE_CARD_FORMAT`), ``name``, ``scheme``, ``task``, ``dataset``,
-  ``classes``, ``config`` (:meth:`ResNetConfig.to_dict`), ``model_id`` (config + state dict, as
-  :func:`semcomm.export.onnx_export.codec_model_id`), ``files.weights`` (file, sha256, bytes), ``metrics``,
+  ``classes``, ``config`` (:meth:`ResNetConfig.to_dict`), ``model_id`` (:func:`surrogate_model_id`: config +
+  the whole state dict the ``.pt`` file holds, BatchNorm counters included), ``files.weights`` (file, sha256, bytes), ``metrics``,
   ``training``, ``reproduce`` and ``created_with``.
 
 :func:`load_surrogate` refuses a card whose keys are missing, whose weights file is absent or has another
@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ..nn.resnet import SURROGATE_SCHEMES, ResNetClassifier, ResNetConfig
-from .onnx_export import _write_atomic, check_export_arguments, codec_model_id, created_with
+from .onnx_export import _write_atomic, check_export_arguments, created_with, state_fingerprint
 from .runtime import sha256_file
 
 SURROGATES_DIR = "surrogates"
@@ -34,6 +34,12 @@ CARD_KEYS = ("format", "name", "scheme", "task", "dataset", "classes", "config",
 
 class SurrogateError(ValueError):
     pass
+
+
+def surrogate_model_id(model: ResNetClassifier) -> str:
+    """``model_id`` of a surrogate: :func:`state_fingerprint` of its config and whole state dict (the ``.pt`` file
+    ships all of it, unlike an ONNX codec's id, which leaves out BatchNorm's training counters)."""
+    return state_fingerprint(model.state_dict(), model.config.to_dict())
 
 
 def surrogate_paths(out_dir, name: str) -> dict:
@@ -54,7 +60,7 @@ def export_surrogate(model: ResNetClassifier, out_dir, name: str, *, dataset: st
     buffer = io.BytesIO()
     torch.save({"model": {key: value.cpu() for key, value in model.state_dict().items()}}, buffer)
     _write_atomic(Path(paths["weights"]), buffer.getvalue())
-    model_id = codec_model_id(model)
+    model_id = surrogate_model_id(model)
     extra = dict(card_extra or {})
     card = {"format": SURROGATE_CARD_FORMAT, "name": name, "scheme": scheme, "task": "classification",
             "dataset": dataset, "classes": list(classes), "config": model.config.to_dict(), "model_id": model_id,
@@ -91,7 +97,7 @@ def load_surrogate(card_path) -> tuple[ResNetClassifier, dict]:
     except (KeyError, RuntimeError, TypeError, ValueError) as err:  # another architecture or config
         raise SurrogateError(f"{card_path}: {weights.name} does not fit the card's config "
                              f"({str(err).splitlines()[0]})") from err
-    if codec_model_id(model) != card["model_id"]:
+    if surrogate_model_id(model) != card["model_id"]:
         raise SurrogateError(f"{card_path}: the weights in {weights.name} give another model_id than the card's")
     return model.eval(), card
 
