@@ -40,7 +40,7 @@ from torch import nn
 
 from .codebook import Codebook
 from .fim import FeatureImportance
-from .resnet import resnet_trunk
+from .resnet import check_trunk, resnet_trunk
 from .vit import Block, patchify, sincos_position_embedding, unpatchify
 
 TASKS = ("classification", "reconstruction")
@@ -100,9 +100,7 @@ class CodecConfig:
         self.stem_widths = [int(v) for v in self.stem_widths]
         if self.encoder_stem != "resnet":
             return
-        if not self.stem_widths or min(self.stem_widths) < 1 or self.stem_blocks < 1:
-            raise ValueError(f"a resnet stem needs >= 1 stage of >= 1 block and positive widths, got "
-                             f"stem_widths {self.stem_widths}, stem_blocks {self.stem_blocks}")
+        check_trunk(self.stem_widths, self.stem_blocks, "a resnet stem", ("stem_widths", "stem_blocks"))
         if 2 ** (len(self.stem_widths) - 1) != self.patch:
             raise ValueError(f"a resnet stem of {len(self.stem_widths)} stages reduces the image by "
                              f"{2 ** (len(self.stem_widths) - 1)}, not by the patch size {self.patch}: give "

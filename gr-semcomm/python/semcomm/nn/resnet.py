@@ -39,9 +39,7 @@ class ResNetConfig:
     def __post_init__(self):
         self.image_shape = tuple(int(v) for v in self.image_shape)
         self.widths = tuple(int(v) for v in self.widths)
-        if not self.widths or min(self.widths) < 1 or self.blocks < 1:
-            raise ValueError(f"a ResNet needs >= 1 stage of >= 1 block and positive widths, got "
-                             f"widths {self.widths}, blocks {self.blocks}")
+        check_trunk(self.widths, self.blocks, "a ResNet", ("widths", "blocks"))
         if self.task != "classification":
             raise ValueError(f"a ResNet classifier has task 'classification', got {self.task!r}")
 
@@ -53,6 +51,14 @@ class ResNetConfig:
         data = asdict(self)
         data["image_shape"], data["widths"] = list(self.image_shape), list(self.widths)
         return data
+
+
+def check_trunk(widths, blocks: int, what: str, names: tuple[str, str]) -> None:
+    """ValueError unless :func:`resnet_trunk` can build ``widths`` / ``blocks``: at least one stage, every
+    width and the blocks per stage >= 1. ``what`` and the config field ``names`` go into the message."""
+    if not widths or min(widths) < 1 or blocks < 1:
+        raise ValueError(f"{what} needs >= 1 stage of >= 1 block and positive widths, got "
+                         f"{names[0]} {widths}, {names[1]} {blocks}")
 
 
 class BasicBlock(nn.Module):
