@@ -12,6 +12,7 @@ pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 from semcomm.bench import onnx as bench_onnx  # noqa: E402
+from semcomm.bench.machine import cpu_info  # noqa: E402
 from semcomm.export import export_codec  # noqa: E402
 from semcomm.nn.masked_vqvae import CodecConfig, MaskedVQVAE  # noqa: E402
 
@@ -46,10 +47,10 @@ def test_cpu_info_reads_the_first_processor(tmp_path):
     processor = ("processor\t: {n}\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 143\n"
                  "model name\t: Intel(R) Xeon(R) Platinum 8480+\nflags\t\t: fpu avx2 fma avx512f amx_tile\n")
     cpuinfo.write_text(processor.format(n=0) + "\n" + processor.format(n=1).replace("avx512f ", ""))
-    assert bench_onnx.cpu_info(str(cpuinfo)) == {
+    assert cpu_info(str(cpuinfo)) == {
         "vendor": "GenuineIntel", "model_name": "Intel(R) Xeon(R) Platinum 8480+", "family": "6", "model": "143",
         "isa": ["avx2", "fma", "avx512f", "amx_tile"]}
-    assert set(bench_onnx.cpu_info(str(tmp_path / "absent"))) == {"model_name"}
+    assert set(cpu_info(str(tmp_path / "absent"))) == {"model_name"}
 
 
 def test_quick_run_default_architecture_override():

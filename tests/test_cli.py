@@ -75,6 +75,7 @@ def test_unknown_modulation_is_refused_by_argparse():
 def test_bench_qam_json():
     result = json.loads(run("bench", "qam", "--json", "--symbols", "20000", "--repeats", "1").stdout)
     assert result["coded_mbps"] > 0 and {r["modulation"] for r in result["results"]} == {"bpsk", "qpsk", "16qam", "64qam"}
+    assert result["machine"] and result["cpu"]["model_name"]
 
 
 def test_bench_ldpc_json(tmp_path):
@@ -82,6 +83,7 @@ def test_bench_ldpc_json(tmp_path):
     result = json.loads(run("bench", "ldpc", "--json", "--code", "wifi648_r12", "--ebn0", "3", "--frames", "64",
                             "--grfec-frames", "8", "--repeats", "1", "--iterations", "5", "--out", str(out)).stdout)
     assert result["coded_mbps"] > 0 and "grfec_coded_mbps" in result
+    assert result["machine"] and result["cpu"]["model_name"]
     assert json.loads(out.read_text()) == result
 
 

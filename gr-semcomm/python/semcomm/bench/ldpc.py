@@ -15,7 +15,6 @@ Throughput is *coded* Mbit/s per core: ``frames * n / seconds / 1e6``.
 from __future__ import annotations
 
 import os
-import platform
 import tempfile
 import time
 
@@ -24,6 +23,7 @@ import numpy as np
 from ..channel import awgn, ebn0_to_esn0_db
 from ..phy.ldpc import LDPCCode, get_code, write_alist
 from ..phy.qam import QAM
+from .machine import machine_record
 
 
 def channel_llrs(code: LDPCCode, qam: QAM, ebn0_db: float, frames: int, rng: np.random.Generator):
@@ -114,5 +114,4 @@ def run(code_name="wifi1944_r12", modulation="16qam", iterations=(10, 20), targe
     return {"benchmark": "ldpc", "code": code.name, "n": code.n, "k": code.k, "modulation": modulation,
             "algorithm": algorithm, "target_bler": target_bler, "max_iterations": first["max_iterations"],
             "coded_mbps": first["coded_mbps"], "grfec_coded_mbps": first["grfec_coded_mbps"],
-            "ratio": first["ratio"], "cores": 1, "machine": platform.processor() or platform.machine(),
-            "results": rows}
+            "ratio": first["ratio"], "cores": 1, **machine_record(), "results": rows}

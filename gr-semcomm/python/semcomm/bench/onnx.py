@@ -78,6 +78,8 @@ from importlib import metadata as importlib_metadata
 
 import numpy as np
 
+from .machine import machine_record
+
 #: CodecConfig overrides of the default benchmarked model: the shipped default architecture
 #: (models/configs/masked_vqvae_fim_at.yaml: CodecConfig defaults with a FIM after both decoder blocks).
 DEFAULT_MODEL = {"fim_layers": [0, 1]}
@@ -304,29 +306,7 @@ def run(model_prefix=None, batch_sizes=(1, 64), repeats=3, seconds_per_case=1.0,
         result["verdict"] = f"ONNX Runtime is at least {TARGET_RATIO}x faster at every batch size"
     result["versions"] = {"torch": torch.__version__, "onnxruntime": ort.__version__, "numpy": np.__version__,
                           "python": platform.python_version(), "semcomm": _version("semcomm")}
-    result["machine"] = platform.machine()
-    result["cpu"] = cpu_info()
+    result.update(machine_record())
     result["torch_backends"] = {"mkl": torch.backends.mkl.is_available(),
                                 "mkldnn": torch.backends.mkldnn.is_available()}
     return result
-
-
-#: instruction-set flags of /proc/cpuinfo that the GEMM kernels of both runtimes dispatch on
-ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")
-
-
-def cpu_info(cpuinfo_path: str = "/proc/cpuinfo") -> dict:
-    """The CPU the figures were measured on: ``vendor``, ``model_name``, ``family``, ``model`` (the first
-    processor's entries of /proc/cpuinfo) and ``isa`` (those of :data:`ISA_FLAGS` it has). The batch-64
-    ratio depends on it (module doc); off Linux only ``model_name`` from :func:`platform.processor`."""
-    try:
-        with open(cpuinfo_path) as handle:
-            first = handle.read().split("\n\n")[0]
-    except OSError:
-        return {"model_name": platform.processor() or "unknown"}
-    fields = dict(line.split(":", 1) for line in first.splitlines() if ":" in line)
-    fields = {key.strip(): value.strip() for key, value in fields.items()}
-    flags = set(fields.get("flags", "").split())
-    return {"vendor": fields.get("vendor_id"), "model_name": fields.get("model name"),
-            "family": fields.get("cpu family"), "model": fields.get("model"),
-            "isa": [flag for flag in ISA_FLAGS if flag in flags]}

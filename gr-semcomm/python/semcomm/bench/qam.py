@@ -6,6 +6,7 @@ import time
 import numpy as np
 
 from ..phy.qam import BITS_PER_SYMBOL, LLR_METHODS, QAM
+from .machine import machine_record
 
 
 def _best_time(function, repeats) -> float:
@@ -39,4 +40,4 @@ def run(symbols=1_000_000, repeats=3, seed=1, default_modulation="16qam") -> dic
     return {"benchmark": "qam", "symbols": symbols, "modulation": default_modulation, "cores": 1,
             "msymbols_per_s": default["demap_maxlog_msym_per_s"],
             "coded_mbps": default["demap_maxlog_msym_per_s"] * BITS_PER_SYMBOL[default_modulation],
-            "results": rows}
+            **machine_record(), "results": rows}
