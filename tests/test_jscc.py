@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 
-from semcomm.eval.accuracy import accuracy  # noqa: E402
+from semcomm.eval.accuracy import accuracy, white_box_attack  # noqa: E402
 from semcomm.export import SemanticCodec, check_jscc_parity, export_jscc  # noqa: E402
 from semcomm.nn.jscc import DEFAULT_SYMBOLS, JSCCConfig, ViTJSCC, symbols_per_image  # noqa: E402
 from semcomm.phy.modem import HEADER_SYMBOLS, PREAMBLE_LENGTH, FrameModem, LinkConfig  # noqa: E402
@@ -151,6 +151,21 @@ def test_one_epoch_adversarial_training_and_accuracy(tmp_path):
     with pytest.raises(ValueError, match="link=None"):
         accuracy(trainer.model, trainer.test_set, 12.0, link=object(), limit=8)
 
+
+
+def test_white_box_noise_depends_on_its_generator_not_on_the_global_one():
+    """The attacker's channel draws come from the generator it is given (report figures must not depend on
+    what ran before them, e.g. another model's attack drawing from torch's global generator)."""
+    model, images, labels = tiny(), torch.rand(8, 1, 28, 28), torch.arange(8)
+
+    def attack(seed):
+        torch.rand(100)  # the global generator moves between the calls
+        return white_box_attack(model, images, labels, 0.0, eps=8 / 255, alpha=2 / 255, steps=2,
+                                generator=torch.Generator().manual_seed(seed))
+
+    first = attack(5)
+    torch.testing.assert_close(attack(5), first, rtol=0, atol=0)
+    assert not torch.equal(attack(6), first)  # the draws do reach the noise
 
 # -------------------------------------------------------------------------------------------- export
 @pytest.mark.parametrize("snr_embedding", [True, False])

@@ -9,7 +9,8 @@ those of eq. (7).
 Analog JSCC baselines (models with ``analog = True``, :class:`semcomm.nn.jscc.ViTJSCC`; ``link`` must
 be None): image -> encoder -> symbols -> the model's own AWGN (or Rayleigh) channel at the SNR, noise
 drawn from a torch generator seeded from ``seed`` -> decoder. Their white-box attacker
-differentiates through encoder, channel (a fresh noise draw at every PGD step) and decoder.
+differentiates through encoder, channel (a fresh noise draw at every PGD step, from its own generator
+seeded from ``seed``, so the figure does not depend on what ran before) and decoder.
 ``index_error_rate`` is None for them.
 
 JPEG + LDPC baselines (models with ``image_input = True``, :class:`semcomm.nn.classifier.ViTClassifier`;
@@ -65,13 +66,15 @@ def _classify_analog(model, images: torch.Tensor, snr_db: float, link, rng) -> t
 
 
 def white_box_attack(model, images, labels, snr_db: float, eps: float, alpha: float, steps: int,
-                     norm: str = "linf") -> torch.Tensor:
+                     norm: str = "linf", generator: torch.Generator | None = None) -> torch.Tensor:
+    """PGD semantic noise (eq. 7) against ``model``; ``generator`` draws an analog model's channel noise at
+    each PGD step (default: torch's global generator, whose state depends on everything run before)."""
     snr = torch.full((len(images),), float(snr_db))
     if getattr(model, "image_input", False):  # a classifier of (received) images
         return pgd_attack(images, lambda x: F.cross_entropy(model.logits(x), labels), eps, alpha, steps, norm)
     if getattr(model, "analog", False):  # through the analog channel, noise included
         return pgd_attack(images, lambda x: F.cross_entropy(
-            model.decode(model.channel(model.encode(x), snr), snr), labels), eps, alpha, steps, norm)
+            model.decode(model.channel(model.encode(x), snr, generator), snr), labels), eps, alpha, steps, norm)
 
     def loss_fn(x):
         z = model.encode_features(x)  # inference mask; straight-through gradient across the quantiser
@@ -95,9 +98,10 @@ def accuracy(model, dataset, snr_db: float, link=None, attack: dict | None = Non
     rng = np.random.default_rng(seed)
     data = dataset if limit is None else dataset.subset(np.arange(min(limit, len(dataset))))
     correct = total = index_errors = 0
+    attack_noise = torch.Generator().manual_seed(seed)  # an analog attacker's channel draws
     for images, labels in make_loader(data, batch_size):
         if attack:
-            images = white_box_attack(model, images, labels, snr_db, **attack)
+            images = white_box_attack(model, images, labels, snr_db, **attack, generator=attack_noise)
         predicted, stats = classify(model, images, snr_db, link, rng)
         correct += int((predicted == labels).sum())
         total += len(labels)

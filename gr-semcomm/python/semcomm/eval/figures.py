@@ -94,8 +94,10 @@ class Evaluator:
         """White-box PGD images ``[N, C, H, W]`` against ``scheme`` at ``noise_eps``, ``eps_snr`` (cached)."""
         if scheme.name not in self._adversarial:
             s, model = self.settings, scheme.model().eval()
+            attack_noise = torch.Generator().manual_seed(s.seed)  # an analog source's channel draws
             self._adversarial[scheme.name] = torch.cat([
-                white_box_attack(model, self.images[b], self.labels[b], s.eps_snr, **self.attack(s.noise_eps))
+                white_box_attack(model, self.images[b], self.labels[b], s.eps_snr, **self.attack(s.noise_eps),
+                                 generator=attack_noise)
                 for b in self.batches()])
         return self._adversarial[scheme.name]
 
