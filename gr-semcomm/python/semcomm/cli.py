@@ -252,47 +252,56 @@ def cmd_train(args) -> int:
         from .train.trainer import chain_settings
 
         link = JpegLink(chain=chain_settings(config))
-    if config["model"].get("task") == "reconstruction":
-        metrics = _reconstruction_metrics(trainer, link, args)
-    else:
-        metrics = _classification_metrics(trainer, link, config["adversarial"], args)
+    def evaluate(sweep: bool, title: str) -> dict:
+        if config["model"].get("task") == "reconstruction":
+            return _reconstruction_metrics(trainer, link, args, sweep, title)
+        return _classification_metrics(trainer, link, config["adversarial"], args, sweep, title)
+
+    trained_weights = evaluate(False, "trained weights, ") if trainer.average is not None else None
+    if trainer.deploy_average():
+        print(f"deployed the weight average (train.ema_decay {trainer.average.decay})")
+    metrics = evaluate(True, "weight average, " if trained_weights else "")
+    if trained_weights:
+        metrics["trained_weights"] = trained_weights
     _write_json({"config": config, "history": trainer.history, "metrics": metrics, "pretrained": trainer.pretrained},
                 os.path.join(trainer.run_dir, "metrics.json"), False)
     return 0
 
 
-def _classification_metrics(trainer, link, adv: dict, args) -> dict:
-    """Clean and white-box PGD (K = 5) accuracy at ``--eval-snr``, clean accuracy over ``--eval-sweep``."""
+def _classification_metrics(trainer, link, adv: dict, args, sweep: bool, title: str) -> dict:
+    """Clean and white-box PGD (K = 5) accuracy at ``--eval-snr``, with ``sweep`` clean accuracy over
+    ``--eval-sweep``; ``title`` starts the printed line."""
     from .eval.accuracy import accuracy
 
     attack = {"eps": adv["eps"], "alpha": adv["alpha"], "steps": 5, "norm": adv["norm"]}
     metrics = {"clean": accuracy(trainer.model, trainer.test_set, args.eval_snr, link, limit=args.eval_images),
                "white_box_pgd": accuracy(trainer.model, trainer.test_set, args.eval_snr, link, attack,
                                          limit=args.eval_images)}
-    if args.eval_sweep:
+    if sweep and args.eval_sweep:
         from .eval.report import parse_values
 
         metrics["clean_vs_snr"] = [accuracy(trainer.model, trainer.test_set, snr, link, limit=args.eval_images)
                                    for snr in parse_values(args.eval_sweep)]
-    print(f"accuracy at Es/N0 {args.eval_snr} dB on {metrics['clean']['images']} test images: "
+    print(f"{title}accuracy at Es/N0 {args.eval_snr} dB on {metrics['clean']['images']} test images: "
           f"clean {metrics['clean']['accuracy']:.4f}, white-box PGD {metrics['white_box_pgd']['accuracy']:.4f}")
     return metrics
 
 
-def _reconstruction_metrics(trainer, link, args) -> dict:
-    """Reconstruction PSNR at ``--eval-snr`` and over ``--eval-sweep`` (a pre-training run: no attack)."""
+def _reconstruction_metrics(trainer, link, args, sweep: bool, title: str) -> dict:
+    """Reconstruction PSNR at ``--eval-snr`` and, with ``sweep``, over ``--eval-sweep`` (a pre-training run:
+    no attack); ``title`` starts the printed line."""
     from .eval.accuracy import reconstruction_quality
 
     def quality(snr):
         return reconstruction_quality(trainer.model, trainer.test_set, snr, link, limit=args.eval_images)
 
     metrics = {"reconstruction": quality(args.eval_snr)}
-    if args.eval_sweep:
+    if sweep and args.eval_sweep:
         from .eval.report import parse_values
 
         metrics["reconstruction_vs_snr"] = [quality(snr) for snr in parse_values(args.eval_sweep)]
     result = metrics["reconstruction"]
-    print(f"reconstruction at Es/N0 {args.eval_snr} dB on {result['images']} test images: "
+    print(f"{title}reconstruction at Es/N0 {args.eval_snr} dB on {result['images']} test images: "
           f"PSNR {result['psnr_db']:.2f} dB (MSE {result['mse']:.5f})")
     return metrics
 
@@ -303,6 +312,7 @@ def cmd_export(args) -> int:
     from .data import load_dataset
     from .export.family import check_model_parity, export_model
     from .train import config as train_config
+    from .train.ema import deployed_weights
     from .train.pretrained import training_chain
     from .train.trainer import build_model
 
@@ -313,7 +323,7 @@ def cmd_export(args) -> int:
     checkpoint = os.path.join(run_dir, "checkpoint.pt")
     if not os.path.exists(checkpoint):
         raise ValueError(f"no checkpoint at {checkpoint}; train first: semcomm train {args.config}")
-    model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True)["model"])
+    model.load_state_dict(deployed_weights(torch.load(checkpoint, map_location="cpu", weights_only=True)))
     metrics_path = os.path.join(run_dir, "metrics.json")
     trained = json.load(open(metrics_path)) if os.path.exists(metrics_path) else {}
     reproduce = " && ".join([f"semcomm train {path}" for path in training_chain(args.config, config)]

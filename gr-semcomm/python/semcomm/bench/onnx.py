@@ -113,6 +113,7 @@ def _build_model(model_prefix, checkpoint, model_config, seed):
 
     from ..export.runtime import codec_paths, load_card
     from ..nn.masked_vqvae import CodecConfig, MaskedVQVAE
+    from ..train.ema import deployed_weights
 
     card = None
     if model_prefix is not None:
@@ -134,7 +135,7 @@ def _build_model(model_prefix, checkpoint, model_config, seed):
     if checkpoint is not None:
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
         try:
-            model.load_state_dict(state["model"] if "model" in state else state)
+            model.load_state_dict(deployed_weights(state))
         except RuntimeError as err:
             raise ValueError(f"checkpoint {checkpoint} does not fit the model's config: {err}") from None
         weights = f"checkpoint {checkpoint}"

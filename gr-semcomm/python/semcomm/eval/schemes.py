@@ -30,6 +30,7 @@ from ..nn.classifier import JPEG_SCHEMES, ClassifierConfig, ViTClassifier
 from ..nn.jscc import JSCC_SCHEMES, JSCCConfig, ViTJSCC
 from ..nn.masked_vqvae import CodecConfig, MaskedVQVAE, keep_positions
 from ..nn.resnet import SURROGATE_SCHEMES
+from ..train.ema import deployed_weights
 
 #: the seven schemes of Hu et al. Sec. V, in the paper's order
 PAPER_SCHEMES = ("masked_vqvae_fim_at", "masked_vqvae_at", "masked_vqvae", "jscc_at", "jscc", "jpeg_ldpc_at",
@@ -141,7 +142,7 @@ def load_checkpoint(card: dict, path: str) -> tuple[torch.nn.Module | None, str 
     state = torch.load(path, map_location="cpu", weights_only=True)
     try:
         model = build_model(card)
-        model.load_state_dict(state["model"] if "model" in state else state)
+        model.load_state_dict(deployed_weights(state))
     except (RuntimeError, TypeError, ValueError) as err:  # another architecture or config
         return None, f"checkpoint {path} does not fit the card's config ({str(err).splitlines()[0]})"
     if codec_model_id(model) != card["model_id"]:

@@ -84,6 +84,8 @@ SCHEMA = _obj({
         "init_from": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]+$"},
         # training-time augmentation (semcomm.train.augment): left-right flips, shifts of up to N pixels
         "augment_flip": {"type": "boolean"}, "augment_shift": {"type": "integer", "minimum": 0},
+        # decay of the exponential moving average of the weights (semcomm.train.ema), the deployed model
+        "ema_decay": {"type": ["number", "null"], "exclusiveMinimum": 0, "exclusiveMaximum": 1},
     }, ["epochs", "batch_size", "lr"]),
     "adversarial": _obj({
         "enabled": {"type": "boolean"},
@@ -106,7 +108,8 @@ DEFAULTS = {
     "data": {"root": None, "train_subset": None, "eval_subset": None},
     "link": {"channel": "awgn", "enabled": True},
     "train": {"weight_decay": 0.05, "similarity_weight": 0.1, "fim_weight": 1.0, "fixed_mask_fraction": 0.0,
-              "init_from": None, "augment_flip": False, "augment_shift": 0},
+              "init_from": None, "augment_flip": False, "augment_shift": 0,
+              "ema_decay": None},
     "adversarial": {"enabled": False, "start_epoch": 1, "eps": 8 / 255, "alpha": 2 / 255, "steps": 5,
                     "norm": "linf", "random_start": True, "clean_weight": 0.5, "awp_gamma": 5e-3},
 }

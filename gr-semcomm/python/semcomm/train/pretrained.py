@@ -24,6 +24,7 @@ from torch import nn
 from ..export.onnx_export import state_fingerprint
 from ..export.runtime import sha256_file
 from .config import load as load_config
+from .ema import deployed_weights
 
 #: state-dict prefixes that may differ between the pre-training model and the fine-tuned one
 FRESH_PREFIXES = ("head.", "fims.")
@@ -66,7 +67,7 @@ def load_pretrained(model: nn.Module, path: str) -> dict:
     if not os.path.isfile(path):
         raise PretrainedError(f"no pre-training checkpoint {path}: train the init_from run first")
     state = torch.load(path, map_location="cpu", weights_only=True)
-    source = state.get("model", state)
+    source = deployed_weights(state)
     loaded, fresh, from_config = {}, [], []
     masking_state = getattr(model, "masking_state", ())
     for key, tensor in model.state_dict().items():

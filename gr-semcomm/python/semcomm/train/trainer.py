@@ -15,7 +15,10 @@ Per batch:
    (the paper trains on ``s'`` only, ``c = 0``; mixing in clean samples keeps clean accuracy on
    small models), where ``L = L_task + L_vq (13) + lambda_s L_s (15) + gamma / L sum L_FIM (18-19)``
    and the decoder sees the indices *after* the digital link at the drawn SNR;
-5. remove ``nu``, optimiser step (AdamW, cosine learning rate).
+5. remove ``nu``, optimiser step (AdamW, cosine learning rate);
+6. with ``train.ema_decay`` set, update the exponential moving average of the weights
+   (:mod:`semcomm.train.ema`), which becomes the deployed model when training ends
+   (:meth:`Trainer.deploy_average`).
 
 The analog JSCC baselines (``scheme: jscc_at | jscc``, :class:`semcomm.nn.jscc.ViTJSCC`) use the same
 loop: their AWGN/Rayleigh channel is inside the model at the drawn SNR, so there is no digital link,
@@ -24,7 +27,7 @@ no codebook term and no code restart (``L = L_task``). So do the JPEG baselines'
 images without any channel (their frames arrive intact or not at all), and the ResNet surrogate of the
 black-box semantic noise (``scheme: resnet_surrogate``, :class:`semcomm.nn.resnet.ResNetClassifier`).
 
-A checkpoint (weights, optimiser, epoch, RNG states) is written after every epoch and loaded with
+A checkpoint (weights, optimiser, epoch, RNG states, the weight average if any) is written after every epoch and loaded with
 ``weights_only=True`` on resume. ``train.init_from`` starts from the weights of a pre-training run
 (e.g. ``task: reconstruction``) with a fresh task head (:mod:`semcomm.train.pretrained`).
 """
@@ -50,6 +53,7 @@ from ..nn.resnet import SURROGATE_SCHEMES, ResNetClassifier, ResNetConfig
 from .augment import augment
 from .awp import WeightPerturbation
 from .digital_channel import ChainSettings, ProfileSettings, load_or_build
+from .ema import WeightAverage
 from .pretrained import checkpoint_of, load_pretrained
 
 
@@ -121,6 +125,8 @@ class Trainer:
         init_from = config["train"]["init_from"]
         self.pretrained = load_pretrained(self.model, checkpoint_of(run_dir, init_from)) if init_from else None
         self.model.to(self.device)
+        ema_decay = config["train"]["ema_decay"]
+        self.average = WeightAverage(self.model, ema_decay) if ema_decay else None
         # the JSCC baselines' link is analog and inside the model, the JPEG classifiers see images: only
         # codecs with a codebook have a digital index link (error profile) and code restarts
         self.analog = bool(getattr(self.model, "analog", False))
@@ -150,6 +156,8 @@ class Trainer:
                  "scheduler": self.scheduler.state_dict(), "epoch": self.epoch,
                  "torch_rng": torch.get_rng_state(), "history": self.history,
                  "numpy_rng": self.rng.bit_generator.state}
+        if self.average is not None:
+            state["ema"] = self.average.state_dict()
         torch.save(state, self.checkpoint_path + ".tmp")
         os.replace(self.checkpoint_path + ".tmp", self.checkpoint_path)
 
@@ -164,6 +172,19 @@ class Trainer:
         self.history = state["history"]
         torch.set_rng_state(state["torch_rng"])
         self.rng.bit_generator.state = state["numpy_rng"]
+        if self.average is not None:
+            if "ema" not in state:
+                raise ValueError(f"{self.checkpoint_path} holds no weight average, but the config sets "
+                                 f"train.ema_decay: {self.average.decay}")
+            self.average.load_state_dict(state["ema"])
+        return True
+
+    def deploy_average(self) -> bool:
+        """Load the weight average into :attr:`model`, the weights export and evaluation then use (as
+        :func:`semcomm.train.ema.deployed_weights` does from the checkpoint); False without averaging."""
+        if self.average is None:
+            return False
+        self.model.load_state_dict(self.average.weights)
         return True
 
     # --------------------------------------------------------------------- training
@@ -267,6 +288,8 @@ class Trainer:
         self.steps += 1
         if self.steps % CODE_RESTART_STEPS == 0 and self.digital:
             self.restarted_codes += self.model.codebook.restart_unused(clean_outputs["z_e"].detach())
+        if self.average is not None:
+            self.average.update()
         return float(loss.detach())
 
     def fit(self, progress=print) -> list[dict]:
