@@ -2,8 +2,9 @@
 reconstruction; for a downstream task the last layer is changed and the pre-trained model fine-tuned).
 
 ``train.init_from: <run name>`` starts a training from ``<run_dir>/<run name>/checkpoint.pt`` (the run of the
-config ``<configs dir>/<run name>.yaml``): every state tensor whose name and shape match is copied into the
-new model, the others keep their fresh initialisation. Only the task head (``head.*``, whose output size
+config ``<configs dir>/<run name>.yaml``): every state tensor of its deployed weights (the weight average
+where that run kept one, :func:`semcomm.train.ema.deployed_weights`) whose name and shape match is copied into
+the new model, the others keep their fresh initialisation. Only the task head (``head.*``, whose output size
 differs between reconstruction and classification) and the feature importance modules (``fims.*``, which a
 reconstruction model has none of) may stay fresh. The masking state (the model's ``masking_state`` buffers:
 ``keep_logits``, ``inference_keep``) always follows the fine-tuning config (``masking``, ``keep_layout``),
