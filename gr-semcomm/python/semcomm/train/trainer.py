@@ -27,8 +27,8 @@ no codebook term and no code restart (``L = L_task``). So do the JPEG baselines'
 images without any channel (their frames arrive intact or not at all), and the ResNet surrogate of the
 black-box semantic noise (``scheme: resnet_surrogate``, :class:`semcomm.nn.resnet.ResNetClassifier`).
 
-A checkpoint (weights, optimiser, epoch, RNG states, the weight average if any) is written after every epoch and loaded with
-``weights_only=True`` on resume. ``train.init_from`` starts from the weights of a pre-training run
+A checkpoint (weights, optimiser, epoch, RNG states, the weight average if any) is written after every
+epoch and loaded with ``weights_only=True`` on resume. ``train.init_from`` starts from the weights of a pre-training run
 (e.g. ``task: reconstruction``) with a fresh task head (:mod:`semcomm.train.pretrained`).
 """
 from __future__ import annotations
