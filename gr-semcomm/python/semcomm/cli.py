@@ -257,8 +257,10 @@ def cmd_train(args) -> int:
             return _reconstruction_metrics(trainer, link, args, sweep, title)
         return _classification_metrics(trainer, link, config["adversarial"], args, sweep, title)
 
-    trained_weights = evaluate(False, "trained weights, ") if trainer.average is not None else None
-    if trainer.deploy_average():
+    trained_weights = None
+    if trainer.average is not None:
+        trained_weights = evaluate(False, "trained weights, ")
+        trainer.deploy_average()
         print(f"deployed the weight average (train.ema_decay {trainer.average.decay})")
     metrics = evaluate(True, "weight average, " if trained_weights else "")
     if trained_weights:

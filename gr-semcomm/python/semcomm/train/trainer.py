@@ -28,8 +28,8 @@ images without any channel (their frames arrive intact or not at all), and the R
 black-box semantic noise (``scheme: resnet_surrogate``, :class:`semcomm.nn.resnet.ResNetClassifier`).
 
 A checkpoint (weights, optimiser, epoch, RNG states, the weight average if any) is written after every
-epoch and loaded with ``weights_only=True`` on resume. ``train.init_from`` starts from the weights of a pre-training run
-(e.g. ``task: reconstruction``) with a fresh task head (:mod:`semcomm.train.pretrained`).
+epoch and loaded with ``weights_only=True`` on resume. ``train.init_from`` starts from the weights of a
+pre-training run (e.g. ``task: reconstruction``) with a fresh task head (:mod:`semcomm.train.pretrained`).
 """
 from __future__ import annotations
 
@@ -179,13 +179,10 @@ class Trainer:
             self.average.load_state_dict(state["ema"])
         return True
 
-    def deploy_average(self) -> bool:
-        """Load the weight average into :attr:`model`, the weights export and evaluation then use (as
-        :func:`semcomm.train.ema.deployed_weights` does from the checkpoint); False without averaging."""
-        if self.average is None:
-            return False
+    def deploy_average(self) -> None:
+        """Load the weight average (``train.ema_decay`` set) into :attr:`model`, the weights export and
+        evaluation then use (as :func:`semcomm.train.ema.deployed_weights` does from the checkpoint)."""
         self.model.load_state_dict(self.average.weights)
-        return True
 
     # --------------------------------------------------------------------- training
     def _channel(self, snr_db: torch.Tensor):
