@@ -265,8 +265,8 @@ def cmd_train(args) -> int:
     metrics = evaluate(True, "weight average, " if trained_weights else "")
     if trained_weights:
         metrics["trained_weights"] = trained_weights
-    _write_json({"config": config, "history": trainer.history, "metrics": metrics, "pretrained": trainer.pretrained},
-                os.path.join(trainer.run_dir, "metrics.json"), False)
+    _write_json({"config": config, "history": trainer.history, "metrics": metrics, "pretrained": trainer.pretrained,
+                 "teacher": trainer.teacher_record}, os.path.join(trainer.run_dir, "metrics.json"), False)
     return 0
 
 
@@ -333,6 +333,8 @@ def cmd_export(args) -> int:
     training = {"history": trained.get("history", [])}
     if config["train"]["init_from"]:
         training["init_from"] = trained.get("pretrained")
+    if config["train"]["distill_from"]:
+        training["teacher"] = trained.get("teacher")
     card_extra = {"metrics": trained.get("metrics", {}), "training": training, "reproduce": reproduce}
     images = torch.from_numpy(test_set.float_images()[:64])
     paths = export_model(model, args.out, config["name"], dataset=config["data"]["dataset"], scheme=config["scheme"],

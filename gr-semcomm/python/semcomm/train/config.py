@@ -86,6 +86,11 @@ SCHEMA = _obj({
         "augment_flip": {"type": "boolean"}, "augment_shift": {"type": "integer", "minimum": 0},
         # decay of the exponential moving average of the weights (semcomm.train.ema), the deployed model
         "ema_decay": {"type": ["number", "null"], "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        # knowledge distillation (semcomm.train.distill): run name of a trained image classifier, the
+        # share of the soft (teacher) term in the task loss and the softmax temperature
+        "distill_from": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]+$"},
+        "distill_weight": {"type": "number", "minimum": 0, "maximum": 1},
+        "distill_temperature": {"type": "number", "exclusiveMinimum": 0},
     }, ["epochs", "batch_size", "lr"]),
     "adversarial": _obj({
         "enabled": {"type": "boolean"},
@@ -109,7 +114,7 @@ DEFAULTS = {
     "link": {"channel": "awgn", "enabled": True},
     "train": {"weight_decay": 0.05, "similarity_weight": 0.1, "fim_weight": 1.0, "fixed_mask_fraction": 0.0,
               "init_from": None, "augment_flip": False, "augment_shift": 0,
-              "ema_decay": None},
+              "ema_decay": None, "distill_from": None, "distill_weight": 0.5, "distill_temperature": 4.0},
     "adversarial": {"enabled": False, "start_epoch": 1, "eps": 8 / 255, "alpha": 2 / 255, "steps": 5,
                     "norm": "linf", "random_start": True, "clean_weight": 0.5, "awp_gamma": 5e-3},
 }

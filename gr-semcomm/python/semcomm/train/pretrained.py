@@ -39,18 +39,28 @@ def checkpoint_of(run_dir: str, run_name: str) -> str:
     return os.path.join(run_dir, run_name, "checkpoint.pt")
 
 
+def prerequisite_runs(config: dict) -> list[str]:
+    """Run names whose checkpoints a training of ``config`` reads: ``train.init_from`` (weights to start
+    from), then ``train.distill_from`` (a teacher, :mod:`semcomm.train.distill`)."""
+    return [name for name in (config["train"]["init_from"], config["train"].get("distill_from")) if name]
+
+
 def training_chain(config_path: str, config: dict) -> list[str]:
-    """Configs to train, in order, to reproduce ``config_path``: its ``train.init_from`` runs first, each
-    config lying next to the one that names it (``<configs dir>/<run name>.yaml``), followed back as far as
-    the configs exist."""
-    chain = [config_path]
-    init_from = config["train"]["init_from"]
-    while init_from:
-        path = os.path.join(os.path.dirname(config_path), init_from + ".yaml")
-        if path in chain:
-            raise ValueError(f"train.init_from of {config_path} leads back to {path}: a cycle")
-        chain.insert(0, path)
-        init_from = load_config(path)["train"]["init_from"] if os.path.exists(path) else None
+    """Configs to train, in order, to reproduce ``config_path``: the runs it reads (:func:`prerequisite_runs`,
+    each config lying next to the one that names it, ``<configs dir>/<run name>.yaml``) come first, each
+    preceded by its own, followed back as far as the configs exist; a config appears once."""
+    chain: list[str] = []
+
+    def visit(path: str, run_config: dict | None, path_here: tuple[str, ...]) -> None:
+        for name in prerequisite_runs(run_config) if run_config else ():
+            needed = os.path.join(os.path.dirname(config_path), name + ".yaml")
+            if needed in path_here:
+                raise ValueError(f"the runs read by {config_path} lead back to {needed}: a cycle")
+            if needed not in chain:
+                visit(needed, load_config(needed) if os.path.exists(needed) else None, path_here + (needed,))
+        chain.append(path)
+
+    visit(config_path, config, (config_path,))
     return chain
 
 

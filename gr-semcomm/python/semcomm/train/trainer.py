@@ -53,6 +53,7 @@ from ..nn.resnet import SURROGATE_SCHEMES, ResNetClassifier, ResNetConfig
 from .augment import augment
 from .awp import WeightPerturbation
 from .digital_channel import ChainSettings, ProfileSettings, load_or_build
+from .distill import distillation_loss, load_teacher
 from .ema import WeightAverage
 from .pretrained import checkpoint_of, load_pretrained
 
@@ -78,13 +79,19 @@ CODE_RESTART_STEPS = 25
 
 
 def objective(model: MaskedVQVAE, images, labels, snr_db, keep, channel, train_cfg: dict,
-              outputs: dict | None = None) -> torch.Tensor:
+              outputs: dict | None = None, teacher_logits: torch.Tensor | None = None) -> torch.Tensor:
     """``L_task + L_vq + lambda_s L_s + gamma / L sum_l L_FIM`` of one batch (see module docstring).
-    ``outputs``, if given, receives the model's forward outputs."""
+    ``outputs``, if given, receives the model's forward outputs. With ``teacher_logits`` ``L_task`` is the
+    distillation loss (:func:`semcomm.train.distill.distillation_loss`)."""
     out = model(images, snr_db, keep, labels, channel)
     if outputs is not None:
         outputs.update(out)
-    loss = model.task_loss(out["output"], images, labels) + out["vq_loss"]
+    if teacher_logits is None:
+        task = model.task_loss(out["output"], images, labels)
+    else:
+        task = distillation_loss(out["output"], labels, teacher_logits, train_cfg["distill_weight"],
+                                 train_cfg["distill_temperature"])
+    loss = task + out["vq_loss"]
     if hasattr(model, "codebook"):  # the analog JSCC baseline has none
         loss = loss + train_cfg["similarity_weight"] * model.codebook.similarity_loss()
     if out["aux_logits"]:
@@ -125,6 +132,7 @@ class Trainer:
         init_from = config["train"]["init_from"]
         self.pretrained = load_pretrained(self.model, checkpoint_of(run_dir, init_from)) if init_from else None
         self.model.to(self.device)
+        self.teacher, self.teacher_record = self._teacher(run_dir)
         ema_decay = config["train"]["ema_decay"]
         self.average = WeightAverage(self.model, ema_decay) if ema_decay else None
         # the JSCC baselines' link is analog and inside the model, the JPEG classifiers see images: only
@@ -144,6 +152,16 @@ class Trainer:
         self.steps = 0
         self.restarted_codes = 0
         self.history: list[dict] = []
+
+    def _teacher(self, run_dir: str):
+        """``(teacher, record)`` of ``train.distill_from`` (:mod:`semcomm.train.distill`), else ``(None, None)``."""
+        name = self.config["train"]["distill_from"]
+        if not name:
+            return None, None
+        if self.config["model"].get("task", "classification") != "classification":
+            raise ValueError("train.distill_from needs a classification model (model.task: classification)")
+        shape, classes = self.train_set.image_shape, len(self.train_set.classes)
+        return load_teacher(run_dir, name, lambda config: build_model(config, shape, classes), self.device)
 
     # ------------------------------------------------------------------ checkpoints
     @property
@@ -262,9 +280,13 @@ class Trainer:
         channel = self._channel(snr_db)
 
         clean_outputs: dict = {}
+        teacher_logits = None
+        if self.teacher is not None:
+            with torch.no_grad():
+                teacher_logits = self.teacher.logits(images)
 
         def loss_on(x, link=channel, outputs=None):
-            return objective(self.model, x, labels, snr_db, keep, link, cfg, outputs)
+            return objective(self.model, x, labels, snr_db, keep, link, cfg, outputs, teacher_logits)
 
         self.optimizer.zero_grad(set_to_none=True)
         if not attack:
