@@ -42,7 +42,7 @@ def checkpoint_of(run_dir: str, run_name: str) -> str:
 def prerequisite_runs(config: dict) -> list[str]:
     """Run names whose checkpoints a training of ``config`` reads: ``train.init_from`` (weights to start
     from), then ``train.distill_from`` (a teacher, :mod:`semcomm.train.distill`)."""
-    return [name for name in (config["train"]["init_from"], config["train"].get("distill_from")) if name]
+    return [name for name in (config["train"]["init_from"], config["train"]["distill_from"]) if name]
 
 
 def training_chain(config_path: str, config: dict) -> list[str]:

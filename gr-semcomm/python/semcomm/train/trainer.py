@@ -14,7 +14,9 @@ Per batch:
 4. loss at ``theta + nu``: ``(1 - c) L(s') + c L(s)`` with ``c = adversarial.clean_weight``
    (the paper trains on ``s'`` only, ``c = 0``; mixing in clean samples keeps clean accuracy on
    small models), where ``L = L_task + L_vq (13) + lambda_s L_s (15) + gamma / L sum L_FIM (18-19)``
-   and the decoder sees the indices *after* the digital link at the drawn SNR;
+   and the decoder sees the indices *after* the digital link at the drawn SNR; with ``train.distill_from``
+   ``L_task`` is the distillation loss against a frozen teacher's logits of the clean image
+   (:mod:`semcomm.train.distill`);
 5. remove ``nu``, optimiser step (AdamW, cosine learning rate);
 6. with ``train.ema_decay`` set, update the exponential moving average of the weights
    (:mod:`semcomm.train.ema`), which becomes the deployed model when training ends
