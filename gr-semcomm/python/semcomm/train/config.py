@@ -100,6 +100,8 @@ SCHEMA = _obj({
         "steps": _POS_INT, "norm": {"enum": ["linf", "l2"]}, "random_start": {"type": "boolean"},
         "clean_weight": {"type": "number", "minimum": 0, "maximum": 1},
         "awp_gamma": {"type": "number", "minimum": 0},
+        # the adversarial objective: Algorithm 2's clean/adversarial mixture, or TRADES (semcomm.train.trades)
+        "loss": {"enum": ["mixed", "trades"]}, "trades_beta": {"type": "number", "minimum": 0},
     }),
 }, ["name", "scheme", "data", "model", "link", "train"])
 SCHEMA["allOf"] = [{"if": {"properties": {"scheme": {"enum": schemes}}, "required": ["scheme"]},
@@ -116,7 +118,8 @@ DEFAULTS = {
               "init_from": None, "augment_flip": False, "augment_shift": 0,
               "ema_decay": None, "distill_from": None, "distill_weight": 0.5, "distill_temperature": 4.0},
     "adversarial": {"enabled": False, "start_epoch": 1, "eps": 8 / 255, "alpha": 2 / 255, "steps": 5,
-                    "norm": "linf", "random_start": True, "clean_weight": 0.5, "awp_gamma": 5e-3},
+                    "norm": "linf", "random_start": True, "clean_weight": 0.5, "awp_gamma": 5e-3,
+                    "loss": "mixed", "trades_beta": 6.0},
 }
 
 
@@ -139,7 +142,20 @@ def validate(config: dict) -> dict:
     low, high = merged["link"]["snr_db"]
     if low > high:
         raise ConfigError(f"link/snr_db: low end {low} is above high end {high}")
+    _check_trades(merged)
     return merged
+
+
+def _check_trades(config: dict) -> None:
+    """TRADES needs class probabilities and a random start (its attack's gradient is zero at ``s' = s``)."""
+    adversarial = config["adversarial"]
+    if adversarial["loss"] != "trades":
+        return
+    if config["model"].get("task", "classification") != "classification":
+        raise ConfigError("adversarial/loss: trades needs model/task classification")
+    if not adversarial["random_start"]:
+        raise ConfigError("adversarial/loss: trades needs adversarial/random_start true (the divergence's "
+                          "gradient is zero at the clean image)")
 
 
 def load(path: str) -> dict:

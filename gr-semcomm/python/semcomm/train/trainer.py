@@ -13,10 +13,10 @@ Per batch:
 3. weight perturbation ``nu`` from the adversarial loss (eq. 11), added to the weights;
 4. loss at ``theta + nu``: ``(1 - c) L(s') + c L(s)`` with ``c = adversarial.clean_weight``
    (the paper trains on ``s'`` only, ``c = 0``; mixing in clean samples keeps clean accuracy on
-   small models), where ``L = L_task + L_vq (13) + lambda_s L_s (15) + gamma / L sum L_FIM (18-19)``
-   and the decoder sees the indices *after* the digital link at the drawn SNR; with ``train.distill_from``
-   ``L_task`` is the distillation loss against a frozen teacher's logits of the clean image
-   (:mod:`semcomm.train.distill`);
+   small models; ``adversarial.loss: trades`` uses TRADES instead, :mod:`semcomm.train.trades`),
+   where ``L = L_task + L_vq (13) + lambda_s L_s (15) + gamma / L sum L_FIM (18-19)`` and the decoder
+   sees the indices *after* the digital link at the drawn SNR; with ``train.distill_from`` ``L_task`` is
+   the distillation loss against a frozen teacher's logits of the clean image (:mod:`semcomm.train.distill`);
 5. remove ``nu``, optimiser step (AdamW, cosine learning rate);
 6. with ``train.ema_decay`` set, update the exponential moving average of the weights
    (:mod:`semcomm.train.ema`), which becomes the deployed model when training ends
@@ -58,6 +58,7 @@ from .digital_channel import ChainSettings, ProfileSettings, load_or_build
 from .distill import distillation_loss, load_teacher
 from .ema import WeightAverage
 from .pretrained import checkpoint_of, load_pretrained
+from .trades import output_divergence
 
 
 def build_model(config: dict, image_shape, num_classes: int) -> nn.Module:
@@ -293,17 +294,12 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         if not attack:
             loss = loss_on(images, outputs=clean_outputs)
-            loss.backward()
+        elif adv["loss"] == "trades":
+            loss = self._trades_loss(images, labels, snr_db, keep, channel, loss_on, clean_outputs)
         else:
-            adversarial = pgd_attack(images, lambda x: loss_on(x, None), adv["eps"], adv["alpha"], adv["steps"],
-                                     adv["norm"], adv["random_start"])
-            if adv["awp_gamma"] > 0:
-                self.awp.perturb(lambda: loss_on(adversarial, None))
-            loss = ((1 - adv["clean_weight"]) * loss_on(adversarial)
-                    + adv["clean_weight"] * loss_on(images, outputs=clean_outputs))
-            loss.backward()
-            if adv["awp_gamma"] > 0:
-                self.awp.restore()
+            loss = self._mixed_loss(images, loss_on, clean_outputs)
+        loss.backward()
+        self.awp.restore()  # no-op when no weight perturbation was applied
         self.optimizer.step()
         self.scheduler.step()
         self.steps += 1
@@ -312,6 +308,34 @@ class Trainer:
         if self.average is not None:
             self.average.update()
         return float(loss.detach())
+
+    def _mixed_loss(self, images, loss_on, clean_outputs: dict) -> torch.Tensor:
+        """Algorithm 2: PGD on the objective, weight perturbation, ``(1 - c) L(s') + c L(s)`` at ``theta + nu``."""
+        adv = self.config["adversarial"]
+        adversarial = pgd_attack(images, lambda x: loss_on(x, None), adv["eps"], adv["alpha"], adv["steps"],
+                                 adv["norm"], adv["random_start"])
+        if adv["awp_gamma"] > 0:
+            self.awp.perturb(lambda: loss_on(adversarial, None))
+        return ((1 - adv["clean_weight"]) * loss_on(adversarial)
+                + adv["clean_weight"] * loss_on(images, outputs=clean_outputs))
+
+    def _trades_loss(self, images, labels, snr_db, keep, channel, loss_on, clean_outputs: dict) -> torch.Tensor:
+        """TRADES (:mod:`semcomm.train.trades`): PGD on the divergence from the clean output, weight
+        perturbation, ``L(s) + beta KL(f(s) || f(s'))`` at ``theta + nu``."""
+        adv = self.config["adversarial"]
+
+        def logits(x, link=None):
+            return self.model(x, snr_db, keep, labels, link)["output"]
+
+        with torch.no_grad():
+            target = logits(images)
+        adversarial = pgd_attack(images, lambda x: output_divergence(target, logits(x)), adv["eps"], adv["alpha"],
+                                 adv["steps"], adv["norm"], adv["random_start"])
+        if adv["awp_gamma"] > 0:
+            self.awp.perturb(lambda: adv["trades_beta"] * output_divergence(target, logits(adversarial)))
+        clean_loss = loss_on(images, outputs=clean_outputs)
+        return clean_loss + adv["trades_beta"] * output_divergence(clean_outputs["output"],
+                                                                   logits(adversarial, channel))
 
     def fit(self, progress=print) -> list[dict]:
         while self.epoch < self.config["train"]["epochs"]:
