@@ -28,6 +28,7 @@ from torch import nn
 
 from ..export.runtime import sha256_file
 from .ema import deployed_weights
+from .trades import output_divergence
 
 
 class TeacherError(ValueError):
@@ -39,9 +40,7 @@ def distillation_loss(student_logits: torch.Tensor, labels: torch.Tensor, teache
     """``(1 - w) CE(s, y) + w T^2 KL(softmax(t / T) || softmax(s / T))``, batch mean (module doc).
     Shapes: logits ``[N, K]``, labels ``[N]`` (int64)."""
     hard = F.cross_entropy(student_logits, labels)
-    soft = F.kl_div(F.log_softmax(student_logits / temperature, dim=-1),
-                    F.log_softmax(teacher_logits / temperature, dim=-1), log_target=True,
-                    reduction="batchmean")
+    soft = output_divergence(teacher_logits / temperature, student_logits / temperature)
     return (1 - weight) * hard + weight * temperature**2 * soft
 
 

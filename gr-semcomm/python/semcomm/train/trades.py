@@ -20,7 +20,9 @@ import torch
 import torch.nn.functional as F
 
 
-def output_divergence(clean_logits: torch.Tensor, adversarial_logits: torch.Tensor) -> torch.Tensor:
-    """``KL(softmax(clean) || softmax(adversarial))``, mean over the batch. Shapes: ``[N, K]`` both."""
-    return F.kl_div(F.log_softmax(adversarial_logits, dim=-1), F.log_softmax(clean_logits, dim=-1),
+def output_divergence(reference_logits: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """``KL(softmax(reference) || softmax(logits))``, mean over the batch. Shapes: ``[N, K]`` both.
+    TRADES compares the clean output (reference) with the adversarial one; distillation
+    (:mod:`semcomm.train.distill`) the teacher's with the student's."""
+    return F.kl_div(F.log_softmax(logits, dim=-1), F.log_softmax(reference_logits, dim=-1),
                     log_target=True, reduction="batchmean")
