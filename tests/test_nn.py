@@ -90,6 +90,29 @@ def test_masked_vqvae_shapes_and_inference_mask():
     assert len(set(spread_positions(7, 7, 25).tolist())) == 25
 
 
+def test_product_quantisation_sends_adjacent_indices_of_each_patch_sub_vector():
+    torch.manual_seed(0)
+    model = MaskedVQVAE(CodecConfig(code_groups=4, fim_layers=[0], **SMALL)).eval()
+    assert (model.config.num_kept, model.config.num_tokens, model.codebook.dim) == (25, 100, 2)
+    images = torch.rand(3, 1, 28, 28)
+    indices = model.encode(images)
+    assert indices.shape == (3, 100)
+    with torch.no_grad():
+        z = model.to_code(model.encoder_norm(_encoder_tokens(model, images)))  # [3, 25, code_dim 8]
+    patch_3_group_2 = model.codebook.nearest(z[:, 3, 4:6])
+    assert torch.equal(indices[:, 3 * 4 + 2], patch_3_group_2)
+    assert model.decode(indices, torch.zeros(3)).shape == (3, 10)
+    assert "code_groups" not in CodecConfig(**SMALL).to_dict()  # G = 1 configs hash as before
+
+
+def _encoder_tokens(model, images):
+    tokens = model.patch_tokens(images, None) + model.pos_embed
+    tokens = tokens[:, model.inference_keep]
+    for block in model.encoder:
+        tokens = block(tokens)
+    return tokens
+
+
 def test_center_keep_layout_is_the_central_block():
     model = MaskedVQVAE(CodecConfig(keep_layout="center", **SMALL))
     assert model.inference_keep.tolist() == [r * 7 + c for r in range(1, 6) for c in range(1, 6)]  # 5 x 5 of 7 x 7
@@ -120,6 +143,7 @@ def test_reconstruction_task_outputs_images_in_unit_range():
     (dict(patch=5), "not divisible"), (dict(mask_ratio=1.0), "mask_ratio"), (dict(task="detection"), "unknown task"),
     (dict(fim_layers=[5]), "outside decoder blocks"), (dict(task="reconstruction", fim_layers=[0]), "classification"),
     (dict(keep_layout="corners"), "unknown keep_layout"),
+    (dict(code_groups=3), "divisor of code_dim 32"), (dict(code_groups=0), "positive divisor"),
     (dict(encoder_stem="vgg"), "unknown encoder_stem"),
     (dict(encoder_stem="resnet", stem_widths=[8, 16]), "reduces the image by 2, not by the patch size 4"),
     (dict(encoder_stem="resnet", stem_widths=[8, 0, 8]), "positive widths"),

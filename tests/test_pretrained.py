@@ -27,3 +27,15 @@ def test_weights_come_from_the_pretraining_and_the_masking_from_the_new_config(t
     assert set(done["fresh"]) == {"head.weight", "head.bias"} | {k for k in model.state_dict() if k.startswith("fims.")}
     assert done["loaded"] == len(model.state_dict()) - len(done["fresh"]) - 2
 
+
+
+def test_a_codebook_of_another_shape_starts_fresh_and_restarts_on_the_first_batch(tmp_path):
+    torch.manual_seed(0)
+    pretraining = MaskedVQVAE(CodecConfig(**SMALL)).train()
+    pretraining(torch.rand(4, 1, 16, 16), torch.zeros(4))  # its codes start on data: initialized is True
+    path = _save(pretraining, tmp_path / "g1.pt")
+    model = MaskedVQVAE(CodecConfig(code_groups=2, **SMALL))
+    done = load_pretrained(model, path)
+    assert set(done["fresh"]) == {"codebook.vectors", "codebook.initialized"}
+    assert torch.equal(model.to_code.weight, pretraining.to_code.weight)
+    assert not bool(model.codebook.initialized) and model.codebook.vectors.shape == (16, 4)

@@ -126,6 +126,32 @@ def test_fine_tuning_refuses_a_pretraining_of_another_architecture(tmp_path, cap
     assert "to_code.weight is shape (8, 16), this model (4, 16)" in capsys.readouterr().err
 
 
+def test_product_quantised_fine_tuning_and_eval_only_reproduces_the_metrics(tmp_path, capsys):
+    """``model.code_groups`` 2 fine-tuned from a G = 1 pre-training (the codebook restarts), with a weight
+    average; ``--eval-only`` then measures the finished run again without the pre-training's checkpoint."""
+    write_fashion(tmp_path / "data", n_train=128, n_test=16)
+    runs = str(tmp_path / "runs")
+    assert main(["train", _codec_config(tmp_path, "tiny_recon"), "--run-dir", runs, "--eval-images", "16",
+                 "--threads", "1", "--eval-sweep", ""]) == 0
+    fine_tuning = _codec_config(tmp_path, "tiny_pq", init_from="tiny_recon", ema_decay=0.9)
+    config = yaml.safe_load(open(fine_tuning))
+    config["model"]["code_groups"] = 2
+    (tmp_path / "tiny_pq.yaml").write_text(yaml.safe_dump(config))
+    args = ["--run-dir", runs, "--eval-images", "16", "--threads", "1", "--eval-sweep", "12"]
+    assert main(["train", fine_tuning, *args]) == 0
+    assert "fresh: codebook.vectors, codebook.initialized, head.weight, head.bias" in capsys.readouterr().out
+    trained = json.loads((tmp_path / "runs" / "tiny_pq" / "metrics.json").read_text())["metrics"]
+    assert trained["clean"]["index_error_rate"] is not None
+    (tmp_path / "runs" / "tiny_recon" / "checkpoint.pt").unlink()
+    assert main(["train", fine_tuning, "--eval-only", *args]) == 0
+    assert "evaluating" in capsys.readouterr().out
+    again = json.loads((tmp_path / "runs" / "tiny_pq" / "evaluation_16_12dB.json").read_text())
+    assert again["epoch"] == 1 and again["metrics"] == trained
+    capsys.readouterr()
+    assert main(["train", _codec_config(tmp_path, "tiny_untrained"), "--eval-only", "--run-dir", runs]) == 2
+    assert "--eval-only: no checkpoint" in capsys.readouterr().err
+
+
 def test_noise_masking_is_estimated_once_after_the_first_epoch_and_deployed(tmp_path):
     """The noise-related keep set is measured at the start of epoch 2, not at the start of adversarial
     training (epoch 3 here), so the clean epochs after the first already train on the deployed keep set."""

@@ -229,6 +229,8 @@ def cmd_train(args) -> int:
     from .train.trainer import Trainer
 
     config = train_config.load(args.config)
+    if args.eval_only:  # the weights come from the run's own checkpoint: no pre-training or teacher is read
+        config["train"].update(init_from=None, distill_from=None)
     if args.epochs:
         config["train"]["epochs"] = args.epochs
     torch.set_num_threads(args.threads or torch.get_num_threads())
@@ -236,13 +238,27 @@ def cmd_train(args) -> int:
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda: this torch build sees no CUDA GPU (torch.cuda.is_available() is False)")
     trainer = Trainer(config, run_dir=args.run_dir, device=device)
-    print(f"training {config['name']} on {device}")
-    if trainer.pretrained:
-        print(f"initialised from {trainer.pretrained['checkpoint']} ({trainer.pretrained['loaded']} tensors; "
-              f"fresh: {', '.join(trainer.pretrained['fresh']) or 'none'})")
-    if args.resume and trainer.resume():
-        print(f"resumed {trainer.checkpoint_path} after epoch {trainer.epoch}")
-    trainer.fit()
+    if args.eval_only:
+        if trainer.load_weights() is None:
+            raise FileNotFoundError(f"--eval-only: no checkpoint {trainer.checkpoint_path}: train the run first")
+        print(f"evaluating {trainer.checkpoint_path} (after epoch {trainer.epoch}), no training")
+    else:
+        _fit(trainer, config, device, args.resume)
+    metrics = _evaluate_run(trainer, config, args)
+    if args.eval_only:
+        out = os.path.join(trainer.run_dir, f"evaluation_{args.eval_images}_{args.eval_snr:g}dB.json")
+        _write_json({"checkpoint": trainer.checkpoint_path, "epoch": trainer.epoch, "metrics": metrics}, out, False)
+        print(f"written {out}")
+        return 0
+    _write_json({"config": config, "history": trainer.history, "metrics": metrics, "pretrained": trainer.pretrained,
+                 "teacher": trainer.teacher_record}, os.path.join(trainer.run_dir, "metrics.json"), False)
+    return 0
+
+
+def _evaluate_run(trainer, config: dict, args) -> dict:
+    """Metrics of a trained run through its link (``--eval-*``): the deployed weights (the weight average
+    where the run keeps one, then loaded into the model; the trained weights' metrics under
+    ``trained_weights``)."""
     trainer.model.cpu()  # the evaluation through the (numpy) chain runs on the CPU
     link = trainer.link
     from .nn.classifier import JPEG_SCHEMES
@@ -265,9 +281,17 @@ def cmd_train(args) -> int:
     metrics = evaluate(True, "weight average, " if trained_weights else "")
     if trained_weights:
         metrics["trained_weights"] = trained_weights
-    _write_json({"config": config, "history": trainer.history, "metrics": metrics, "pretrained": trainer.pretrained,
-                 "teacher": trainer.teacher_record}, os.path.join(trainer.run_dir, "metrics.json"), False)
-    return 0
+    return metrics
+
+
+def _fit(trainer, config: dict, device: str, resume: bool) -> None:
+    print(f"training {config['name']} on {device}")
+    if trainer.pretrained:
+        print(f"initialised from {trainer.pretrained['checkpoint']} ({trainer.pretrained['loaded']} tensors; "
+              f"fresh: {', '.join(trainer.pretrained['fresh']) or 'none'})")
+    if resume and trainer.resume():
+        print(f"resumed {trainer.checkpoint_path} after epoch {trainer.epoch}")
+    trainer.fit()
 
 
 def _classification_metrics(trainer, link, adv: dict, args, sweep: bool, title: str) -> dict:
@@ -466,6 +490,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--run-dir", default="runs", help="checkpoints and logs go to RUN_DIR/<name>/")
     train.add_argument("--resume", action="store_true", help="continue from RUN_DIR/<name>/checkpoint.pt")
     train.add_argument("--epochs", type=int, help="override train.epochs")
+    train.add_argument("--eval-only", action="store_true",
+                       help="no training: evaluate RUN_DIR/<name>/checkpoint.pt as a finished run is (--eval-snr, "
+                            "--eval-images, --eval-sweep) into RUN_DIR/<name>/evaluation_<images>_<snr>dB.json")
     train.add_argument("--threads", type=int, help="torch CPU threads")
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="where to train (auto: a CUDA GPU when torch sees one, else the CPU)")

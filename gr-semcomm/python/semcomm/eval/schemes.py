@@ -242,7 +242,7 @@ class ReservedView:
             raise ValueError(f"reserving ratio must be in (0, 1], got {ratio}")
         self.model, self.codebook = model, model.codebook
         self.config = dataclasses.replace(cfg, mask_ratio=1.0 - ratio)
-        count = self.config.num_tokens
+        count = self.config.num_kept
         if cfg.masking == "noise":
             self.keep = torch.sort(torch.topk(model.keep_logits, count).indices).values
         else:

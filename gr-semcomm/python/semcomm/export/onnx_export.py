@@ -384,7 +384,12 @@ def export_codec(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: 
                                    token_port="indices", token_example=indices, metadata=metadata,
                                    model_id=model_id, out_dir=out_dir, name=name, scheme=scheme, dataset=dataset,
                                    classes=classes, card_extra=card_extra, opset=opset, verify=verify,
-                                   description=f"Masked VQ-VAE, T={cfg.num_tokens}, J={cfg.codebook_size}.")
+                                   description=_codec_description(cfg))
+
+
+def _codec_description(cfg) -> str:
+    groups = f" x G={cfg.code_groups} indices" if cfg.code_groups > 1 else ""
+    return f"Masked VQ-VAE, T={cfg.num_kept}{groups}, J={cfg.codebook_size}."
 
 
 # --------------------------------------------------------------------------------------------- parity

@@ -2,8 +2,11 @@
 
 Transmitter (``encode``): image ``[N, C, H, W]`` in ``[0, 1]`` -> ``P`` patch tokens + fixed 2-D
 position embedding -> keep ``T`` of the ``P`` patches (the masking) -> encoder ViT blocks on the kept
-tokens only -> projection to the codebook dimension -> nearest basis vector -> indices ``[N, T]`` in
-``[0, J)``. Only the indices of the kept patches are sent. The patch tokens come from
+tokens only -> projection to the codebook dimension ``d`` -> split into ``G`` sub-vectors of ``d / G``
+(``code_groups``, default 1) -> nearest basis vector of each -> indices ``[N, T * G]`` in ``[0, J)``, the
+``G`` indices of a patch adjacent. Only the indices of the kept patches are sent. ``G > 1`` is product
+quantisation with one codebook shared by the sub-vectors: ``G log2 J`` bits per patch instead of
+``log2 J`` (``J**G`` code words per patch) for ``G`` times the index count and the same codebook size. The patch tokens come from
 (``encoder_stem``):
 
 - ``linear``: a linear embedding of each ``p x p`` patch (ViT);
@@ -12,7 +15,7 @@ tokens only -> projection to the codebook dimension -> nearest basis vector -> i
   grid (``2**(len(stem_widths) - 1) = p``), then a 1 x 1 convolution to ``dim``
   (:class:`ResNetPatchEmbed`).
 
-Receiver (``decode``): indices -> basis vectors -> projection -> scattered to their patch positions
+Receiver (``decode``): indices -> basis vectors (the ``G`` of a patch joined back to ``d``) -> projection -> scattered to their patch positions
 among learned mask tokens -> decoder ViT blocks (FIM after chosen blocks, with the SNR as input)
 -> task head: class logits ``[N, K]`` or a reconstructed image ``[N, C, H, W]`` in ``[0, 1]``.
 
@@ -61,6 +64,7 @@ class CodecConfig:
     mlp_ratio: float = 2.0
     code_dim: int = 32
     codebook_size: int = 256
+    code_groups: int = 1  #: G: sub-vectors per patch, each sent as one index (module docstring)
     mask_ratio: float = 0.5
     masking: str = "random"
     noise_mask_strength: float = 1.0
@@ -79,6 +83,9 @@ class CodecConfig:
         c, h, w = self.image_shape
         if h % self.patch or w % self.patch:
             raise ValueError(f"image {h}x{w} is not divisible into {self.patch}x{self.patch} patches")
+        if self.code_groups < 1 or self.code_dim % self.code_groups:
+            raise ValueError(f"code_groups must be a positive divisor of code_dim {self.code_dim}, "
+                             f"got {self.code_groups}")
         if not 0.0 <= self.mask_ratio < 1.0:
             raise ValueError(f"mask_ratio must be in [0, 1), got {self.mask_ratio}")
         if self.task not in TASKS:
@@ -111,9 +118,14 @@ class CodecConfig:
         return (self.image_shape[1] // self.patch) * (self.image_shape[2] // self.patch)
 
     @property
-    def num_tokens(self) -> int:
+    def num_kept(self) -> int:
         """``T``: patches kept and sent (``round(P (1 - mask_ratio))``, at least 1)."""
         return max(1, int(self.num_patches * (1.0 - self.mask_ratio) + 0.5))
+
+    @property
+    def num_tokens(self) -> int:
+        """Indices sent per image: ``T * G``."""
+        return self.num_kept * self.code_groups
 
     @property
     def uses_snr(self) -> bool:
@@ -124,6 +136,8 @@ class CodecConfig:
         (and the model id that hashes it) of a codec reads as before the resnet stem existed."""
         data = asdict(self)
         data["image_shape"] = list(self.image_shape)
+        if self.code_groups == 1:
+            del data["code_groups"]
         if self.encoder_stem == "linear":
             for key in ("encoder_stem", "stem_widths", "stem_blocks"):
                 del data[key]
@@ -188,7 +202,7 @@ class MaskedVQVAE(nn.Module):
         self.encoder = nn.ModuleList(Block(cfg.dim, cfg.heads, cfg.mlp_ratio) for _ in range(cfg.encoder_depth))
         self.encoder_norm = nn.LayerNorm(cfg.dim)
         self.to_code = nn.Linear(cfg.dim, cfg.code_dim)
-        self.codebook = Codebook(cfg.codebook_size, cfg.code_dim)
+        self.codebook = Codebook(cfg.codebook_size, cfg.code_dim // cfg.code_groups)
         self.from_code = nn.Linear(cfg.code_dim, cfg.decoder_dim)
         self.mask_token = nn.Parameter(torch.zeros(cfg.decoder_dim))
         nn.init.normal_(self.mask_token, std=0.02)
@@ -202,20 +216,20 @@ class MaskedVQVAE(nn.Module):
         out = cfg.num_classes if cfg.task == "classification" else channels * cfg.patch**2
         self.head = nn.Linear(cfg.decoder_dim, out)
         self.register_buffer("keep_logits", torch.zeros(cfg.num_patches))
-        self.register_buffer("inference_keep", keep_positions(cfg.keep_layout, *grid, cfg.num_tokens))
+        self.register_buffer("inference_keep", keep_positions(cfg.keep_layout, *grid, cfg.num_kept))
 
     # ------------------------------------------------------------------ masking
     def set_noise_statistics(self, noise_energy: torch.Tensor) -> None:
         """Switch to the noise-related strategy from per-patch noise energy ``[P]``."""
         logits = noise_keep_logits(noise_energy.float(), self.config.noise_mask_strength)
         self.keep_logits.copy_(logits)
-        self.inference_keep.copy_(torch.sort(torch.topk(logits, self.config.num_tokens).indices).values)
+        self.inference_keep.copy_(torch.sort(torch.topk(logits, self.config.num_kept).indices).values)
 
     def sample_keep(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Training mask: ``[N, T]`` kept positions (sorted), Gumbel top-k of ``keep_logits``."""
         uniform = torch.rand(batch, self.config.num_patches, generator=generator, device=self.keep_logits.device)
         gumbel = -torch.log(-torch.log(uniform.clamp(1e-9, 1 - 1e-9)))
-        keep = torch.topk(self.keep_logits[None, :] + gumbel, self.config.num_tokens, dim=1).indices
+        keep = torch.topk(self.keep_logits[None, :] + gumbel, self.config.num_kept, dim=1).indices
         return torch.sort(keep, dim=1).values
 
     def _keep(self, keep: torch.Tensor | None, batch: int) -> torch.Tensor:
@@ -241,25 +255,28 @@ class MaskedVQVAE(nn.Module):
         return self.patch_embed(patchify(images, self.config.patch))
 
     def encode_features(self, images: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
-        """Continuous encoder output ``z_e [N, T, code_dim]`` of the kept patches."""
+        """Continuous encoder output ``z_e [N, T * G, code_dim / G]`` of the kept patches (one row per
+        index sent)."""
         tokens = self.patch_tokens(images, keep) + self.pos_embed
         keep = self._keep(keep, images.shape[0])
         tokens = torch.gather(tokens, 1, keep[:, :, None].expand(-1, -1, tokens.shape[2]))
         for block in self.encoder:
             tokens = block(tokens)
-        return self.to_code(self.encoder_norm(tokens))
+        z_e = self.to_code(self.encoder_norm(tokens))
+        return z_e.reshape(z_e.shape[0], -1, self.codebook.dim)
 
     def encode(self, images: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
-        """Indices ``[N, T]`` (int64, in ``[0, J)``) of the image's kept patches."""
+        """Indices ``[N, T * G]`` (int64, in ``[0, J)``) of the image's kept patches."""
         return self.codebook.nearest(self.encode_features(images, keep))
 
     # ------------------------------------------------------------------- receiver
     def decode_vectors(self, vectors: torch.Tensor, snr_db: torch.Tensor, keep: torch.Tensor | None = None,
                        labels: torch.Tensor | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Basis vectors ``[N, T, code_dim]`` -> (task output, FIM auxiliary logits per FIM)."""
+        """Basis vectors ``[N, T * G, code_dim / G]`` -> (task output, FIM auxiliary logits per FIM)."""
         batch = vectors.shape[0]
         keep = self._keep(keep, batch)
         cfg = self.config
+        vectors = vectors.reshape(batch, keep.shape[1], cfg.code_dim)
         tokens = self.mask_token.expand(batch, cfg.num_patches, cfg.decoder_dim).clone()
         tokens = tokens.scatter(1, keep[:, :, None].expand(-1, -1, cfg.decoder_dim), self.from_code(vectors))
         tokens = tokens + self.decoder_pos_embed
@@ -276,7 +293,7 @@ class MaskedVQVAE(nn.Module):
         return torch.sigmoid(unpatchify(self.head(tokens), cfg.patch, channels, height, width)), aux_logits
 
     def decode(self, indices: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
-        """Received indices ``[N, T]`` (clamped to ``[0, J)``) and SNR ``[N]`` -> task output."""
+        """Received indices ``[N, T * G]`` (clamped to ``[0, J)``) and SNR ``[N]`` -> task output."""
         indices = indices.clamp(0, self.config.codebook_size - 1)
         return self.decode_vectors(self.codebook.lookup(indices), snr_db)[0]
 

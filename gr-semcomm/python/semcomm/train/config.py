@@ -40,6 +40,7 @@ _VIT = {
 CODEC_MODEL = _obj({
     **_VIT,
     "code_dim": _POS_INT, "codebook_size": {"type": "integer", "minimum": 16, "maximum": 1024},
+    "code_groups": _POS_INT,
     "mask_ratio": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
     "masking": {"enum": list(MASKINGS)}, "noise_mask_strength": {"type": "number", "minimum": 0},
     "keep_layout": {"enum": list(KEEP_LAYOUTS)},

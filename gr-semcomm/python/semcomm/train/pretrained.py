@@ -5,8 +5,10 @@ reconstruction; for a downstream task the last layer is changed and the pre-trai
 config ``<configs dir>/<run name>.yaml``): every state tensor of its deployed weights (the weight average
 where that run kept one, :func:`semcomm.train.ema.deployed_weights`) whose name and shape match is copied into
 the new model, the others keep their fresh initialisation. Only the task head (``head.*``, whose output size
-differs between reconstruction and classification) and the feature importance modules (``fims.*``, which a
-reconstruction model has none of) may stay fresh. The masking state (the model's ``masking_state`` buffers:
+differs between reconstruction and classification), the feature importance modules (``fims.*``, which a
+reconstruction model has none of) and the codebook (``codebook.*``, whose vectors change shape with
+``code_groups``: all of it then stays fresh, its codes restart on the first batch's encoder outputs, so a
+fine-tuning re-quantises the pre-trained encoder) may stay fresh. The masking state (the model's ``masking_state`` buffers:
 ``keep_logits``, ``inference_keep``) always follows the fine-tuning config (``masking``, ``keep_layout``),
 never the pre-training's. Any other tensor that does not load means the pre-training run has another
 architecture, an error naming the tensor. Optimiser, schedule and epoch start afresh. Two digests are
@@ -28,7 +30,8 @@ from .config import load as load_config
 from .ema import deployed_weights
 
 #: state-dict prefixes that may differ between the pre-training model and the fine-tuned one
-FRESH_PREFIXES = ("head.", "fims.")
+FRESH_PREFIXES = ("head.", "fims.", "codebook.")
+CODEBOOK_PREFIX = "codebook."
 
 
 class PretrainedError(ValueError):
@@ -92,6 +95,9 @@ def load_pretrained(model: nn.Module, path: str) -> dict:
         else:
             found = "absent" if value is None else f"shape {tuple(value.shape)}, this model {tuple(tensor.shape)}"
             raise PretrainedError(f"pre-training checkpoint {path} does not fit this model: {key} is {found}")
+    if any(key.startswith(CODEBOOK_PREFIX) for key in fresh):  # a codebook starts fresh as a whole
+        loaded = {key: value for key, value in loaded.items() if not key.startswith(CODEBOOK_PREFIX)}
+        fresh = [key for key in model.state_dict() if key not in loaded and key not in from_config]
     model.load_state_dict(loaded, strict=False)
     return {"checkpoint": path, "sha256": sha256_file(path), "weights_sha256": weights_fingerprint(source),
             "epochs": state.get("epoch"), "loaded": len(loaded),

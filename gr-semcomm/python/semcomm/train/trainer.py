@@ -183,22 +183,32 @@ class Trainer:
         os.replace(self.checkpoint_path + ".tmp", self.checkpoint_path)
 
     def resume(self) -> bool:
-        if not os.path.exists(self.checkpoint_path):
+        """Continue a training from :attr:`checkpoint_path` (weights, optimiser, schedule, random states);
+        False when there is none."""
+        state = self.load_weights()
+        if state is None:
             return False
-        state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
-        self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.epoch = state["epoch"]
         self.history = state["history"]
         torch.set_rng_state(state["torch_rng"])
         self.rng.bit_generator.state = state["numpy_rng"]
+        return True
+
+    def load_weights(self) -> dict | None:
+        """Load the weights of :attr:`checkpoint_path` (model, weight average, epoch; what an evaluation
+        needs) and return the checkpoint; None when there is none."""
+        if not os.path.exists(self.checkpoint_path):
+            return None
+        state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
+        self.model.load_state_dict(state["model"])
+        self.epoch = state["epoch"]
         if self.average is not None:
             if "ema" not in state:
                 raise ValueError(f"{self.checkpoint_path} holds no weight average, but the config sets "
                                  f"train.ema_decay: {self.average.decay}")
             self.average.load_state_dict(state["ema"])
-        return True
+        return state
 
     def deploy_average(self) -> None:
         """Load the weight average (``train.ema_decay`` set) into :attr:`model`, the weights export and
