@@ -1,7 +1,7 @@
 """ONNX export (model-files contract of DESIGN.md) and the ONNX Runtime wrapper.
 
 Small untrained masked VQ-VAEs (classification with and without FIM, reconstruction with a
-non-power-of-two codebook, a resnet stem, product quantisation with two indices per patch) are exported once per module; tests that tamper with files work on copies.
+non-power-of-two codebook, a resnet stem, product quantisation with two indices per patch and pooling over the kept positions) are exported once per module; tests that tamper with files work on copies.
 """
 import json
 import shutil
@@ -28,7 +28,7 @@ VARIANTS = {
     "plain": dict(codebook_size=32),
     "recon": dict(codebook_size=100, task="reconstruction"),
     "resnet": dict(codebook_size=64, fim_layers=[1], encoder_stem="resnet", stem_widths=[4, 8, 8]),
-    "pq": dict(codebook_size=64, fim_layers=[0], code_groups=2),
+    "pq": dict(codebook_size=64, fim_layers=[0], code_groups=2, decoder_pool="kept"),
 }
 CPU = ["CPUExecutionProvider"]
 

@@ -105,6 +105,18 @@ def test_product_quantisation_sends_adjacent_indices_of_each_patch_sub_vector():
     assert "code_groups" not in CodecConfig(**SMALL).to_dict()  # G = 1 configs hash as before
 
 
+def test_kept_pooling_averages_the_decoder_outputs_of_the_kept_positions_only():
+    torch.manual_seed(0)
+    model = MaskedVQVAE(CodecConfig(decoder_pool="kept", fim_layers=[0], **SMALL)).eval()
+    outputs = []
+    model.decoder_norm.register_forward_hook(lambda module, inputs, output: outputs.append(output))
+    indices = model.encode(torch.rand(3, 1, 28, 28))
+    logits = model.decode(indices, torch.zeros(3))
+    kept_mean = outputs[0][:, model.inference_keep].mean(dim=1)
+    assert torch.allclose(logits, model.head(kept_mean), atol=1e-6)
+    assert not torch.allclose(logits, model.head(outputs[0].mean(dim=1)), atol=1e-3)
+
+
 def _encoder_tokens(model, images):
     tokens = model.patch_tokens(images, None) + model.pos_embed
     tokens = tokens[:, model.inference_keep]
@@ -144,6 +156,7 @@ def test_reconstruction_task_outputs_images_in_unit_range():
     (dict(fim_layers=[5]), "outside decoder blocks"), (dict(task="reconstruction", fim_layers=[0]), "classification"),
     (dict(keep_layout="corners"), "unknown keep_layout"),
     (dict(code_groups=3), "divisor of code_dim 32"), (dict(code_groups=0), "positive divisor"),
+    (dict(decoder_pool="max"), "unknown decoder_pool"),
     (dict(encoder_stem="vgg"), "unknown encoder_stem"),
     (dict(encoder_stem="resnet", stem_widths=[8, 16]), "reduces the image by 2, not by the patch size 4"),
     (dict(encoder_stem="resnet", stem_widths=[8, 0, 8]), "positive widths"),

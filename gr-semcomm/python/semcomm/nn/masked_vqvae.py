@@ -17,7 +17,9 @@ quantisation with one codebook shared by the sub-vectors: ``G log2 J`` bits per 
 
 Receiver (``decode``): indices -> basis vectors (the ``G`` of a patch joined back to ``d``) -> projection -> scattered to their patch positions
 among learned mask tokens -> decoder ViT blocks (FIM after chosen blocks, with the SNR as input)
--> task head: class logits ``[N, K]`` or a reconstructed image ``[N, C, H, W]`` in ``[0, 1]``.
+-> task head: class logits ``[N, K]`` or a reconstructed image ``[N, C, H, W]`` in ``[0, 1]``. The class
+logits come from the mean of the decoder's output tokens over all ``P`` positions (``decoder_pool: all``,
+default) or over the ``T`` kept ones only (``kept``: the mask tokens' outputs are not pooled).
 
 Masking
     *Training*: each image keeps ``T`` patches drawn without replacement with probabilities
@@ -49,6 +51,7 @@ from .vit import Block, patchify, sincos_position_embedding, unpatchify
 TASKS = ("classification", "reconstruction")
 MASKINGS = ("random", "noise")
 KEEP_LAYOUTS = ("spread", "center")
+DECODER_POOLS = ("all", "kept")
 ENCODER_STEMS = ("linear", "resnet")
 
 
@@ -71,6 +74,7 @@ class CodecConfig:
     keep_layout: str = "spread"  #: inference keep set of the random strategy: spread | center
     task: str = "classification"
     num_classes: int = 10
+    decoder_pool: str = "all"  #: classification: mean of the decoder's outputs over all | kept positions
     fim_layers: list = field(default_factory=list)  #: decoder blocks followed by a FIM
     fim_mode: str = "soft"  #: soft | label | mean, see :mod:`semcomm.nn.fim`
     beta: float = 0.25
@@ -92,6 +96,8 @@ class CodecConfig:
             raise ValueError(f"unknown task {self.task!r}; allowed: {', '.join(TASKS)}")
         if self.masking not in MASKINGS:
             raise ValueError(f"unknown masking {self.masking!r}; allowed: {', '.join(MASKINGS)}")
+        if self.decoder_pool not in DECODER_POOLS:
+            raise ValueError(f"unknown decoder_pool {self.decoder_pool!r}; allowed: {', '.join(DECODER_POOLS)}")
         if self.keep_layout not in KEEP_LAYOUTS:
             raise ValueError(f"unknown keep_layout {self.keep_layout!r}; allowed: {', '.join(KEEP_LAYOUTS)}")
         bad = [i for i in self.fim_layers if not 0 <= i < self.decoder_depth]
@@ -132,12 +138,14 @@ class CodecConfig:
         return bool(self.fim_layers)
 
     def to_dict(self) -> dict:
-        """The config as JSON-ready values; a linear stem's unused stem keys are left out, so the config
-        (and the model id that hashes it) of a codec reads as before the resnet stem existed."""
+        """The config as JSON-ready values; a linear stem's unused stem keys, ``code_groups`` 1 and
+        ``decoder_pool`` all are left out, so the config (and the model id that hashes it) of a codec reads
+        as before those options existed."""
         data = asdict(self)
         data["image_shape"] = list(self.image_shape)
-        if self.code_groups == 1:
-            del data["code_groups"]
+        for key, default in (("code_groups", 1), ("decoder_pool", "all")):
+            if data[key] == default:
+                del data[key]
         if self.encoder_stem == "linear":
             for key in ("encoder_stem", "stem_widths", "stem_blocks"):
                 del data[key]
@@ -288,6 +296,8 @@ class MaskedVQVAE(nn.Module):
                 aux_logits.append(aux)
         tokens = self.decoder_norm(tokens)
         if cfg.task == "classification":
+            if cfg.decoder_pool == "kept":
+                tokens = torch.gather(tokens, 1, keep[:, :, None].expand(-1, -1, cfg.decoder_dim))
             return self.head(tokens.mean(dim=1)), aux_logits
         channels, height, width = cfg.image_shape
         return torch.sigmoid(unpatchify(self.head(tokens), cfg.patch, channels, height, width)), aux_logits

@@ -17,7 +17,7 @@ import yaml
 
 from ..nn.classifier import JPEG_SCHEMES
 from ..nn.jscc import JSCC_SCHEMES
-from ..nn.masked_vqvae import ENCODER_STEMS, KEEP_LAYOUTS, MASKINGS, TASKS
+from ..nn.masked_vqvae import DECODER_POOLS, ENCODER_STEMS, KEEP_LAYOUTS, MASKINGS, TASKS
 from ..nn.resnet import SURROGATE_SCHEMES
 from ..phy.qam import BITS_PER_SYMBOL
 
@@ -40,7 +40,7 @@ _VIT = {
 CODEC_MODEL = _obj({
     **_VIT,
     "code_dim": _POS_INT, "codebook_size": {"type": "integer", "minimum": 16, "maximum": 1024},
-    "code_groups": _POS_INT,
+    "code_groups": _POS_INT, "decoder_pool": {"enum": list(DECODER_POOLS)},
     "mask_ratio": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
     "masking": {"enum": list(MASKINGS)}, "noise_mask_strength": {"type": "number", "minimum": 0},
     "keep_layout": {"enum": list(KEEP_LAYOUTS)},
