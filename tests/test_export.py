@@ -1,7 +1,8 @@
 """ONNX export (model-files contract of DESIGN.md) and the ONNX Runtime wrapper.
 
 Small untrained masked VQ-VAEs (classification with and without FIM, reconstruction with a
-non-power-of-two codebook, a resnet stem, product quantisation with two indices per patch and pooling over the kept positions) are exported once per module; tests that tamper with files work on copies.
+non-power-of-two codebook, a resnet stem, product quantisation with two indices per patch and pooling over
+the kept positions) are exported once per module; tests that tamper with files work on copies.
 """
 import json
 import shutil

@@ -28,7 +28,6 @@ def test_weights_come_from_the_pretraining_and_the_masking_from_the_new_config(t
     assert done["loaded"] == len(model.state_dict()) - len(done["fresh"]) - 2
 
 
-
 def test_a_codebook_of_another_shape_starts_fresh_and_restarts_on_the_first_batch(tmp_path):
     torch.manual_seed(0)
     pretraining = MaskedVQVAE(CodecConfig(**SMALL)).train()

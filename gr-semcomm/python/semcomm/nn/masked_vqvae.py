@@ -6,8 +6,8 @@ tokens only -> projection to the codebook dimension ``d`` -> split into ``G`` su
 (``code_groups``, default 1) -> nearest basis vector of each -> indices ``[N, T * G]`` in ``[0, J)``, the
 ``G`` indices of a patch adjacent. Only the indices of the kept patches are sent. ``G > 1`` is product
 quantisation with one codebook shared by the sub-vectors: ``G log2 J`` bits per patch instead of
-``log2 J`` (``J**G`` code words per patch) for ``G`` times the index count and the same codebook size. The patch tokens come from
-(``encoder_stem``):
+``log2 J`` (``J**G`` code words per patch) for ``G`` times the index count and the same codebook size.
+The patch tokens come from (``encoder_stem``):
 
 - ``linear``: a linear embedding of each ``p x p`` patch (ViT);
 - ``resnet``: a ResNet over the *masked* image (pixels of dropped patches set to 0, so the encoder
@@ -15,11 +15,12 @@ quantisation with one codebook shared by the sub-vectors: ``G log2 J`` bits per 
   grid (``2**(len(stem_widths) - 1) = p``), then a 1 x 1 convolution to ``dim``
   (:class:`ResNetPatchEmbed`).
 
-Receiver (``decode``): indices -> basis vectors (the ``G`` of a patch joined back to ``d``) -> projection -> scattered to their patch positions
-among learned mask tokens -> decoder ViT blocks (FIM after chosen blocks, with the SNR as input)
--> task head: class logits ``[N, K]`` or a reconstructed image ``[N, C, H, W]`` in ``[0, 1]``. The class
-logits come from the mean of the decoder's output tokens over all ``P`` positions (``decoder_pool: all``,
-default) or over the ``T`` kept ones only (``kept``: the mask tokens' outputs are not pooled).
+Receiver (``decode``): indices -> basis vectors (the ``G`` of a patch joined back to ``d``) -> projection
+-> scattered to their patch positions among learned mask tokens -> decoder ViT blocks (FIM after chosen
+blocks, with the SNR as input) -> task head: class logits ``[N, K]`` or a reconstructed image
+``[N, C, H, W]`` in ``[0, 1]``. The class logits come from the mean of the decoder's output tokens over all
+``P`` positions (``decoder_pool: all``, default) or over the ``T`` kept ones only (``kept``: the mask
+tokens' outputs are not pooled).
 
 Masking
     *Training*: each image keeps ``T`` patches drawn without replacement with probabilities

@@ -8,9 +8,9 @@ the new model, the others keep their fresh initialisation. Only the task head (`
 differs between reconstruction and classification), the feature importance modules (``fims.*``, which a
 reconstruction model has none of) and the codebook (``codebook.*``, whose vectors change shape with
 ``code_groups``: all of it then stays fresh, its codes restart on the first batch's encoder outputs, so a
-fine-tuning re-quantises the pre-trained encoder) may stay fresh. The masking state (the model's ``masking_state`` buffers:
-``keep_logits``, ``inference_keep``) always follows the fine-tuning config (``masking``, ``keep_layout``),
-never the pre-training's. Any other tensor that does not load means the pre-training run has another
+fine-tuning re-quantises the pre-trained encoder) may stay fresh. The masking state (the model's
+``masking_state`` buffers: ``keep_logits``, ``inference_keep``) always follows the fine-tuning config
+(``masking``, ``keep_layout``), never the pre-training's. Any other tensor that does not load means the pre-training run has another
 architecture, an error naming the tensor. Optimiser, schedule and epoch start afresh. Two digests are
 recorded (metrics.json, then the model card): the sha256 of the checkpoint file, which names the exact file,
 and :func:`weights_fingerprint` of its weights alone (the model id's digest with an empty config), which a
