@@ -147,7 +147,12 @@ def test_product_quantised_fine_tuning_and_eval_only_reproduces_the_metrics(tmp_
     assert "evaluating" in capsys.readouterr().out
     again = json.loads((tmp_path / "runs" / "tiny_pq" / "evaluation_16_12dB.json").read_text())
     assert again["epoch"] == 1 and again["metrics"] == trained
-    capsys.readouterr()
+    assert main(["train", fine_tuning, "--eval-only", "--eval-split", "train", *args, "--eval-images", "100"]) == 0
+    assert "on 100 train images" in capsys.readouterr().out  # the test split has 16
+    fit = json.loads((tmp_path / "runs" / "tiny_pq" / "evaluation_train_100_12dB.json").read_text())["metrics"]
+    assert fit["clean"]["images"] == fit["white_box_pgd"]["images"] == 100
+    assert main(["train", fine_tuning, "--eval-split", "train", *args]) == 2
+    assert "--eval-split train needs --eval-only" in capsys.readouterr().err
     assert main(["train", _codec_config(tmp_path, "tiny_untrained"), "--eval-only", "--run-dir", runs]) == 2
     assert "--eval-only: no checkpoint" in capsys.readouterr().err
 

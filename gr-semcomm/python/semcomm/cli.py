@@ -228,6 +228,8 @@ def cmd_train(args) -> int:
     from .train import config as train_config
     from .train.trainer import Trainer
 
+    if args.eval_split != "test" and not args.eval_only:
+        raise ValueError("--eval-split train needs --eval-only: a training run's metrics are on the test images")
     config = train_config.load(args.config)
     if args.eval_only:  # the weights come from the run's own checkpoint: no pre-training or teacher is read
         config["train"].update(init_from=None, distill_from=None)
@@ -246,7 +248,8 @@ def cmd_train(args) -> int:
         _fit(trainer, config, device, args.resume)
     metrics = _evaluate_run(trainer, config, args)
     if args.eval_only:
-        out = os.path.join(trainer.run_dir, f"evaluation_{args.eval_images}_{args.eval_snr:g}dB.json")
+        split = "" if args.eval_split == "test" else f"{args.eval_split}_"
+        out = os.path.join(trainer.run_dir, f"evaluation_{split}{args.eval_images}_{args.eval_snr:g}dB.json")
         _write_json({"checkpoint": trainer.checkpoint_path, "epoch": trainer.epoch, "metrics": metrics}, out, False)
         print(f"written {out}")
         return 0
@@ -294,21 +297,28 @@ def _fit(trainer, config: dict, device: str, resume: bool) -> None:
     trainer.fit()
 
 
+def _eval_images(trainer, args):
+    """The dataset of the evaluation: the test images, or with ``--eval-split train`` the training images
+    (un-augmented; a fitting check, ``--eval-only``)."""
+    return trainer.train_set if args.eval_split == "train" else trainer.test_set
+
+
 def _classification_metrics(trainer, link, adv: dict, args, sweep: bool, title: str) -> dict:
     """Clean and white-box PGD (K = 5) accuracy at ``--eval-snr``, with ``sweep`` clean accuracy over
     ``--eval-sweep``; ``title`` starts the printed line."""
     from .eval.accuracy import accuracy
 
     attack = {"eps": adv["eps"], "alpha": adv["alpha"], "steps": 5, "norm": adv["norm"]}
-    metrics = {"clean": accuracy(trainer.model, trainer.test_set, args.eval_snr, link, limit=args.eval_images),
-               "white_box_pgd": accuracy(trainer.model, trainer.test_set, args.eval_snr, link, attack,
+    images = _eval_images(trainer, args)
+    metrics = {"clean": accuracy(trainer.model, images, args.eval_snr, link, limit=args.eval_images),
+               "white_box_pgd": accuracy(trainer.model, images, args.eval_snr, link, attack,
                                          limit=args.eval_images)}
     if sweep and args.eval_sweep:
         from .eval.report import parse_values
 
-        metrics["clean_vs_snr"] = [accuracy(trainer.model, trainer.test_set, snr, link, limit=args.eval_images)
+        metrics["clean_vs_snr"] = [accuracy(trainer.model, images, snr, link, limit=args.eval_images)
                                    for snr in parse_values(args.eval_sweep)]
-    print(f"{title}accuracy at Es/N0 {args.eval_snr} dB on {metrics['clean']['images']} test images: "
+    print(f"{title}accuracy at Es/N0 {args.eval_snr} dB on {metrics['clean']['images']} {args.eval_split} images: "
           f"clean {metrics['clean']['accuracy']:.4f}, white-box PGD {metrics['white_box_pgd']['accuracy']:.4f}")
     return metrics
 
@@ -319,7 +329,7 @@ def _reconstruction_metrics(trainer, link, args, sweep: bool, title: str) -> dic
     from .eval.accuracy import reconstruction_quality
 
     def quality(snr):
-        return reconstruction_quality(trainer.model, trainer.test_set, snr, link, limit=args.eval_images)
+        return reconstruction_quality(trainer.model, _eval_images(trainer, args), snr, link, limit=args.eval_images)
 
     metrics = {"reconstruction": quality(args.eval_snr)}
     if sweep and args.eval_sweep:
@@ -327,7 +337,7 @@ def _reconstruction_metrics(trainer, link, args, sweep: bool, title: str) -> dic
 
         metrics["reconstruction_vs_snr"] = [quality(snr) for snr in parse_values(args.eval_sweep)]
     result = metrics["reconstruction"]
-    print(f"{title}reconstruction at Es/N0 {args.eval_snr} dB on {result['images']} test images: "
+    print(f"{title}reconstruction at Es/N0 {args.eval_snr} dB on {result['images']} {args.eval_split} images: "
           f"PSNR {result['psnr_db']:.2f} dB (MSE {result['mse']:.5f})")
     return metrics
 
@@ -493,6 +503,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--eval-only", action="store_true",
                        help="no training: evaluate RUN_DIR/<name>/checkpoint.pt as a finished run is (--eval-snr, "
                             "--eval-images, --eval-sweep) into RUN_DIR/<name>/evaluation_<images>_<snr>dB.json")
+    train.add_argument("--eval-split", choices=("test", "train"), default="test",
+                       help="images of the evaluation; 'train' (the first --eval-images training images, not "
+                            "augmented) with --eval-only: does the model fit its training images?")
     train.add_argument("--threads", type=int, help="torch CPU threads")
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="where to train (auto: a CUDA GPU when torch sees one, else the CPU)")
