@@ -328,8 +328,10 @@ def _reconstruction_metrics(trainer, link, args, sweep: bool, title: str) -> dic
     no attack); ``title`` starts the printed line."""
     from .eval.accuracy import reconstruction_quality
 
+    images = _eval_images(trainer, args)
+
     def quality(snr):
-        return reconstruction_quality(trainer.model, _eval_images(trainer, args), snr, link, limit=args.eval_images)
+        return reconstruction_quality(trainer.model, images, snr, link, limit=args.eval_images)
 
     metrics = {"reconstruction": quality(args.eval_snr)}
     if sweep and args.eval_sweep:

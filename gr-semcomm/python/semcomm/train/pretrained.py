@@ -10,10 +10,10 @@ reconstruction model has none of) and the codebook (``codebook.*``, whose vector
 ``code_groups``: all of it then stays fresh, its codes restart on the first batch's encoder outputs, so a
 fine-tuning re-quantises the pre-trained encoder) may stay fresh. The masking state (the model's
 ``masking_state`` buffers: ``keep_logits``, ``inference_keep``) always follows the fine-tuning config
-(``masking``, ``keep_layout``), never the pre-training's. Any other tensor that does not load means the pre-training run has another
-architecture, an error naming the tensor. Optimiser, schedule and epoch start afresh. Two digests are
-recorded (metrics.json, then the model card): the sha256 of the checkpoint file, which names the exact file,
-and :func:`weights_fingerprint` of its weights alone (the model id's digest with an empty config), which a
+(``masking``, ``keep_layout``), never the pre-training's. Any other tensor that does not load means the
+pre-training run has another architecture, an error naming the tensor. Optimiser, schedule and epoch start
+afresh. Two digests are recorded (metrics.json, then the model card): the sha256 of the checkpoint file,
+which names the exact file, and :func:`weights_fingerprint` of its weights alone (the model id's digest with an empty config), which a
 re-run of the pre-training reproduces when it yields the same weights (the file also holds the training
 history with its wall times, so its own digest never repeats).
 """
@@ -30,8 +30,8 @@ from .config import load as load_config
 from .ema import deployed_weights
 
 #: state-dict prefixes that may differ between the pre-training model and the fine-tuned one
-FRESH_PREFIXES = ("head.", "fims.", "codebook.")
 CODEBOOK_PREFIX = "codebook."
+FRESH_PREFIXES = ("head.", "fims.", CODEBOOK_PREFIX)
 
 
 class PretrainedError(ValueError):
