@@ -13,9 +13,9 @@ fine-tuning re-quantises the pre-trained encoder) may stay fresh. The masking st
 (``masking``, ``keep_layout``), never the pre-training's. Any other tensor that does not load means the
 pre-training run has another architecture, an error naming the tensor. Optimiser, schedule and epoch start
 afresh. Two digests are recorded (metrics.json, then the model card): the sha256 of the checkpoint file,
-which names the exact file, and :func:`weights_fingerprint` of its weights alone (the model id's digest with an empty config), which a
-re-run of the pre-training reproduces when it yields the same weights (the file also holds the training
-history with its wall times, so its own digest never repeats).
+which names the exact file, and :func:`weights_fingerprint` of its weights alone (the model id's digest with
+an empty config), which a re-run of the pre-training reproduces when it yields the same weights (the file
+also holds the training history with its wall times, so its own digest never repeats).
 """
 from __future__ import annotations
 
