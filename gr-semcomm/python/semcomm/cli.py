@@ -507,7 +507,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "--eval-images, --eval-sweep) into RUN_DIR/<name>/evaluation_<images>_<snr>dB.json")
     train.add_argument("--eval-split", choices=("test", "train"), default="test",
                        help="images of the evaluation; 'train' (the first --eval-images training images, not "
-                            "augmented) with --eval-only: does the model fit its training images?")
+                            "augmented) with --eval-only, into RUN_DIR/<name>/evaluation_train_<images>_<snr>dB.json: "
+                            "does the model fit its training images?")
     train.add_argument("--threads", type=int, help="torch CPU threads")
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="where to train (auto: a CUDA GPU when torch sees one, else the CPU)")
