@@ -4,6 +4,7 @@ import os
 import pytest
 
 from semcomm.train import config as train_config
+from semcomm.train.pretrained import training_chain
 
 SHIPPED = "models/configs/masked_vqvae_fim_at.yaml"
 
@@ -75,3 +76,48 @@ def test_every_shipped_config_is_valid_and_builds_its_model(path):
     config = train_config.load(path)
     assert os.path.basename(path) == f"{config['name']}.yaml"
     assert build_model(config, (1, 28, 28), 10) is not None
+
+
+def _write_config(directory, name: str, text: str) -> str:
+    path = directory / f"{name}.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_config_extends_a_base_mappings_merge_other_values_replace(tmp_path):
+    _write_config(tmp_path, "base", open(SHIPPED).read().replace("name: masked_vqvae_fim_at\n", "name: base\n"))
+    child = _write_config(tmp_path, "child", "extends: base\nname: child\ntrain:\n  epochs: 2\n"
+                                              "link:\n  snr_db: [0, 5]\n")
+    grandchild = _write_config(tmp_path, "grandchild", "extends: child\nname: grandchild\n"
+                                                        "adversarial:\n  clean_weight: 0.7\n")
+    expected = train_config.load(SHIPPED)
+    expected["name"] = "grandchild"
+    expected["train"]["epochs"] = 2
+    expected["link"]["snr_db"] = [0, 5]  # a list replaces the base's as a whole
+    expected["adversarial"]["clean_weight"] = 0.7
+    assert train_config.load(grandchild) == expected
+    assert train_config.load(child)["adversarial"]["clean_weight"] == train_config.load(SHIPPED)["adversarial"][
+        "clean_weight"]
+    init_from = expected["train"]["init_from"]  # inherited: the run to train first is the base's
+    assert training_chain(grandchild, expected) == [str(tmp_path / f"{init_from}.yaml"), grandchild]
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"child": "extends: base\ntrain:\n  epochs: 2\n"}, "extends base and must set its own name"),
+    ({"child": "extends: absent\nname: child\n"}, "extends absent, but there is no .*absent.yaml"),
+    ({"child": "extends: ../base\nname: child\n"}, "extends must name a config in its directory, got '../base'"),
+    ({"child": "extends: other\nname: child\n", "other": "extends: child\nname: other\n"},
+     r"extends child, a cycle \(child.yaml -> other.yaml -> child.yaml\)"),
+])
+def test_a_broken_extends_is_an_error_naming_the_file(tmp_path, files, message):
+    for name, text in files.items():
+        _write_config(tmp_path, name, text)
+    with pytest.raises(train_config.ConfigError, match=message):
+        train_config.load(str(tmp_path / "child.yaml"))
+
+
+def test_an_extended_base_is_validated_with_its_overrides(tmp_path):
+    _write_config(tmp_path, "base", open(SHIPPED).read().replace("name: masked_vqvae_fim_at\n", "name: base\n"))
+    child = _write_config(tmp_path, "child", "extends: base\nname: child\nmodel:\n  codebook_size: 2048\n")
+    with pytest.raises(train_config.ConfigError, match="model/codebook_size: 2048 is greater than the maximum"):
+        train_config.load(child)

@@ -5,12 +5,20 @@ A config has the sections ``data``, ``model`` (the :class:`semcomm.nn.masked_vqv
 jpeg_ldpc`` the :class:`semcomm.nn.classifier.ClassifierConfig` fields, for the black-box attack surrogate
 ``scheme: resnet_surrogate`` the :class:`semcomm.nn.resnet.ResNetConfig` fields), ``link`` (the digital chain
 seen in training; for JSCC only ``snr_db`` and ``channel`` are used, the analog channel being inside the
-model), ``train`` and ``adversarial``; see ``models/configs/*.yaml`` for complete examples. Unknown keys are
+model), ``train`` and ``adversarial``; ``models/configs/masked_vqvae_fim_at.yaml`` is a complete example. Unknown keys are
 errors, not silently ignored.
+
+A config may start from another: ``extends: <name>`` reads ``<name>.yaml`` from the same directory (which may
+itself extend another) and overrides it with this file's keys, mappings key by key, any other value (a list
+too) as a whole. Such a config must set its own ``name``. Only the resolved config is validated and used
+(run, metrics, model card); ``extends`` itself is not part of it, so a config written out in full and one
+that extends a base resolve to the same dict.
 """
 from __future__ import annotations
 
 import copy
+import os
+import re
 
 import jsonschema
 import yaml
@@ -56,8 +64,10 @@ CLASSIFIER_MODEL = _obj({key: _VIT[key] for key in ("patch", "dim", "heads", "ml
 #: ``model`` section of the ResNet attack surrogate (:class:`semcomm.nn.resnet.ResNetConfig`)
 RESNET_MODEL = _obj({"widths": {"type": "array", "items": _POS_INT, "minItems": 1}, "blocks": _POS_INT})
 
+#: names of configs and runs (a config file is <name>.yaml, its run directory <run dir>/<name>)
+_NAME_PATTERN = "^[A-Za-z0-9_.-]+$"
 SCHEMA = _obj({
-    "name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},
+    "name": {"type": "string", "pattern": _NAME_PATTERN},
     "scheme": {"type": "string", "enum": _DIGITAL_SCHEMES + list(JSCC_SCHEMES) + list(JPEG_SCHEMES)
                                                 + list(SURROGATE_SCHEMES)},
     "seed": {"type": "integer", "minimum": 0},
@@ -82,14 +92,14 @@ SCHEMA = _obj({
         # share of training images masked with the inference keep set instead of a random mask
         "fixed_mask_fraction": {"type": "number", "minimum": 0, "maximum": 1},
         # run name of a pre-training (semcomm.train.pretrained): its checkpoint initialises the model
-        "init_from": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]+$"},
+        "init_from": {"type": ["string", "null"], "pattern": _NAME_PATTERN},
         # training-time augmentation (semcomm.train.augment): left-right flips, shifts of up to N pixels
         "augment_flip": {"type": "boolean"}, "augment_shift": {"type": "integer", "minimum": 0},
         # decay of the exponential moving average of the weights (semcomm.train.ema), the deployed model
         "ema_decay": {"type": ["number", "null"], "exclusiveMinimum": 0, "exclusiveMaximum": 1},
         # knowledge distillation (semcomm.train.distill): run name of a trained image classifier, the
         # share of the soft (teacher) term in the task loss and the softmax temperature
-        "distill_from": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]+$"},
+        "distill_from": {"type": ["string", "null"], "pattern": _NAME_PATTERN},
         "distill_weight": {"type": "number", "minimum": 0, "maximum": 1},
         "distill_temperature": {"type": "number", "exclusiveMinimum": 0},
     }, ["epochs", "batch_size", "lr"]),
@@ -160,6 +170,42 @@ def _check_trades(config: dict) -> None:
 
 
 def load(path: str) -> dict:
+    """The validated config of the YAML file at ``path``, its ``extends`` chain resolved (module doc)."""
+    return validate(_resolve(path, ()))
+
+
+def _resolve(path: str, extended_by: tuple[str, ...]) -> dict:
+    """The raw config at ``path`` merged over the one it extends; ``extended_by`` holds the files (absolute
+    paths) that led here, to refuse a cycle."""
+    data = _read(path)
+    base_name = data.pop("extends", None)
+    if base_name is None:
+        return data
+    if not isinstance(base_name, str) or not re.fullmatch(_NAME_PATTERN, base_name):
+        raise ConfigError(f"training config {path!r}: extends must name a config in its directory, "
+                          f"got {base_name!r}")
+    if "name" not in data:
+        raise ConfigError(f"training config {path!r} extends {base_name} and must set its own name")
+    base_path = os.path.join(os.path.dirname(path), base_name + ".yaml")
+    chain = extended_by + (os.path.abspath(path),)
+    if os.path.abspath(base_path) in chain:
+        cycle = " -> ".join(os.path.basename(file) for file in chain + (os.path.abspath(base_path),))
+        raise ConfigError(f"training config {path!r}: extends {base_name}, a cycle ({cycle})")
+    if not os.path.isfile(base_path):
+        raise ConfigError(f"training config {path!r} extends {base_name}, but there is no {base_path}")
+    return _merged(_resolve(base_path, chain), data)
+
+
+def _merged(base: dict, overrides: dict) -> dict:
+    """``base`` with ``overrides`` applied: mappings merge key by key, any other value replaces."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        both_mappings = isinstance(value, dict) and isinstance(base.get(key), dict)
+        merged[key] = _merged(base[key], value) if both_mappings else value
+    return merged
+
+
+def _read(path: str) -> dict:
     try:
         with open(path) as handle:
             data = yaml.safe_load(handle)
@@ -169,4 +215,4 @@ def load(path: str) -> dict:
         raise ConfigError(f"training config {path!r} is not valid YAML: {err}") from err
     if not isinstance(data, dict):
         raise ConfigError(f"training config {path!r} must be a mapping of sections")
-    return validate(data)
+    return data
