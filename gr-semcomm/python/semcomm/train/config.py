@@ -5,8 +5,8 @@ A config has the sections ``data``, ``model`` (the :class:`semcomm.nn.masked_vqv
 jpeg_ldpc`` the :class:`semcomm.nn.classifier.ClassifierConfig` fields, for the black-box attack surrogate
 ``scheme: resnet_surrogate`` the :class:`semcomm.nn.resnet.ResNetConfig` fields), ``link`` (the digital chain
 seen in training; for JSCC only ``snr_db`` and ``channel`` are used, the analog channel being inside the
-model), ``train`` and ``adversarial``; ``models/configs/masked_vqvae_fim_at.yaml`` is a complete example. Unknown keys are
-errors, not silently ignored.
+model), ``train`` and ``adversarial``; ``models/configs/masked_vqvae_fim_at.yaml`` is a complete example.
+Unknown keys are errors, not silently ignored.
 
 A config may start from another: ``extends: <name>`` reads ``<name>.yaml`` from the same directory (which may
 itself extend another) and overrides it with this file's keys, mappings key by key, any other value (a list
