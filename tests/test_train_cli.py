@@ -15,6 +15,7 @@ from semcomm.cli import main  # noqa: E402
 from semcomm.eval.schemes import build_model  # noqa: E402
 from semcomm.export.recover import recover_weights  # noqa: E402
 from semcomm.export.runtime import load_card  # noqa: E402
+from semcomm.train import config as train_config  # noqa: E402
 from semcomm.train.pretrained import training_chain, weights_fingerprint  # noqa: E402
 from test_jpeg_baseline import one_torch_thread  # noqa: E402,F401 - autouse fixture
 from test_jscc import write_fashion  # noqa: E402
@@ -160,7 +161,6 @@ def test_product_quantised_fine_tuning_and_eval_only_reproduces_the_metrics(tmp_
 def test_noise_masking_is_estimated_once_after_the_first_epoch_and_deployed(tmp_path):
     """The noise-related keep set is measured at the start of epoch 2, not at the start of adversarial
     training (epoch 3 here), so the clean epochs after the first already train on the deployed keep set."""
-    from semcomm.train import config as train_config
     from semcomm.train.trainer import Trainer
 
     write_fashion(tmp_path / "data", n_train=128, n_test=16)
@@ -206,7 +206,6 @@ def test_weights_fingerprint_ignores_key_order_and_sees_every_weight():
 
 
 def test_reproduce_chain_follows_init_from_back_to_the_first_pretraining(tmp_path):
-    from semcomm.train import config as train_config
 
     _codec_config(tmp_path, "tiny_recon")
     _codec_config(tmp_path, "tiny_clean", init_from="tiny_recon")
@@ -230,3 +229,15 @@ def test_a_rerun_of_a_training_reproduces_its_weights_fingerprint(tmp_path):
         state = torch.load(tmp_path / runs / "tiny_recon" / "checkpoint.pt", weights_only=True)
         fingerprints.append(weights_fingerprint(state["model"]))
     assert fingerprints[0] == fingerprints[1]
+
+
+def test_show_config_prints_the_resolved_config_and_trains_nothing(tmp_path, capsys):
+    path = "models/configs/masked_vqvae_fim_at_2stage_fit_cw70.yaml"  # extends masked_vqvae_fim_at_2stage
+    assert main(["train", path, "--run-dir", str(tmp_path), "--epochs", "2", "--show-config"]) == 0
+    printed = capsys.readouterr().out
+    expected = train_config.load(path)
+    expected["train"]["epochs"] = 2
+    assert yaml.safe_load(printed) == expected
+    assert printed.splitlines()[-1] == ("# trains after: models/configs/masked_vqvae_recon.yaml, "
+                                        "models/configs/masked_vqvae_aug.yaml, models/configs/masked_vqvae_aug_fit.yaml")
+    assert not list(tmp_path.iterdir())  # no run directory

@@ -222,6 +222,17 @@ def cmd_phy_loopback(args) -> int:
     return 0
 
 
+def _show_config(path: str, config: dict) -> None:
+    """Print the resolved training config (``extends`` applied, defaults filled in) as YAML, then the
+    configs a reproduction trains first (:func:`semcomm.train.pretrained.training_chain`) as a comment."""
+    import yaml
+
+    from .train.pretrained import training_chain
+
+    print(yaml.safe_dump(config, sort_keys=False), end="")
+    print("# trains after: " + (", ".join(training_chain(path, config)[:-1]) or "nothing (a first run)"))
+
+
 def cmd_train(args) -> int:
     import torch
 
@@ -235,6 +246,9 @@ def cmd_train(args) -> int:
         config["train"].update(init_from=None, distill_from=None)
     if args.epochs:
         config["train"]["epochs"] = args.epochs
+    if args.show_config:
+        _show_config(args.config, config)
+        return 0
     torch.set_num_threads(args.threads or torch.get_num_threads())
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     if device == "cuda" and not torch.cuda.is_available():
@@ -502,6 +516,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--run-dir", default="runs", help="checkpoints and logs go to RUN_DIR/<name>/")
     train.add_argument("--resume", action="store_true", help="continue from RUN_DIR/<name>/checkpoint.pt")
     train.add_argument("--epochs", type=int, help="override train.epochs")
+    train.add_argument("--show-config", action="store_true",
+                       help="print the resolved config (extends applied, defaults filled in) and the runs it "
+                            "starts from, then exit")
     train.add_argument("--eval-only", action="store_true",
                        help="no training: evaluate RUN_DIR/<name>/checkpoint.pt as a finished run is (--eval-snr, "
                             "--eval-images, --eval-sweep) into RUN_DIR/<name>/evaluation_<images>_<snr>dB.json")
