@@ -171,7 +171,11 @@ def _check_trades(config: dict) -> None:
 
 def load(path: str) -> dict:
     """The validated config of the YAML file at ``path``, its ``extends`` chain resolved (module doc)."""
-    return validate(_resolve(path, ()))
+    resolved = _resolve(path, ())
+    try:
+        return validate(resolved)
+    except ConfigError as err:  # name the file: with extends, the offending key may come from its base
+        raise ConfigError(f"{path}: {err}") from None
 
 
 def _resolve(path: str, extended_by: tuple[str, ...]) -> dict:
