@@ -206,7 +206,6 @@ def test_weights_fingerprint_ignores_key_order_and_sees_every_weight():
 
 
 def test_reproduce_chain_follows_init_from_back_to_the_first_pretraining(tmp_path):
-
     _codec_config(tmp_path, "tiny_recon")
     _codec_config(tmp_path, "tiny_clean", init_from="tiny_recon")
     robust = _codec_config(tmp_path, "tiny_robust", init_from="tiny_clean")
