@@ -190,14 +190,19 @@ def _resolve(path: str, extended_by: tuple[str, ...]) -> dict:
                           f"got {base_name!r}")
     if "name" not in data:
         raise ConfigError(f"training config {path!r} extends {base_name} and must set its own name")
-    base_path = os.path.join(os.path.dirname(path), base_name + ".yaml")
+    base_path = sibling_config(path, base_name)
     chain = extended_by + (os.path.abspath(path),)
     if os.path.abspath(base_path) in chain:
-        cycle = " -> ".join(os.path.basename(file) for file in chain + (os.path.abspath(base_path),))
+        cycle = " -> ".join(os.path.basename(file) for file in chain + (base_path,))
         raise ConfigError(f"training config {path!r}: extends {base_name}, a cycle ({cycle})")
     if not os.path.isfile(base_path):
         raise ConfigError(f"training config {path!r} extends {base_name}, but there is no {base_path}")
     return _merged(_resolve(base_path, chain), data)
+
+
+def sibling_config(path: str, name: str) -> str:
+    """The config named ``name`` next to the config at ``path``: ``<its directory>/<name>.yaml``."""
+    return os.path.join(os.path.dirname(path), name + ".yaml")
 
 
 def _merged(base: dict, overrides: dict) -> dict:

@@ -26,7 +26,7 @@ from torch import nn
 
 from ..export.onnx_export import state_fingerprint
 from ..export.runtime import sha256_file
-from .config import load as load_config
+from .config import load as load_config, sibling_config
 from .ema import deployed_weights
 
 #: state-dict prefixes that may differ between the pre-training model and the fine-tuned one
@@ -56,7 +56,7 @@ def training_chain(config_path: str, config: dict) -> list[str]:
 
     def visit(path: str, run_config: dict | None, path_here: tuple[str, ...]) -> None:
         for name in prerequisite_runs(run_config) if run_config else ():
-            needed = os.path.join(os.path.dirname(config_path), name + ".yaml")
+            needed = sibling_config(config_path, name)
             if needed in path_here:
                 raise ValueError(f"the runs read by {config_path} lead back to {needed}: a cycle")
             if needed not in chain:
