@@ -84,8 +84,14 @@ def _write_config(directory, name: str, text: str) -> str:
     return str(path)
 
 
+def _write_base(directory) -> str:
+    """The shipped config as ``base.yaml`` in ``directory``."""
+    shipped = open(SHIPPED).read()
+    return _write_config(directory, "base", shipped.replace("name: masked_vqvae_fim_at\n", "name: base\n"))
+
+
 def test_a_config_extends_a_base_mappings_merge_other_values_replace(tmp_path):
-    _write_config(tmp_path, "base", open(SHIPPED).read().replace("name: masked_vqvae_fim_at\n", "name: base\n"))
+    _write_base(tmp_path)
     child = _write_config(tmp_path, "child", "extends: base\nname: child\ntrain:\n  epochs: 2\n"
                                               "link:\n  snr_db: [0, 5]\n")
     grandchild = _write_config(tmp_path, "grandchild", "extends: child\nname: grandchild\n"
@@ -117,7 +123,7 @@ def test_a_broken_extends_is_an_error_naming_the_file(tmp_path, files, message):
 
 
 def test_an_extended_base_is_validated_with_its_overrides(tmp_path):
-    _write_config(tmp_path, "base", open(SHIPPED).read().replace("name: masked_vqvae_fim_at\n", "name: base\n"))
+    _write_base(tmp_path)
     child = _write_config(tmp_path, "child", "extends: base\nname: child\nmodel:\n  codebook_size: 2048\n")
     with pytest.raises(train_config.ConfigError,  # the file named, the key of the resolved config
                        match=r"child\.yaml: invalid training config:\s+model/codebook_size: 2048 is greater than"):
