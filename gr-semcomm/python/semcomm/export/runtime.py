@@ -5,7 +5,7 @@ can run a shipped model on their own.
 
 A codec is ``<name>.encoder.onnx`` + ``<name>.decoder.onnx`` (+ ``<name>.card.json``)::
 
-    codec = SemanticCodec.from_prefix("models/fmnist_masked_vqvae_fim_at")
+    codec = SemanticCodec.from_prefix("models/masked_vqvae_fim_at")
     indices = codec.encode(images)                  # float32 [N, C, H, W] in [0, 1] -> int64 [N, T]
     logits, clamped = codec.decode(indices, 12.0)   # snr_db: scalar or [N]; clamped: int64 [N]
 
