@@ -152,6 +152,12 @@ def test_product_quantised_fine_tuning_and_eval_only_reproduces_the_metrics(tmp_
     assert "on 100 train images" in capsys.readouterr().out  # the test split has 16
     fit = json.loads((tmp_path / "runs" / "tiny_pq" / "evaluation_train_100_12dB.json").read_text())["metrics"]
     assert fit["clean"]["images"] == fit["white_box_pgd"]["images"] == 100
+    assert main(["train", fine_tuning, "--eval-only", *args, "--eval-eps", "4/255"]) == 0
+    weaker = json.loads((tmp_path / "runs" / "tiny_pq" / "evaluation_16_12dB_eps4of255.json").read_text())["metrics"]
+    assert weaker["white_box_pgd"]["attack"] == {"eps": 0.0156863, "alpha": 0.0039216, "steps": 5, "norm": "linf"}
+    assert weaker["clean"] == trained["clean"]
+    assert main(["train", fine_tuning, "--eval-only", *args, "--eval-eps", "2"]) == 2
+    assert "--eval-eps '2': expected one value in (0, 1)" in capsys.readouterr().err
     assert main(["train", fine_tuning, "--eval-split", "train", *args]) == 2
     assert "--eval-split train needs --eval-only" in capsys.readouterr().err
     assert main(["train", _codec_config(tmp_path, "tiny_untrained"), "--eval-only", "--run-dir", runs]) == 2

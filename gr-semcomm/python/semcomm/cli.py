@@ -263,7 +263,8 @@ def cmd_train(args) -> int:
     metrics = _evaluate_run(trainer, config, args)
     if args.eval_only:
         split = "" if args.eval_split == "test" else f"{args.eval_split}_"
-        out = os.path.join(trainer.run_dir, f"evaluation_{split}{args.eval_images}_{args.eval_snr:g}dB.json")
+        noise = f"_eps{args.eval_eps.replace('/', 'of')}" if args.eval_eps else ""
+        out = os.path.join(trainer.run_dir, f"evaluation_{split}{args.eval_images}_{args.eval_snr:g}dB{noise}.json")
         _write_json({"checkpoint": trainer.checkpoint_path, "epoch": trainer.epoch, "metrics": metrics}, out, False)
         print(f"written {out}")
         return 0
@@ -317,12 +318,25 @@ def _eval_images(trainer, args):
     return trainer.train_set if args.eval_split == "train" else trainer.test_set
 
 
+def _eval_attack(adv: dict, eval_eps: str | None) -> dict:
+    """The PGD of the final evaluation (K = 5): the training noise's eps and alpha, or with ``--eval-eps``
+    that eps and alpha = eps / 4 (the ratio of the default 8/255 and 2/255)."""
+    if not eval_eps:
+        return {"eps": adv["eps"], "alpha": adv["alpha"], "steps": 5, "norm": adv["norm"]}
+    from .eval.report import parse_values
+
+    eps = parse_values(eval_eps)
+    if len(eps) != 1 or not 0 < eps[0] < 1:
+        raise ValueError(f"--eval-eps {eval_eps!r}: expected one value in (0, 1), e.g. 8/255")
+    return {"eps": round(eps[0], 7), "alpha": round(eps[0] / 4, 7), "steps": 5, "norm": adv["norm"]}
+
+
 def _classification_metrics(trainer, link, adv: dict, args, sweep: bool, title: str) -> dict:
     """Clean and white-box PGD (K = 5) accuracy at ``--eval-snr``, with ``sweep`` clean accuracy over
     ``--eval-sweep``; ``title`` starts the printed line."""
     from .eval.accuracy import accuracy
 
-    attack = {"eps": adv["eps"], "alpha": adv["alpha"], "steps": 5, "norm": adv["norm"]}
+    attack = _eval_attack(adv, args.eval_eps)
     images = _eval_images(trainer, args)
     metrics = {"clean": accuracy(trainer.model, images, args.eval_snr, link, limit=args.eval_images),
                "white_box_pgd": accuracy(trainer.model, images, args.eval_snr, link, attack,
@@ -521,7 +535,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "starts from, then exit")
     train.add_argument("--eval-only", action="store_true",
                        help="no training: evaluate RUN_DIR/<name>/checkpoint.pt as a finished run is (--eval-snr, "
-                            "--eval-images, --eval-sweep) into RUN_DIR/<name>/evaluation_<images>_<snr>dB.json")
+                            "--eval-images, --eval-sweep, --eval-eps) into "
+                            "RUN_DIR/<name>/evaluation_<images>_<snr>dB[_eps<E>].json")
     train.add_argument("--eval-split", choices=("test", "train"), default="test",
                        help="images of the evaluation; 'train' (the first --eval-images training images, not "
                             "augmented) with --eval-only, into RUN_DIR/<name>/evaluation_train_<images>_<snr>dB.json: "
@@ -531,6 +546,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where to train (auto: a CUDA GPU when torch sees one, else the CPU)")
     train.add_argument("--eval-snr", type=float, default=12.0, help="Es/N0 (dB) of the final evaluation")
     train.add_argument("--eval-images", type=int, default=2000, help="test images in the final evaluation")
+    train.add_argument("--eval-eps", metavar="EPS",
+                       help="L-inf eps of the final evaluation's PGD (K = 5, alpha eps/4), e.g. 8/255 for a model "
+                            "trained against other noise (default: the config's adversarial eps and alpha)")
     train.add_argument("--eval-sweep", default="0,1,1.5,2,3,12",
                        help="Es/N0 points (dB) of the card's clean accuracy vs SNR (metrics.clean_vs_snr); '' for none")
     train.set_defaults(func=cmd_train)
