@@ -158,6 +158,8 @@ def test_product_quantised_fine_tuning_and_eval_only_reproduces_the_metrics(tmp_
     assert weaker["clean"] == trained["clean"]
     assert main(["train", fine_tuning, "--eval-only", *args, "--eval-eps", "2"]) == 2
     assert "--eval-eps '2': expected one value in (0, 1)" in capsys.readouterr().err
+    assert main(["train", _codec_config(tmp_path, "tiny_recon"), "--eval-eps", "8/255", *args]) == 2
+    assert "a reconstruction run's evaluation has no semantic noise" in capsys.readouterr().err
     assert main(["train", fine_tuning, "--eval-split", "train", *args]) == 2
     assert "--eval-split train needs --eval-only" in capsys.readouterr().err
     assert main(["train", _codec_config(tmp_path, "tiny_untrained"), "--eval-only", "--run-dir", runs]) == 2

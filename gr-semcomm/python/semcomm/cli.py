@@ -246,6 +246,10 @@ def cmd_train(args) -> int:
         config["train"].update(init_from=None, distill_from=None)
     if args.epochs:
         config["train"]["epochs"] = args.epochs
+    if args.eval_eps:  # a bad value fails here, not after the training
+        if config["model"].get("task") == "reconstruction":
+            raise ValueError("--eval-eps: a reconstruction run's evaluation has no semantic noise")
+        _eval_attack(config["adversarial"], args.eval_eps)
     if args.show_config:
         _show_config(args.config, config)
         return 0
