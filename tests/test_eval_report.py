@@ -351,6 +351,21 @@ def test_report_main_option_names_the_cards_that_stand_for_their_schemes(zoo, tm
     assert settings_from_args(build_args(common + ["--main", "a, b"])).main_models == ("a", "b")
 
 
+def test_report_only_option_selects_cards_and_surrogates(zoo, tmp_path):
+    common = ["eval", "report", "--out", str(tmp_path / "report"), "--quick", "--quiet", "--models", str(zoo["models"]),
+              "--run-dir", str(zoo["runs"]), "--data-root", str(zoo["root"] / "data")]
+    with pytest.raises(ValueError, match="--only: no model card or surrogate named masked_vqvae_nosuch in"):
+        run_cli(common + ["--only", "masked_vqvae_fim_at,masked_vqvae_nosuch"])
+    settings = settings_from_args(build_args(common + ["--only", "masked_vqvae_fim_at, jscc"]))
+    assert settings.only_models == ("masked_vqvae_fim_at", "jscc")
+    ev = figures.evaluator(settings)
+    assert [x.name for x in ev.models()] == ["masked_vqvae_fim_at", "jscc"] and ev.surrogates == []
+    assert {"scheme masked_vqvae", "scheme jpeg_ldpc"} <= {entry["item"] for entry in ev.missing}
+    settings = settings_from_args(build_args(common + ["--only", "jscc,resnet_surrogate"]))
+    ev = figures.evaluator(settings)
+    assert [x.name for x in ev.models()] == ["jscc"] and [x.name for x in ev.surrogates] == ["resnet_surrogate"]
+
+
 def test_report_on_the_shipped_model_attacks_it_white_box_from_its_onnx_files(tmp_path):
     models = tmp_path / "models"
     models.mkdir()

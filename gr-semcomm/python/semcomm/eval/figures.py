@@ -22,8 +22,8 @@ from .jpeg import classify_jpeg
 from .overhead import analog_overhead, code_choices, digital_overhead, jpeg_overhead, overhead_table
 from .plots import plot_accuracy_table, plot_heatmaps, plot_panels
 from .report import ReportSettings, eps_label
-from .schemes import (PAPER_SCHEMES, ReservedView, Scheme, build_model, discover, discover_surrogates,
-                      split_ablations)
+from .schemes import (PAPER_SCHEMES, ReservedView, Scheme, build_model, check_selection, discover,
+                      discover_surrogates, split_ablations)
 
 
 # ------------------------------------------------------------------------------------------ evaluator
@@ -476,16 +476,17 @@ def evaluator(settings: ReportSettings, torch_weights: bool = True) -> Evaluator
     """The test images, the usable schemes (with PyTorch weights when ``torch_weights``: checkpoints from
     ``settings.run_dir`` or recovered from the ONNX files) and the ``missing`` list started with the absent
     paper schemes and the attacks of schemes without PyTorch weights."""
+    check_selection(settings.models_dir, settings.only_models)
     torch.manual_seed(settings.seed)
     data = _load_data(settings)
     missing = []
-    schemes, ablations = split_ablations(_usable(discover(settings.models_dir, settings.run_dir, torch_weights),
-                                                 data, missing), settings.main_models)
+    schemes, ablations = split_ablations(_usable(discover(settings.models_dir, settings.run_dir, torch_weights,
+                                                          settings.only_models), data, missing), settings.main_models)
     present = {x.scheme for x in schemes}
     missing += [{"item": f"scheme {name}", "reason": f"no usable model card with scheme {name} in "
                                                       f"{settings.models_dir}"}
                 for name in PAPER_SCHEMES if name not in present]
-    found, problems = discover_surrogates(settings.models_dir)
+    found, problems = discover_surrogates(settings.models_dir, settings.only_models)
     surrogates = [x for x in found if tuple(x.card["config"]["image_shape"]) == tuple(data.image_shape)]
     problems += [{"item": f"surrogate {x.name}", "reason": f"image shape {x.card['config']['image_shape']} "
                                                            f"differs from the data's {data.image_shape}"}

@@ -86,6 +86,7 @@ class ReportSettings:
     codebook_sizes: tuple = (16, 64, 256, 1024)  #: J values fig 5 asks for
     proposed: str = "masked_vqvae_fim_at"  #: the scheme of fig 7 and of fig 5's first sweep
     main_models: tuple = ()                #: cards that stand for their scheme (default: named like it)
+    only_models: tuple = ()                #: the model cards and surrogates to use (default: all of models_dir)
     jpeg_quality: int | None = None        #: None: the JPEG card's settings, else quality 75
     code_frames: int = 2000                #: at most this many frames per Es/N0 point of table II's code choices
     seed: int = 0
@@ -146,6 +147,11 @@ def parse_values(text: str) -> tuple:
                          "or START:STOP[:STEP]") from None
 
 
+def _names(text: str) -> tuple:
+    """``"a, b"`` -> ``("a", "b")``."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
 def settings_from_args(args) -> ReportSettings:
     settings = ReportSettings(
         models_dir=args.models, run_dir=args.run_dir or None, dataset=args.dataset, data_root=args.data_root,
@@ -153,7 +159,7 @@ def settings_from_args(args) -> ReportSettings:
         noise_eps=parse_values(args.noise_eps)[0], eps_snr=args.eps_snr, steps=args.steps, channel=args.channel,
         modulation=args.modulation, code=args.code, ratios=parse_values(args.ratios),
         ratio_eps=parse_values(args.ratio_eps), codebook_sizes=tuple(int(j) for j in parse_values(args.codebook_sizes)),
-        proposed=args.proposed, main_models=tuple(n.strip() for n in args.main.split(",") if n.strip()),
+        proposed=args.proposed, main_models=_names(args.main), only_models=_names(args.only),
         jpeg_quality=args.jpeg_quality, seed=args.seed, progress=not args.quiet)
     return settings.quick() if args.quick else settings
 
@@ -223,6 +229,9 @@ def _add_options(parser) -> None:
     parser.add_argument("--main", default="", metavar="NAME[,NAME]",
                         help="model cards that stand for their scheme, e.g. masked_vqvae_fim_at_conv (default: "
                              "the card named like the scheme; the scheme's other cards are ablations)")
+    parser.add_argument("--only", default="", metavar="NAME[,NAME]",
+                        help="use only these model cards and attack surrogates of --models, e.g. one model and the "
+                             "baselines it is compared with (default: all)")
 
 
 def register_cli(subparsers):

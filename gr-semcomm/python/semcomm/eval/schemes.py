@@ -161,13 +161,30 @@ def recover_from_onnx(scheme: Scheme) -> None:
         scheme.notes.append(f"PyTorch weights not recoverable from the ONNX files: {err}")
 
 
-def discover(models_dir, run_dir=None, torch_weights: bool = True) -> list[Scheme]:
-    """Every ``<models_dir>/*.card.json``, sorted by the paper's scheme order then name, with its PyTorch
-    model (``torch_weights``) from ``<run_dir>/<name>/checkpoint.pt`` when given, present and matching,
-    else recovered from its ONNX files (module doc)."""
+def _selected(card_paths: list[Path], only: tuple) -> list[Path]:
+    """The cards of ``only`` (all when empty)."""
+    return [path for path in card_paths if not only or path.name[:-len(".card.json")] in only]
+
+
+def check_selection(models_dir, only: tuple):
+    """ValueError naming each name of ``only`` with neither ``<models_dir>/<name>.card.json`` nor a surrogate
+    card ``<models_dir>/surrogates/<name>.card.json``."""
+    from ..export.surrogate import SURROGATES_DIR
+
+    root = Path(models_dir)
+    unknown = [name for name in only if not (root / f"{name}.card.json").is_file()
+               and not (root / SURROGATES_DIR / f"{name}.card.json").is_file()]
+    if unknown:
+        raise ValueError(f"--only: no model card or surrogate named {', '.join(unknown)} in {models_dir}")
+
+
+def discover(models_dir, run_dir=None, torch_weights: bool = True, only: tuple = ()) -> list[Scheme]:
+    """Every ``<models_dir>/*.card.json`` (those named in ``only`` when given), sorted by the paper's scheme
+    order then name, with its PyTorch model (``torch_weights``) from ``<run_dir>/<name>/checkpoint.pt`` when
+    given, present and matching, else recovered from its ONNX files (module doc)."""
     order = {scheme: i for i, scheme in enumerate(PAPER_SCHEMES)}
     found = []
-    for card_path in sorted(Path(models_dir).glob("*.card.json")):
+    for card_path in _selected(sorted(Path(models_dir).glob("*.card.json")), only):
         card = load_card(card_path)
         name = card_path.name[:-len(".card.json")]
         scheme = Scheme(name, card["scheme"], card, str(Path(models_dir) / name))
@@ -184,13 +201,14 @@ def discover(models_dir, run_dir=None, torch_weights: bool = True) -> list[Schem
     return sorted(found, key=lambda s: (order.get(s.scheme, len(order)), s.name))
 
 
-def discover_surrogates(models_dir) -> tuple[list[Scheme], list[dict]]:
-    """``(surrogates, problems)``: every loadable ``<models_dir>/surrogates/*.card.json`` as a scheme with its
-    PyTorch model, and ``{"item", "reason"}`` for each card that does not load."""
+def discover_surrogates(models_dir, only: tuple = ()) -> tuple[list[Scheme], list[dict]]:
+    """``(surrogates, problems)``: every loadable ``<models_dir>/surrogates/*.card.json`` (those named in
+    ``only`` when given) as a scheme with its PyTorch model, and ``{"item", "reason"}`` for each card that
+    does not load."""
     from ..export.surrogate import SURROGATES_DIR, SurrogateError, load_surrogate
 
     found, problems = [], []
-    for card_path in sorted((Path(models_dir) / SURROGATES_DIR).glob("*.card.json")):
+    for card_path in _selected(sorted((Path(models_dir) / SURROGATES_DIR).glob("*.card.json")), only):
         name = card_path.name[:-len(".card.json")]
         try:
             model, card = load_surrogate(card_path)
