@@ -246,10 +246,7 @@ def cmd_train(args) -> int:
         config["train"].update(init_from=None, distill_from=None)
     if args.epochs:
         config["train"]["epochs"] = args.epochs
-    if args.eval_eps:  # a bad value fails here, not after the training
-        if config["model"].get("task") == "reconstruction":
-            raise ValueError("--eval-eps: a reconstruction run's evaluation has no semantic noise")
-        _eval_attack(config["adversarial"], args.eval_eps)
+    attack = _eval_attack(config, args.eval_eps)  # a bad --eval-eps fails here, not after the training
     if args.show_config:
         _show_config(args.config, config)
         return 0
@@ -264,7 +261,7 @@ def cmd_train(args) -> int:
         print(f"evaluating {trainer.checkpoint_path} (after epoch {trainer.epoch}), no training")
     else:
         _fit(trainer, config, device, args.resume)
-    metrics = _evaluate_run(trainer, config, args)
+    metrics = _evaluate_run(trainer, config, args, attack)
     if args.eval_only:
         split = "" if args.eval_split == "test" else f"{args.eval_split}_"
         noise = f"_eps{args.eval_eps.replace('/', 'of')}" if args.eval_eps else ""
@@ -277,10 +274,10 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _evaluate_run(trainer, config: dict, args) -> dict:
-    """Metrics of a trained run through its link (``--eval-*``): the deployed weights (the weight average
-    where the run keeps one, then loaded into the model; the trained weights' metrics under
-    ``trained_weights``)."""
+def _evaluate_run(trainer, config: dict, args, attack: dict | None) -> dict:
+    """Metrics of a trained run through its link (``--eval-*``, the PGD ``attack`` of :func:`_eval_attack`):
+    the deployed weights (the weight average where the run keeps one, then loaded into the model; the
+    trained weights' metrics under ``trained_weights``)."""
     trainer.model.cpu()  # the evaluation through the (numpy) chain runs on the CPU
     link = trainer.link
     from .nn.classifier import JPEG_SCHEMES
@@ -293,7 +290,7 @@ def _evaluate_run(trainer, config: dict, args) -> dict:
     def evaluate(sweep: bool, title: str) -> dict:
         if config["model"].get("task") == "reconstruction":
             return _reconstruction_metrics(trainer, link, args, sweep, title)
-        return _classification_metrics(trainer, link, config["adversarial"], args, sweep, title)
+        return _classification_metrics(trainer, link, attack, args, sweep, title)
 
     trained_weights = None
     if trainer.average is not None:
@@ -322,9 +319,15 @@ def _eval_images(trainer, args):
     return trainer.train_set if args.eval_split == "train" else trainer.test_set
 
 
-def _eval_attack(adv: dict, eval_eps: str | None) -> dict:
+def _eval_attack(config: dict, eval_eps: str | None) -> dict | None:
     """The PGD of the final evaluation (K = 5): the training noise's eps and alpha, or with ``--eval-eps``
-    that eps and alpha = eps / 4 (the ratio of the default 8/255 and 2/255)."""
+    that eps and alpha = eps / 4 (the ratio of the default 8/255 and 2/255); None for a reconstruction run."""
+    reconstruction = config["model"].get("task") == "reconstruction"
+    if reconstruction and eval_eps:
+        raise ValueError("--eval-eps: a reconstruction run's evaluation has no semantic noise")
+    if reconstruction:
+        return None
+    adv = config["adversarial"]
     if not eval_eps:
         return {"eps": adv["eps"], "alpha": adv["alpha"], "steps": 5, "norm": adv["norm"]}
     from .eval.report import parse_values
@@ -335,12 +338,11 @@ def _eval_attack(adv: dict, eval_eps: str | None) -> dict:
     return {"eps": round(eps[0], 7), "alpha": round(eps[0] / 4, 7), "steps": 5, "norm": adv["norm"]}
 
 
-def _classification_metrics(trainer, link, adv: dict, args, sweep: bool, title: str) -> dict:
-    """Clean and white-box PGD (K = 5) accuracy at ``--eval-snr``, with ``sweep`` clean accuracy over
+def _classification_metrics(trainer, link, attack: dict, args, sweep: bool, title: str) -> dict:
+    """Clean and white-box ``attack`` accuracy at ``--eval-snr``, with ``sweep`` clean accuracy over
     ``--eval-sweep``; ``title`` starts the printed line."""
     from .eval.accuracy import accuracy
 
-    attack = _eval_attack(adv, args.eval_eps)
     images = _eval_images(trainer, args)
     metrics = {"clean": accuracy(trainer.model, images, args.eval_snr, link, limit=args.eval_images),
                "white_box_pgd": accuracy(trainer.model, images, args.eval_snr, link, attack,
