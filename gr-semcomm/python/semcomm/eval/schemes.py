@@ -161,9 +161,14 @@ def recover_from_onnx(scheme: Scheme) -> None:
         scheme.notes.append(f"PyTorch weights not recoverable from the ONNX files: {err}")
 
 
+def _card_name(card_path: Path) -> str:
+    """``<dir>/<name>.card.json`` -> ``<name>``."""
+    return card_path.name[:-len(".card.json")]
+
+
 def _selected(card_paths: list[Path], only: tuple) -> list[Path]:
     """The cards of ``only`` (all when empty)."""
-    return [path for path in card_paths if not only or path.name[:-len(".card.json")] in only]
+    return [path for path in card_paths if not only or _card_name(path) in only]
 
 
 def check_selection(models_dir, only: tuple):
@@ -186,7 +191,7 @@ def discover(models_dir, run_dir=None, torch_weights: bool = True, only: tuple =
     found = []
     for card_path in _selected(sorted(Path(models_dir).glob("*.card.json")), only):
         card = load_card(card_path)
-        name = card_path.name[:-len(".card.json")]
+        name = _card_name(card_path)
         scheme = Scheme(name, card["scheme"], card, str(Path(models_dir) / name))
         checkpoint = os.path.join(run_dir, name, "checkpoint.pt") if run_dir else None
         if checkpoint and os.path.isfile(checkpoint):
@@ -209,7 +214,7 @@ def discover_surrogates(models_dir, only: tuple = ()) -> tuple[list[Scheme], lis
 
     found, problems = [], []
     for card_path in _selected(sorted((Path(models_dir) / SURROGATES_DIR).glob("*.card.json")), only):
-        name = card_path.name[:-len(".card.json")]
+        name = _card_name(card_path)
         try:
             model, card = load_surrogate(card_path)
         except SurrogateError as err:
