@@ -387,3 +387,13 @@ def test_report_on_the_shipped_model_attacks_it_white_box_from_its_onnx_files(tm
     overhead = json.loads((out / "overhead.json").read_text())
     assert overhead["rows"]["masked_vqvae_fim_at"]["frame_symbols"] == 833
     assert overhead["code_choices"]["rows"]["wifi1944_r12"]["payload_symbols"] == 301
+
+
+def test_report_eot_draws_option_reaches_the_attack(zoo, tmp_path):
+    common = ["eval", "report", "--out", str(tmp_path / "report"), "--quick", "--quiet", "--models", str(zoo["models"]),
+              "--run-dir", str(zoo["runs"]), "--data-root", str(zoo["root"] / "data")]
+    assert settings_from_args(build_args(common)).eot_draws == 1
+    settings = settings_from_args(build_args(common + ["--eot-draws", "4"]))
+    assert settings.eot_draws == 4 and figures.evaluator(settings).attack(8 / 255)["draws"] == 4
+    with pytest.raises(ValueError, match="eot_draws must be >= 1"):
+        settings_from_args(build_args(common + ["--eot-draws", "0"]))

@@ -167,6 +167,38 @@ def test_white_box_noise_depends_on_its_generator_not_on_the_global_one():
     torch.testing.assert_close(attack(5), first, rtol=0, atol=0)
     assert not torch.equal(attack(6), first)  # the draws do reach the noise
 
+
+def test_white_box_eot_averages_the_loss_over_channel_draws():
+    """``draws = M``: each PGD step's loss is the mean cross entropy over M channel draws (EOT), in the
+    generator's order; M = 1 is the one-draw attack; M < 1 is refused."""
+    import torch.nn.functional as F
+
+    from semcomm.attacks.pgd import pgd_attack
+
+    model, images, labels = tiny(), torch.rand(8, 1, 28, 28), torch.arange(8)
+    snr = torch.full((8,), 3.0)
+
+    def by_hand(draws):
+        generator = torch.Generator().manual_seed(4)
+
+        def loss(x):
+            symbols = model.encode(x)
+            return sum(F.cross_entropy(model.decode(model.channel(symbols, snr, generator), snr), labels)
+                       for _ in range(draws)) / draws
+
+        return pgd_attack(images, loss, 8 / 255, 2 / 255, 3)
+
+    def attack(draws):
+        return white_box_attack(model, images, labels, 3.0, eps=8 / 255, alpha=2 / 255, steps=3,
+                                generator=torch.Generator().manual_seed(4), draws=draws)
+
+    eot = attack(4)
+    torch.testing.assert_close(eot, by_hand(4), rtol=0, atol=0)
+    torch.testing.assert_close(attack(1), by_hand(1), rtol=0, atol=0)
+    assert not torch.equal(eot, attack(1))
+    with pytest.raises(ValueError, match="draws must be >= 1"):
+        attack(0)
+
 # -------------------------------------------------------------------------------------------- export
 @pytest.mark.parametrize("snr_embedding", [True, False])
 def test_export_parity_metadata_and_runtime(tmp_path, snr_embedding):

@@ -9,8 +9,9 @@ those of eq. (7).
 Analog JSCC baselines (models with ``analog = True``, :class:`semcomm.nn.jscc.ViTJSCC`; ``link`` must
 be None): image -> encoder -> symbols -> the model's own AWGN (or Rayleigh) channel at the SNR, noise
 drawn from a torch generator seeded from ``seed`` -> decoder. Their white-box attacker
-differentiates through encoder, channel (a fresh noise draw at every PGD step, from its own generator
-seeded from ``seed``, so the figure does not depend on what ran before) and decoder.
+differentiates through encoder, channel (fresh noise at every PGD step, the loss averaged over ``draws``
+of them, from its own generator seeded from ``seed``, so the figure does not depend on what ran before)
+and decoder.
 ``index_error_rate`` is None for them.
 
 JPEG + LDPC baselines (models with ``image_input = True``, :class:`semcomm.nn.classifier.ViTClassifier`;
@@ -66,15 +67,26 @@ def _classify_analog(model, images: torch.Tensor, snr_db: float, link, rng) -> t
 
 
 def white_box_attack(model, images, labels, snr_db: float, eps: float, alpha: float, steps: int,
-                     norm: str = "linf", generator: torch.Generator | None = None) -> torch.Tensor:
+                     norm: str = "linf", generator: torch.Generator | None = None, draws: int = 1) -> torch.Tensor:
     """PGD semantic noise (eq. 7) against ``model``; ``generator`` draws an analog model's channel noise at
-    each PGD step (default: torch's global generator, whose state depends on everything run before)."""
+    each PGD step (default: torch's global generator, whose state depends on everything run before).
+
+    ``draws``: channel noise draws per PGD step for an analog model; its loss is the mean cross entropy over
+    them (expectation over transformation, EOT), the stronger attack on a stochastic model. 1 (default): one
+    draw per step. The other models' attack gradients are deterministic (error-free link), so it does not
+    apply to them."""
+    if int(draws) < 1:
+        raise ValueError(f"draws must be >= 1, got {draws}")
     snr = torch.full((len(images),), float(snr_db))
     if getattr(model, "image_input", False):  # a classifier of (received) images
         return pgd_attack(images, lambda x: F.cross_entropy(model.logits(x), labels), eps, alpha, steps, norm)
     if getattr(model, "analog", False):  # through the analog channel, noise included
-        return pgd_attack(images, lambda x: F.cross_entropy(
-            model.decode(model.channel(model.encode(x), snr, generator), snr), labels), eps, alpha, steps, norm)
+        def analog_loss(x):
+            symbols = model.encode(x)
+            return sum(F.cross_entropy(model.decode(model.channel(symbols, snr, generator), snr), labels)
+                       for _ in range(int(draws))) / int(draws)
+
+        return pgd_attack(images, analog_loss, eps, alpha, steps, norm)
 
     def loss_fn(x):
         z = model.encode_features(x)  # inference mask; straight-through gradient across the quantiser
@@ -86,7 +98,8 @@ def white_box_attack(model, images, labels, snr_db: float, eps: float, alpha: fl
 
 def accuracy(model, dataset, snr_db: float, link=None, attack: dict | None = None, batch_size: int = 500,
              limit: int | None = None, seed: int = 0) -> dict:
-    """Accuracy on ``dataset`` (first ``limit`` images) at one SNR; ``attack`` = dict(eps, alpha, steps[, norm])."""
+    """Accuracy on ``dataset`` (first ``limit`` images) at one SNR; ``attack`` = dict(eps, alpha, steps[, norm,
+    draws]), the arguments of :func:`white_box_attack`."""
     from ..data.torch_data import make_loader
 
     if getattr(model, "image_input", False):

@@ -56,9 +56,10 @@ class Evaluator:
         return tqdm(items, desc=desc, leave=False, file=sys.stderr, disable=not self.settings.progress)
 
     def attack(self, eps: float) -> dict | None:
-        """PGD of eq. (7): ``K = steps``, ``alpha = eps / 4``, L-inf; None for ``eps = 0``."""
+        """PGD of eq. (7): ``K = steps``, ``alpha = eps / 4``, L-inf, ``eot_draws`` analog channel draws per
+        step; None for ``eps = 0``."""
         return None if eps <= 0 else {"eps": float(eps), "alpha": float(eps) / 4, "steps": self.settings.steps,
-                                      "norm": "linf"}
+                                      "norm": "linf", "draws": self.settings.eot_draws}
 
     def jpeg_settings(self, scheme: Scheme | None = None) -> JpegSettings:
         if self.settings.jpeg_quality is not None:

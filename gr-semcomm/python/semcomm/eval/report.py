@@ -12,7 +12,8 @@ image), analog JSCC symbols through the model's own channel, JPEG bytes in frame
 :class:`~semcomm.baselines.jpeg.JpegLink` (a failed CRC is a wrong answer, :mod:`semcomm.eval.jpeg`).
 
 Semantic noise: white-box PGD of eq. (7), ``K = steps``, ``alpha = eps / 4``, L-inf, crafted against each
-model with the true labels over an error-free link (on the received image for JPEG); it needs the PyTorch
+model with the true labels over an error-free link (on the received image for JPEG; through the analog
+channel for JSCC, ``eot_draws`` noise draws averaged per step); it needs the PyTorch
 weights: ``<run_dir>/<name>/checkpoint.pt`` when it matches the card, else recovered from the ONNX files
 (:mod:`semcomm.export.recover`, model id verified); a scheme whose weights are neither has clean numbers only.
 
@@ -78,6 +79,7 @@ class ReportSettings:
     noise_eps: float = 8 / 255             #: semantic noise of figs 4, 5, 9 and table III
     eps_snr: float = 12.0                  #: SNR of figs 6, 7, 9 and table III
     steps: int = 5                         #: PGD iterations K
+    eot_draws: int = 1                     #: analog channel draws per PGD step (EOT; 1: one draw)
     channel: str = "awgn"
     modulation: str = "16qam"
     code: str = "wifi1944_r12"
@@ -95,8 +97,8 @@ class ReportSettings:
     def __post_init__(self):
         if self.channel not in CHANNELS:
             raise ValueError(f"unknown channel {self.channel!r}; allowed: {', '.join(CHANNELS)}")
-        if int(self.images) < 1 or int(self.batch_size) < 1 or int(self.steps) < 1:
-            raise ValueError("images, batch_size and steps must be >= 1")
+        if min(int(self.images), int(self.batch_size), int(self.steps), int(self.eot_draws)) < 1:
+            raise ValueError("images, batch_size, steps and eot_draws must be >= 1")
         LinkConfig(modulation=self.modulation, code=self.code)  # names a bad modulation or code
 
     def quick(self) -> "ReportSettings":
@@ -156,8 +158,9 @@ def settings_from_args(args) -> ReportSettings:
     settings = ReportSettings(
         models_dir=args.models, run_dir=args.run_dir or None, dataset=args.dataset, data_root=args.data_root,
         images=args.images, batch_size=args.batch_size, snr=parse_values(args.snr), eps=parse_values(args.eps),
-        noise_eps=parse_values(args.noise_eps)[0], eps_snr=args.eps_snr, steps=args.steps, channel=args.channel,
-        modulation=args.modulation, code=args.code, ratios=parse_values(args.ratios),
+        noise_eps=parse_values(args.noise_eps)[0], eps_snr=args.eps_snr, steps=args.steps,
+        eot_draws=args.eot_draws, channel=args.channel, modulation=args.modulation, code=args.code,
+        ratios=parse_values(args.ratios),
         ratio_eps=parse_values(args.ratio_eps), codebook_sizes=tuple(int(j) for j in parse_values(args.codebook_sizes)),
         proposed=args.proposed, main_models=_names(args.main), only_models=_names(args.only),
         jpeg_quality=args.jpeg_quality, seed=args.seed, progress=not args.quiet)
@@ -225,6 +228,9 @@ def _add_options(parser) -> None:
         parser.add_argument(option, default=value, help=f"{text} (default {value})")
     parser.add_argument("--eps-snr", type=float, default=s.eps_snr, help="Es/N0 of figs 6, 7, 9 and table III")
     parser.add_argument("--steps", type=int, default=s.steps, help="PGD iterations K")
+    parser.add_argument("--eot-draws", type=int, default=s.eot_draws,
+                        help="analog JSCC: channel noise draws averaged per PGD step (expectation over "
+                             "transformation; default 1)")
     parser.add_argument("--proposed", default=s.proposed, help="scheme of fig 7 and of fig 5's first sweep")
     parser.add_argument("--main", default="", metavar="NAME[,NAME]",
                         help="model cards that stand for their scheme, e.g. masked_vqvae_fim_at_conv (default: "
