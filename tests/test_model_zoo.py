@@ -11,6 +11,7 @@ import pytest
 
 pytest.importorskip("torch")
 
+from semcomm.cli import _eval_eps_option  # noqa: E402
 from semcomm.eval.schemes import build_model, family  # noqa: E402
 from semcomm.export.recover import recover_weights  # noqa: E402
 from semcomm.export.runtime import CPU, OnnxImageClassifier, SemanticCodec, load_card  # noqa: E402
@@ -35,8 +36,9 @@ def _check_training_card(card: dict, name: str) -> dict:
     the whole test set. Returns the config."""
     path = f"models/configs/{name}.yaml"
     config = train_config.load(path)
-    chain = training_chain(path, config)  # the init_from configs come first, then this one
-    assert card["reproduce"] == " && ".join([f"semcomm train {step}" for step in chain] + [f"semcomm export {path}"])
+    trains = [f"semcomm train {step}" for step in training_chain(path, config)]  # init_from configs first
+    trains[-1] += _eval_eps_option(card["metrics"], config)  # a PGD evaluation at another eps than the training's
+    assert card["reproduce"] == " && ".join(trains + [f"semcomm export {path}"])
     assert config["scheme"] == card["scheme"]
     for key in ("clean", "white_box_pgd"):
         assert card["metrics"][key]["images"] == 10000 and 0 <= card["metrics"][key]["accuracy"] <= 1

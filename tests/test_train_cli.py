@@ -248,3 +248,13 @@ def test_show_config_prints_the_resolved_config_and_trains_nothing(tmp_path, cap
     assert printed.splitlines()[-1] == ("# trains after: models/configs/masked_vqvae_recon.yaml, "
                                         "models/configs/masked_vqvae_aug.yaml, models/configs/masked_vqvae_aug_fit.yaml")
     assert not list(tmp_path.iterdir())  # no run directory
+
+
+def test_export_reproduce_line_names_an_evaluation_eps_other_than_the_training_noise():
+    from semcomm.cli import _eval_eps_option
+
+    config = {"adversarial": {"eps": 16 / 255}}
+    assert _eval_eps_option({"white_box_pgd": {"attack": {"eps": 0.0313725}}}, config) == " --eval-eps 8/255"
+    assert _eval_eps_option({"white_box_pgd": {"attack": {"eps": 0.03}}}, config) == " --eval-eps 0.03"
+    assert _eval_eps_option({"white_box_pgd": {"attack": {"eps": 0.0627451}}}, config) == ""
+    assert _eval_eps_option({"clean": {}}, config) == ""  # no PGD evaluation (e.g. reconstruction)

@@ -319,6 +319,17 @@ def _eval_images(trainer, args):
     return trainer.train_set if args.eval_split == "train" else trainer.test_set
 
 
+def _eval_eps_option(metrics: dict, config: dict) -> str:
+    """`` --eval-eps E`` when the run's final PGD evaluation used another eps than its training noise (the
+    card's reproduce line must give the same metrics), else ``""``; E as k/255 when it is one."""
+    attack = (metrics.get("white_box_pgd") or {}).get("attack") or {}
+    adversarial = config.get("adversarial") or {}
+    if "eps" not in attack or abs(attack["eps"] - adversarial.get("eps", attack["eps"])) < 1e-6:
+        return ""
+    levels = attack["eps"] * 255
+    return f" --eval-eps {round(levels)}/255" if abs(levels - round(levels)) < 1e-4 else f" --eval-eps {attack['eps']}"
+
+
 def _eval_attack(config: dict, eval_eps: str | None) -> dict | None:
     """The PGD of the final evaluation (K = 5): the training noise's eps and alpha, or with ``--eval-eps``
     that eps and alpha = eps / 4 (the ratio of the default 8/255 and 2/255); None for a reconstruction run."""
@@ -398,8 +409,9 @@ def cmd_export(args) -> int:
     model.load_state_dict(deployed_weights(torch.load(checkpoint, map_location="cpu", weights_only=True)))
     metrics_path = os.path.join(run_dir, "metrics.json")
     trained = json.load(open(metrics_path)) if os.path.exists(metrics_path) else {}
-    reproduce = " && ".join([f"semcomm train {path}" for path in training_chain(args.config, config)]
-                            + [f"semcomm export {args.config}"])
+    trains = [f"semcomm train {path}" for path in training_chain(args.config, config)]
+    trains[-1] += _eval_eps_option(trained.get("metrics", {}), config)
+    reproduce = " && ".join(trains + [f"semcomm export {args.config}"])
     training = {"history": trained.get("history", [])}
     if config["train"]["init_from"]:
         training["init_from"] = trained.get("pretrained")
