@@ -75,7 +75,8 @@ def white_box_attack(model, images, labels, snr_db: float, eps: float, alpha: fl
     them (expectation over transformation, EOT), the stronger attack on a stochastic model. 1 (default): one
     draw per step. The other models' attack gradients are deterministic (error-free link), so it does not
     apply to them."""
-    if int(draws) < 1:
+    draws = int(draws)
+    if draws < 1:
         raise ValueError(f"draws must be >= 1, got {draws}")
     snr = torch.full((len(images),), float(snr_db))
     if getattr(model, "image_input", False):  # a classifier of (received) images
@@ -84,7 +85,7 @@ def white_box_attack(model, images, labels, snr_db: float, eps: float, alpha: fl
         def analog_loss(x):
             symbols = model.encode(x)
             return sum(F.cross_entropy(model.decode(model.channel(symbols, snr, generator), snr), labels)
-                       for _ in range(int(draws))) / int(draws)
+                       for _ in range(draws)) / draws
 
         return pgd_attack(images, analog_loss, eps, alpha, steps, norm)
 
