@@ -110,11 +110,37 @@ def test_kept_pooling_averages_the_decoder_outputs_of_the_kept_positions_only():
     model = MaskedVQVAE(CodecConfig(decoder_pool="kept", fim_layers=[0], **SMALL)).eval()
     outputs = []
     model.decoder_norm.register_forward_hook(lambda module, inputs, output: outputs.append(output))
-    indices = model.encode(torch.rand(3, 1, 28, 28))
-    logits = model.decode(indices, torch.zeros(3))
+    keep = model.inference_keep[None, :].expand(3, -1)
+    vectors = model.codebook.lookup(model.encode(torch.rand(3, 1, 28, 28)))
+    logits = model.decode_vectors(vectors, torch.zeros(3), keep)[0]  # decoder tokens in patch order
     kept_mean = outputs[0][:, model.inference_keep].mean(dim=1)
     assert torch.allclose(logits, model.head(kept_mean), atol=1e-6)
     assert not torch.allclose(logits, model.head(outputs[0].mean(dim=1)), atol=1e-3)
+
+
+@pytest.mark.parametrize("options", [
+    {"fim_layers": [0, 1]},
+    {"decoder_pool": "kept", "fim_layers": [1], "keep_layout": "center"},
+    {"task": "reconstruction"},
+    {"code_groups": 2, "mask_ratio": 0.3},
+    {"encoder_stem": "resnet", "stem_widths": [8, 8, 16]},
+])
+def test_inference_graph_computes_what_the_scattered_layout_computes(options):
+    """keep=None (the exported graph) gathers before embedding and orders the decoder tokens received-first
+    instead of scattering them: the same indices and outputs as the general per-image keep path."""
+    torch.manual_seed(0)
+    model = MaskedVQVAE(CodecConfig(**{**SMALL, **options})).eval()
+    images, snr = torch.rand(16, 1, 28, 28), torch.full((16,), 12.0)
+    keep = model.inference_keep[None, :].expand(16, -1)
+    with torch.no_grad():
+        indices = model.encode(images)
+        assert torch.equal(indices, model.encode(images, keep))
+        vectors = model.codebook.lookup(indices)
+        output = model.decode_vectors(vectors, snr)[0]
+        assert torch.allclose(output, model.decode_vectors(vectors, snr, keep)[0], atol=1e-5)
+    order = model.inference_token_order()
+    assert order[:model.config.num_kept] == model.inference_keep.tolist()
+    assert sorted(order) == list(range(model.config.num_patches))
 
 
 def _encoder_tokens(model, images):

@@ -35,6 +35,18 @@ Masking
     5 x 5 block). They are a buffer of the model, hence part of the exported ONNX files.
     Training can show the decoder these fixed positions for a share of the images
     (``train.fixed_mask_fraction`` of :mod:`semcomm.train.trainer`).
+
+Inference graph (``keep=None``, the fixed keep set; what :mod:`semcomm.export` traces)
+    The encoder embeds only the ``T`` kept patches (a linear stem; the resnet stem convolves the masked image
+    and keeps the ``T`` tokens). The decoder does not scatter the received patches among the mask tokens: it
+    holds its ``P`` tokens in a fixed order, the ``T`` received ones then the ``P - T`` mask tokens
+    (:meth:`MaskedVQVAE.inference_token_order`), each plus its own position's embedding. Attention, the
+    per-token layers and the FIM are permutation-equivariant and the pooling is a mean, so the output is the
+    same function as the scattered layout (to float rounding; a reconstruction is put back in patch order at
+    the end), without a scatter (ONNX Runtime's ScatterElements took about 5 % of the decoder's time at batch
+    64). Measured on the shipped ``masked_vqvae_fim_at`` (ONNX Runtime, one thread, AVX2 EPYC), the exported
+    pair runs 3-9 % faster at batch 64 and 10-16 % faster at batch 1 than the scattering graph. Per-image
+    keep sets (training, other reserving ratios) scatter as before.
 """
 from __future__ import annotations
 
@@ -241,9 +253,6 @@ class MaskedVQVAE(nn.Module):
         keep = torch.topk(self.keep_logits[None, :] + gumbel, self.config.num_kept, dim=1).indices
         return torch.sort(keep, dim=1).values
 
-    def _keep(self, keep: torch.Tensor | None, batch: int) -> torch.Tensor:
-        return self.inference_keep[None, :].expand(batch, -1) if keep is None else keep
-
     # ---------------------------------------------------------------- transmitter
     def keep_pixels(self, images: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
         """``images`` with the pixels of the patches not in ``keep [N, T]`` (default: the inference keep
@@ -263,12 +272,23 @@ class MaskedVQVAE(nn.Module):
             return self.patch_embed(self.keep_pixels(images, keep))
         return self.patch_embed(patchify(images, self.config.patch))
 
+    def _inference_kept_tokens(self, images: torch.Tensor) -> torch.Tensor:
+        """Tokens ``[N, T, dim]`` of the inference keep set: a linear stem embeds the kept patches only."""
+        kept = self.inference_keep
+        if self.config.encoder_stem == "resnet":
+            tokens = self.patch_embed(self.keep_pixels(images))[:, kept]
+        else:
+            tokens = self.patch_embed(patchify(images, self.config.patch)[:, kept])
+        return tokens + self.pos_embed[kept]
+
     def encode_features(self, images: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
         """Continuous encoder output ``z_e [N, T * G, code_dim / G]`` of the kept patches (one row per
         index sent)."""
-        tokens = self.patch_tokens(images, keep) + self.pos_embed
-        keep = self._keep(keep, images.shape[0])
-        tokens = torch.gather(tokens, 1, keep[:, :, None].expand(-1, -1, tokens.shape[2]))
+        if keep is None:
+            tokens = self._inference_kept_tokens(images)
+        else:
+            tokens = self.patch_tokens(images, keep) + self.pos_embed
+            tokens = torch.gather(tokens, 1, keep[:, :, None].expand(-1, -1, tokens.shape[2]))
         for block in self.encoder:
             tokens = block(tokens)
         z_e = self.to_code(self.encoder_norm(tokens))
@@ -279,16 +299,34 @@ class MaskedVQVAE(nn.Module):
         return self.codebook.nearest(self.encode_features(images, keep))
 
     # ------------------------------------------------------------------- receiver
+    def inference_token_order(self) -> list[int]:
+        """Patch position of each of the ``P`` decoder tokens with the inference keep set: the ``T`` kept
+        positions (``inference_keep``), then the dropped ones in ascending order. A Python list, so that the
+        exporter traces it (and what it indexes) as a constant of the graph."""
+        kept = self.inference_keep.tolist()
+        return kept + sorted(set(range(self.config.num_patches)) - set(kept))
+
+    def _inference_decoder_tokens(self, vectors: torch.Tensor) -> torch.Tensor:
+        """Decoder input ``[N, P, decoder_dim]`` for the inference keep set, in :meth:`inference_token_order`:
+        the received patches' projections, then mask tokens, each plus its position's embedding."""
+        cfg = self.config
+        batch = vectors.shape[0]
+        received = self.from_code(vectors.reshape(batch, cfg.num_kept, cfg.code_dim))
+        masked = self.mask_token.expand(batch, cfg.num_patches - cfg.num_kept, cfg.decoder_dim)
+        return torch.cat([received, masked], dim=1) + self.decoder_pos_embed[self.inference_token_order()]
+
     def decode_vectors(self, vectors: torch.Tensor, snr_db: torch.Tensor, keep: torch.Tensor | None = None,
                        labels: torch.Tensor | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Basis vectors ``[N, T * G, code_dim / G]`` -> (task output, FIM auxiliary logits per FIM)."""
-        batch = vectors.shape[0]
-        keep = self._keep(keep, batch)
         cfg = self.config
-        vectors = vectors.reshape(batch, keep.shape[1], cfg.code_dim)
-        tokens = self.mask_token.expand(batch, cfg.num_patches, cfg.decoder_dim).clone()
-        tokens = tokens.scatter(1, keep[:, :, None].expand(-1, -1, cfg.decoder_dim), self.from_code(vectors))
-        tokens = tokens + self.decoder_pos_embed
+        if keep is None:
+            tokens = self._inference_decoder_tokens(vectors)
+        else:
+            batch = vectors.shape[0]
+            vectors = vectors.reshape(batch, keep.shape[1], cfg.code_dim)
+            tokens = self.mask_token.expand(batch, cfg.num_patches, cfg.decoder_dim).clone()
+            tokens = tokens.scatter(1, keep[:, :, None].expand(-1, -1, cfg.decoder_dim), self.from_code(vectors))
+            tokens = tokens + self.decoder_pos_embed
         aux_logits = []
         for i, block in enumerate(self.decoder):
             tokens = block(tokens)
@@ -298,8 +336,12 @@ class MaskedVQVAE(nn.Module):
         tokens = self.decoder_norm(tokens)
         if cfg.task == "classification":
             if cfg.decoder_pool == "kept":
-                tokens = torch.gather(tokens, 1, keep[:, :, None].expand(-1, -1, cfg.decoder_dim))
+                tokens = (tokens[:, :cfg.num_kept] if keep is None
+                          else torch.gather(tokens, 1, keep[:, :, None].expand(-1, -1, cfg.decoder_dim)))
             return self.head(tokens.mean(dim=1)), aux_logits
+        if keep is None:  # back to row-major patch order
+            order = self.inference_token_order()
+            tokens = tokens[:, sorted(range(cfg.num_patches), key=order.__getitem__)]
         channels, height, width = cfg.image_shape
         return torch.sigmoid(unpatchify(self.head(tokens), cfg.patch, channels, height, width)), aux_logits
 
