@@ -32,6 +32,7 @@ def check_result(result, batches=(1, 4)):
             assert row[key] > 0, key
         assert row["ratio"] == pytest.approx(row["onnx_images_per_s"] / row["torch_images_per_s"])
         assert row["max_abs_output_diff"] < 1e-4  # the same network and weights on both sides
+        assert set(row["minor_page_faults_per_call"]) == {"torch", "onnx"}
         b = row["batch"]
         assert result[f"ratio_b{b}"] == row["ratio"]
         assert result[f"torch_images_per_s_b{b}"] == row["torch_images_per_s"]
@@ -51,6 +52,15 @@ def test_cpu_info_reads_the_first_processor(tmp_path):
         "vendor": "GenuineIntel", "model_name": "Intel(R) Xeon(R) Platinum 8480+", "family": "6", "model": "143",
         "isa": ["avx2", "fma", "avx512f", "amx_tile"]}
     assert set(cpu_info(str(tmp_path / "absent"))) == {"model_name"}
+
+
+def test_page_faults_per_call_counts_fresh_memory():
+    import numpy as np
+
+    fresh = bench_onnx.page_faults_per_call(lambda: np.ones(1 << 22).sum())  # 32 MB mapped afresh each call
+    kept = np.ones(1 << 22)  # written: its pages are mapped now
+    reused = bench_onnx.page_faults_per_call(kept.sum)
+    assert fresh > 10 and reused < fresh / 4  # > 10: 16 faults at least even with 2 MB transparent huge pages
 
 
 def test_quick_run_default_architecture_override():

@@ -61,6 +61,20 @@ CPU was not recorded then. On an AMD EPYC of family 26 (AVX-512 with VNNI and BF
 3302-3501 and ORT 4819-5040 images/s at batch 64, ratios 1.42-1.46, and 2.53-2.68 at batch 1; ORT's profile
 there has the same shape (MatMul 30 % of the kernel time, the rest the small kernels listed above).
 
+On an AMD EPYC of family 25 exposing AVX2 only (its two vCPUs gain little from a second thread), ORT 1.20,
+the same command gave 1.10-1.16x at batch 64 (torch 1718-1939, ORT 1994-2140 images/s) and 2.9-3.1x at
+batch 1 with the scattering decoder graph, and 1.13-1.22x (torch 1774-2135, ORT 2161-2410) and 3.24-3.49x in
+three runs with the scatter-free inference graph of :mod:`semcomm.nn.masked_vqvae` (ORT alone 4-5 % faster).
+ORT's profile of one batch-64 pass there (28.5 ms): MatMul 12.2 ms (about 64 GFLOP/s, near one core's AVX2
+peak), LayerNormalization 2.9, Softmax 2.2, Transpose 2.1, BiasGelu 2.1, Add 2.1, FusedMatMul 1.8,
+ScatterElements 0.9-1.5 (now gone). Also tried there: ``com.microsoft.MultiHeadAttention`` fed from the
+packed projection 1.01x; ``onnxruntime.transformers`` fusions on top of the new graph 1.00-1.02x; ORT 1.22,
+1.23, 1.31 and 1.32 within the run-to-run scatter; two threads 1.00x (spinning off) and 0.49x (on). PyTorch
+eager's own figure there swings between 1100 and 2000 images/s from one process to the next: in some, glibc
+hands the large activation buffers back to the OS after each pass (about 2200 minor page faults per batch-64
+pass, 6 ms of system time) and in others it keeps them. ``minor_page_faults_per_call`` in each row (counted
+after the timed rounds, per backend) tells which happened.
+
 A convolutional encoder changes the picture: for ``models/masked_vqvae_fim_at_conv`` (ResNet stem) the same
 command on the same CPU gave torch 880 and ORT 1912 images/s at batch 64 (2.17x) and 515 / 1701 at batch 1
 (3.30x), against 1.41x and 2.85x for ``masked_vqvae_fim_at`` in the same session: ORT's convolutions (with
@@ -168,6 +182,18 @@ def _time_case(function, batch, min_iterations, seconds) -> float:
             return iterations * batch / elapsed
 
 
+def page_faults_per_call(function, calls: int = 5) -> float | None:
+    """Minor page faults of this process per call of ``function`` (``getrusage``; None where unavailable)."""
+    try:
+        import resource
+    except ImportError:  # not a Unix system
+        return None
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        function()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
+
+
 def run(model_prefix=None, batch_sizes=(1, 64), repeats=3, seconds_per_case=1.0, threads=None, seed=1,
         checkpoint=None, model_config=None, min_iterations=5, warmup=3, wrapper=True, spinning=False,
         progress=None) -> dict:
@@ -260,6 +286,7 @@ def run(model_prefix=None, batch_sizes=(1, 64), repeats=3, seconds_per_case=1.0,
                     row["onnx_wrapper_images_per_s"] = best["onnx_wrapper"]
                     row["ratio_wrapper"] = best["onnx_wrapper"] / best["torch"]
                 row["max_abs_output_diff"] = max_diff
+                row["minor_page_faults_per_call"] = {key: page_faults_per_call(cases[key]) for key in ("torch", "onnx")}
                 rows.append(row)
                 say(f"batch {batch}: torch {row['torch_images_per_s']:.0f} images/s, onnxruntime "
                     f"{row['onnx_images_per_s']:.0f} images/s, ratio {row['ratio']:.2f}")
