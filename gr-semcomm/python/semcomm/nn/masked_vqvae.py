@@ -16,8 +16,8 @@ The patch tokens come from (``encoder_stem``):
   (:class:`ResNetPatchEmbed`).
 
 Receiver (``decode``): indices -> basis vectors (the ``G`` of a patch joined back to ``d``) -> projection
--> scattered to their patch positions among learned mask tokens -> decoder ViT blocks (FIM after chosen
-blocks, with the SNR as input) -> task head: class logits ``[N, K]`` or a reconstructed image
+-> at their patch positions among learned mask tokens (see "Inference graph") -> decoder ViT blocks (FIM
+after chosen blocks, with the SNR as input) -> task head: class logits ``[N, K]`` or a reconstructed image
 ``[N, C, H, W]`` in ``[0, 1]``. The class logits come from the mean of the decoder's output tokens over all
 ``P`` positions (``decoder_pool: all``, default) or over the ``T`` kept ones only (``kept``: the mask
 tokens' outputs are not pooled).
