@@ -275,10 +275,10 @@ class MaskedVQVAE(nn.Module):
     def _inference_kept_tokens(self, images: torch.Tensor) -> torch.Tensor:
         """Tokens ``[N, T, dim]`` of the inference keep set: a linear stem embeds the kept patches only."""
         kept = self.inference_keep
-        if self.config.encoder_stem == "resnet":
-            tokens = self.patch_embed(self.keep_pixels(images))[:, kept]
-        else:
+        if self.config.encoder_stem == "linear":
             tokens = self.patch_embed(patchify(images, self.config.patch)[:, kept])
+        else:
+            tokens = self.patch_tokens(images, None)[:, kept]
         return tokens + self.pos_embed[kept]
 
     def encode_features(self, images: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
