@@ -11,13 +11,12 @@ import pytest
 
 pytest.importorskip("torch")
 
-from semcomm.cli import _eval_eps_option  # noqa: E402
+from semcomm.cli import reproduce_command  # noqa: E402
 from semcomm.eval.schemes import build_model, family  # noqa: E402
 from semcomm.export.recover import recover_weights  # noqa: E402
 from semcomm.export.runtime import CPU, OnnxImageClassifier, SemanticCodec, load_card  # noqa: E402
 from semcomm.export.surrogate import load_surrogate  # noqa: E402
 from semcomm.train import config as train_config  # noqa: E402
-from semcomm.train.pretrained import training_chain  # noqa: E402
 
 CARDS = sorted(glob.glob("models/*.card.json"))
 SURROGATE_CARDS = sorted(glob.glob("models/surrogates/*.card.json"))
@@ -36,9 +35,7 @@ def _check_training_card(card: dict, name: str) -> dict:
     the whole test set. Returns the config."""
     path = f"models/configs/{name}.yaml"
     config = train_config.load(path)
-    trains = [f"semcomm train {step}" for step in training_chain(path, config)]  # init_from configs first
-    trains[-1] += _eval_eps_option(card["metrics"], config)  # a PGD evaluation at another eps than the training's
-    assert card["reproduce"] == " && ".join(trains + [f"semcomm export {path}"])
+    assert card["reproduce"] == reproduce_command(path, config, card["metrics"])
     assert config["scheme"] == card["scheme"]
     for key in ("clean", "white_box_pgd"):
         assert card["metrics"][key]["images"] == 10000 and 0 <= card["metrics"][key]["accuracy"] <= 1

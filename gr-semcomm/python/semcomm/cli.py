@@ -330,6 +330,16 @@ def _eval_eps_option(metrics: dict, config: dict) -> str:
     return f" --eval-eps {round(levels)}/255" if abs(levels - round(levels)) < 1e-4 else f" --eval-eps {attack['eps']}"
 
 
+def reproduce_command(config_path: str, config: dict, metrics: dict) -> str:
+    """The card's reproduce line: ``semcomm train`` of each run the config starts from, then of the config
+    itself (with ``--eval-eps`` when its metrics need it), then ``semcomm export``."""
+    from .train.pretrained import training_chain
+
+    trains = [f"semcomm train {path}" for path in training_chain(config_path, config)]  # init_from runs first
+    trains[-1] += _eval_eps_option(metrics, config)
+    return " && ".join(trains + [f"semcomm export {config_path}"])
+
+
 def _eval_attack(config: dict, eval_eps: str | None) -> dict | None:
     """The PGD of the final evaluation (K = 5): the training noise's eps and alpha, or with ``--eval-eps``
     that eps and alpha = eps / 4 (the ratio of the default 8/255 and 2/255); None for a reconstruction run."""
@@ -396,7 +406,6 @@ def cmd_export(args) -> int:
     from .export.family import check_model_parity, export_model
     from .train import config as train_config
     from .train.ema import deployed_weights
-    from .train.pretrained import training_chain
     from .train.trainer import build_model
 
     config = train_config.load(args.config)
@@ -409,9 +418,7 @@ def cmd_export(args) -> int:
     model.load_state_dict(deployed_weights(torch.load(checkpoint, map_location="cpu", weights_only=True)))
     metrics_path = os.path.join(run_dir, "metrics.json")
     trained = json.load(open(metrics_path)) if os.path.exists(metrics_path) else {}
-    trains = [f"semcomm train {path}" for path in training_chain(args.config, config)]
-    trains[-1] += _eval_eps_option(trained.get("metrics", {}), config)
-    reproduce = " && ".join(trains + [f"semcomm export {args.config}"])
+    reproduce = reproduce_command(args.config, config, trained.get("metrics", {}))
     training = {"history": trained.get("history", [])}
     if config["train"]["init_from"]:
         training["init_from"] = trained.get("pretrained")
