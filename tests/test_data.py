@@ -115,6 +115,18 @@ def test_image_dataset_float_images_subset_counts():
     assert sub.classes == data.classes and sub.name == "tiny"
 
 
+def test_hold_out_tail_splits_off_the_last_images():
+    data = small_dataset()
+    kept, held_out = data.hold_out_tail(1)
+    np.testing.assert_array_equal(kept.images, data.images[:3])
+    np.testing.assert_array_equal(held_out.labels, data.labels[3:])
+    assert len(data.hold_out_tail(0)[0]) == 4 and len(data.hold_out_tail(0)[1]) == 0
+    assert len(ImageDataset(np.zeros((24, 1, 2, 2), np.uint8), np.zeros(24, np.int64), ["a"], "z").hold_out_tail(None)[1]) == 2
+    for count in (4, -1):
+        with pytest.raises(ValueError, match=r"cannot hold out .* must lie in \[0, 4\)"):
+            data.hold_out_tail(count)
+
+
 @pytest.mark.parametrize("change, message", [
     (dict(images=np.zeros((2, 3, 4, 4), np.float32)), "images must be a uint8 ndarray"),
     (dict(images=np.zeros((2, 4, 4), np.uint8)), "images must be a uint8 ndarray"),

@@ -152,6 +152,10 @@ def test_product_quantised_fine_tuning_and_eval_only_reproduces_the_metrics(tmp_
     assert "on 100 train images" in capsys.readouterr().out  # the test split has 16
     fit = json.loads((tmp_path / "runs" / "tiny_pq" / "evaluation_train_100_12dB.json").read_text())["metrics"]
     assert fit["clean"]["images"] == fit["white_box_pgd"]["images"] == 100
+    assert main(["train", fine_tuning, "--eval-only", "--eval-split", "validation", *args]) == 0
+    # the default validation split: the last twelfth of the 128 training images
+    assert f"on {128 // 12} validation images" in capsys.readouterr().out
+    assert (tmp_path / "runs" / "tiny_pq" / "evaluation_validation_16_12dB.json").is_file()
     assert main(["train", fine_tuning, "--eval-only", *args, "--eval-eps", "4/255"]) == 0
     weaker = json.loads((tmp_path / "runs" / "tiny_pq" / "evaluation_16_12dB_eps4of255.json").read_text())["metrics"]
     assert weaker["white_box_pgd"]["attack"] == {"eps": 0.0156863, "alpha": 0.0039216, "steps": 5, "norm": "linf"}

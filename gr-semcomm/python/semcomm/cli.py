@@ -240,7 +240,8 @@ def cmd_train(args) -> int:
     from .train.trainer import Trainer
 
     if args.eval_split != "test" and not args.eval_only:
-        raise ValueError("--eval-split train needs --eval-only: a training run's metrics are on the test images")
+        raise ValueError(f"--eval-split {args.eval_split} needs --eval-only: a training run's metrics are on the "
+                         "test images")
     config = train_config.load(args.config)
     if args.eval_only:  # the weights come from the run's own checkpoint: no pre-training or teacher is read
         config["train"].update(init_from=None, distill_from=None)
@@ -314,9 +315,12 @@ def _fit(trainer, config: dict, device: str, resume: bool) -> None:
 
 
 def _eval_images(trainer, args):
-    """The dataset of the evaluation: the test images, or with ``--eval-split train`` the training images
-    (un-augmented; a fitting check, ``--eval-only``)."""
-    return trainer.train_set if args.eval_split == "train" else trainer.test_set
+    """The dataset of the evaluation (``--eval-split``): the test images, the images the run held out of its
+    training set (``data.validation_images``, for model selection) or its training images (un-augmented; a
+    fitting check)."""
+    if args.eval_split == "validation" and not len(trainer.validation_set):
+        raise ValueError("--eval-split validation: the run held out no images (data.validation_images is 0)")
+    return {"train": trainer.train_set, "validation": trainer.validation_set, "test": trainer.test_set}[args.eval_split]
 
 
 def _eval_eps_option(metrics: dict, config: dict) -> str:
@@ -562,10 +566,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="no training: evaluate RUN_DIR/<name>/checkpoint.pt as a finished run is (--eval-snr, "
                             "--eval-images, --eval-sweep, --eval-eps) into "
                             "RUN_DIR/<name>/evaluation_<images>_<snr>dB[_eps<E>].json")
-    train.add_argument("--eval-split", choices=("test", "train"), default="test",
-                       help="images of the evaluation; 'train' (the first --eval-images training images, not "
-                            "augmented) with --eval-only, into RUN_DIR/<name>/evaluation_train_<images>_<snr>dB.json: "
-                            "does the model fit its training images?")
+    train.add_argument("--eval-split", choices=("test", "validation", "train"), default="test",
+                       help="images of the evaluation, with --eval-only, into "
+                            "RUN_DIR/<name>/evaluation_<split>_<images>_<snr>dB.json: 'validation' (the images the "
+                            "run held out of training, data.validation_images: choose models and recipes on these, "
+                            "never on the test images), 'train' (the first --eval-images training images, not "
+                            "augmented: does the model fit them?)")
     train.add_argument("--threads", type=int, help="torch CPU threads")
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="where to train (auto: a CUDA GPU when torch sees one, else the CPU)")

@@ -73,3 +73,16 @@ class ImageDataset:
     def subset(self, indices) -> ImageDataset:
         """A new dataset holding ``images[indices]`` and ``labels[indices]`` (int array, slice or mask)."""
         return ImageDataset(self.images[indices], self.labels[indices], list(self.classes), self.name)
+
+    def hold_out_tail(self, count: int | None) -> tuple[ImageDataset, ImageDataset]:
+        """``(kept, held_out)``: the first ``len - count`` images and the last ``count``, e.g. a validation
+        split held out of the training images (the same images on every run: no shuffling). ``count`` 0
+        holds out nothing, None the last twelfth (5 000 of Fashion-MNIST's 60 000 training images); a count
+        that would leave no image to keep is a ValueError."""
+        if count is None:
+            count = len(self) // 12
+        if not 0 <= count < len(self):
+            raise ValueError(f"cannot hold out {count} of {len(self)} images: the count must lie in "
+                             f"[0, {len(self)})")
+        cut = len(self) - count
+        return self.subset(slice(0, cut)), self.subset(slice(cut, len(self)))

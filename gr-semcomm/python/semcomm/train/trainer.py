@@ -125,7 +125,8 @@ class Trainer:
         self.run_dir = os.path.join(run_dir, config["name"])
         self.device = torch.device(device)
         data_cfg = config["data"]
-        self.train_set = load_dataset(data_cfg["dataset"], "train", root=data_cfg["root"])
+        training_images = load_dataset(data_cfg["dataset"], "train", root=data_cfg["root"])
+        self.train_set, self.validation_set = training_images.hold_out_tail(data_cfg["validation_images"])
         self.test_set = load_dataset(data_cfg["dataset"], "test", root=data_cfg["root"])
         if data_cfg["train_subset"]:
             self.train_set = self.train_set.subset(np.arange(min(data_cfg["train_subset"], len(self.train_set))))
