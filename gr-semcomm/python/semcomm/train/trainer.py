@@ -35,6 +35,7 @@ pre-training run (e.g. ``task: reconstruction``) with a fresh task head (:mod:`s
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 
@@ -127,7 +128,6 @@ class Trainer:
         data_cfg = config["data"]
         training_images = load_dataset(data_cfg["dataset"], "train", root=data_cfg["root"])
         self.train_set, self.validation_set = training_images.hold_out_tail(data_cfg["validation_images"])
-        self.test_set = load_dataset(data_cfg["dataset"], "test", root=data_cfg["root"])
         if data_cfg["train_subset"]:
             self.train_set = self.train_set.subset(np.arange(min(data_cfg["train_subset"], len(self.train_set))))
         torch.manual_seed(config["seed"])
@@ -168,6 +168,12 @@ class Trainer:
         return load_teacher(run_dir, name, lambda config: build_model(config, shape, classes), self.device)
 
     # ------------------------------------------------------------------ checkpoints
+    @functools.cached_property
+    def test_set(self):
+        """The test images, read when an evaluation first asks for them (training alone never does)."""
+        data_cfg = self.config["data"]
+        return load_dataset(data_cfg["dataset"], "test", root=data_cfg["root"])
+
     @property
     def checkpoint_path(self) -> str:
         return os.path.join(self.run_dir, "checkpoint.pt")
