@@ -30,7 +30,7 @@ from semcomm.nn.jscc import JSCCConfig, ViTJSCC, symbols_per_image  # noqa: E402
 from semcomm.nn.masked_vqvae import CodecConfig, MaskedVQVAE  # noqa: E402
 from semcomm.nn.resnet import ResNetClassifier, ResNetConfig  # noqa: E402
 from semcomm.phy.modem import FrameModem, LinkConfig  # noqa: E402
-from semcomm.train.digital_channel import ExactChain  # noqa: E402
+from semcomm.sim.exact_chain import ExactChain  # noqa: E402
 from test_jpeg_baseline import one_torch_thread  # noqa: E402,F401 - autouse fixture
 from test_jscc import write_fashion  # noqa: E402
 

@@ -15,7 +15,7 @@ Quality (:class:`JpegSettings`)
     run at a fixed, conventional quality and :mod:`semcomm.eval.overhead` reports what it costs.
 
 Channel
-    :meth:`ChainSettings.fading().apply <semcomm.sim.ber.FadingSpec.apply>` on the whole frame
+    :meth:`ChainSettings.channel_output <semcomm.sim.link.ChainSettings.channel_output>` on the whole frame
     (preamble and header included): AWGN at ``Es/N0 = snr_db`` per symbol, or flat fading with
     perfect-CSI equalisation; then :meth:`FrameModem.demodulate`. Frames of different lengths travel
     zero-padded to the longest one in a batch; the receiver reads each frame's length from its header.
@@ -37,8 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from ..phy.modem import FrameModem, LinkConfig
-from ..train.digital_channel import ChainSettings
+from ..phy.modem import FrameModem
+from ..sim.link import ChainSettings
 
 JPEG_DECODE_FAILED = "jpeg_decode"
 MAX_QUALITY = 95  #: Pillow's advice: above 95 the file grows with hardly any gain
@@ -133,10 +133,7 @@ class JpegLink:
                  model_id: bytes = bytes(4)):
         self.settings = settings
         self.chain = chain or ChainSettings()
-        c = self.chain
-        self.modem = FrameModem(LinkConfig(modulation=c.modulation, code=c.code, decoder=c.decoder,
-                                           max_iterations=c.max_iterations, llr_method=c.llr_method,
-                                           model_id=model_id, semantic=False))
+        self.modem = FrameModem(self.chain.link_config(model_id=model_id, semantic=False))
 
     def __repr__(self) -> str:
         c = self.chain
@@ -160,8 +157,7 @@ class JpegLink:
         (scalar or ``[N]``) and the JPEG decoder."""
         images = np.asarray(images, dtype=np.float32)
         sent, lengths, symbols = self.modulate(images)
-        snr = np.asarray(snr_db, dtype=np.float64)
-        received, n0 = self.chain.fading().apply(sent, snr.reshape(-1, 1) if snr.ndim else snr, rng)
+        received, n0 = self.chain.channel_output(sent, snr_db, rng)
         frames = self.modem.demodulate(received, n0, expected_model_id=self.modem.config.model_id)
         decoded = np.zeros_like(images)
         reasons = []

@@ -16,7 +16,8 @@ from ..baselines.jpeg import JpegLink, JpegSettings
 from ..nn.vit import patchify
 from ..phy.ldpc import CODE_IDS
 from ..phy.modem import LinkConfig
-from ..train.digital_channel import ChainSettings, ExactChain
+from ..sim.exact_chain import ExactChain
+from ..sim.link import ChainSettings
 from .accuracy import accuracy, classify, white_box_attack
 from .jpeg import classify_jpeg
 from .overhead import analog_overhead, code_choices, digital_overhead, jpeg_overhead, overhead_table

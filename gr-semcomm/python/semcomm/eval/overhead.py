@@ -16,7 +16,7 @@ short payloads (the shortened codeword keeps all ``n - k`` parity bits).
 
 Code choices (:func:`code_choices`): one codec's frame under each LDPC code of a list, the modulation
 fixed. Per code: payload symbols, effective rate, the measured frame error rate vs Es/N0 (the real chain,
-:class:`~semcomm.train.digital_channel.ErrorProfile`), the *threshold* Es/N0 from which every grid point
+:class:`~semcomm.sim.error_profile.ErrorProfile`), the *threshold* Es/N0 from which every grid point
 has FER <= ``fer_target``, and the payload energy per image over N0 at the threshold,
 ``Es/N0 + 10 log10(payload symbols)`` dB: fewer symbols per image need a higher SNR per symbol, and this
 sum says which code spends less energy on one image.
@@ -29,10 +29,10 @@ import numpy as np
 
 from ..baselines.jpeg import JpegSettings, compress
 from ..phy.bits import IndexBitMapper
-from ..phy.framing import CRC32_SIZE
 from ..phy.ldpc import get_code
 from ..phy.modem import HEADER_SYMBOLS, PREAMBLE_LENGTH, FrameModem, LinkConfig
-from ..train.digital_channel import ChainSettings, ErrorProfile, ProfileSettings
+from ..sim.error_profile import ErrorProfile, ProfileSettings
+from ..sim.link import ChainSettings, index_payload_bytes
 
 
 def link_summary(link: LinkConfig) -> dict:
@@ -46,7 +46,7 @@ def link_summary(link: LinkConfig) -> dict:
 def frame_cost(payload_bytes: int, modem: FrameModem) -> dict:
     """Bits and symbols of one frame carrying ``payload_bytes`` bytes."""
     layout = modem.layout(payload_bytes)
-    return {"payload_bytes": int(payload_bytes), "payload_crc_bits": 8 * (int(payload_bytes) + CRC32_SIZE),
+    return {"payload_bytes": int(payload_bytes), "payload_crc_bits": layout.num_bits,
             "coded_bits": layout.num_coded_bits, "effective_code_rate": layout.num_bits / layout.num_coded_bits,
             "payload_symbols": layout.num_symbols, "frame_symbols": modem.frame_symbols(payload_bytes)}
 
@@ -55,7 +55,7 @@ def digital_overhead(alphabet, num_tokens: int, link: LinkConfig) -> dict:
     """Row of a codec sending ``num_tokens`` indices of ``alphabet`` (J, or ``[[count, J], ...]`` segments)."""
     bits = IndexBitMapper(alphabet, num_indices=num_tokens if isinstance(alphabet, int) else None).num_bits
     return {"kind": "digital", "indices": int(num_tokens), "index_bits": bits,
-            **frame_cost(-(-bits // 8), FrameModem(link))}
+            **frame_cost(index_payload_bytes(bits), FrameModem(link))}
 
 
 def analog_overhead(symbols: int) -> dict:

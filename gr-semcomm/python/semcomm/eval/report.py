@@ -7,7 +7,7 @@ schemes without a card, and every figure part that cannot be computed from what 
 
 Chain: every scheme crosses the PHY core at ``Es/N0 = snr_db`` per channel symbol (``--modulation``,
 ``--code``, default 16-QAM + LDPC ``wifi1944_r12`` rate 1/2; ``--channel`` AWGN or Rayleigh with perfect CSI):
-digital codecs' indices through :class:`~semcomm.train.digital_channel.ExactChain` (the real chain, every
+digital codecs' indices through :class:`~semcomm.sim.exact_chain.ExactChain` (the real chain, every
 image), analog JSCC symbols through the model's own channel, JPEG bytes in frames through
 :class:`~semcomm.baselines.jpeg.JpegLink` (a failed CRC is a wrong answer, :mod:`semcomm.eval.jpeg`).
 

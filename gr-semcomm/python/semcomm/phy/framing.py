@@ -116,10 +116,15 @@ class DeframeResult:
         return self.reason is None
 
 
+def payload_with_crc(payload: bytes) -> bytes:
+    """The payload followed by its CRC-32 (big-endian): the part of a frame after the header."""
+    return bytes(payload) + struct.pack(">I", crc32(payload))
+
+
 def build_frame(header: FrameHeader, payload: bytes) -> bytes:
     if header.payload_len != len(payload):
         raise ValueError(f"header says {header.payload_len} payload bytes, payload has {len(payload)}")
-    return header.pack() + bytes(payload) + struct.pack(">I", crc32(payload))
+    return header.pack() + payload_with_crc(payload)
 
 
 def parse_header(data: bytes, expected_model_id: bytes | None = None,

@@ -74,6 +74,11 @@ class LinkConfig:
         self.model_id = bytes(self.model_id[:4]).ljust(4, b"\0")
 
 
+def framed_payload_bits(payload_len: int) -> int:
+    """Bits of a payload of ``payload_len`` bytes and its CRC-32: what the payload's LDPC codewords carry."""
+    return 8 * (int(payload_len) + CRC32_SIZE)
+
+
 @dataclass(frozen=True)
 class PayloadLayout:
     """Sizes of the payload part for one (payload length, modulation, code)."""
@@ -83,7 +88,7 @@ class PayloadLayout:
 
     @property
     def num_bits(self) -> int:
-        return 8 * (self.payload_len + CRC32_SIZE)
+        return framed_payload_bits(self.payload_len)
 
     @property
     def num_coded_bits(self) -> int:
@@ -97,11 +102,18 @@ class PayloadLayout:
     def tail_bits(self) -> int:
         return self.num_symbols * self.qam.bits_per_symbol - self.num_coded_bits
 
+    def encode(self, payload_bits) -> np.ndarray:
+        """Payload + CRC bits ``[F, num_bits]`` -> coded bits ``[F, num_coded_bits]`` (uncoded: the bits)."""
+        return self.coder.encode(payload_bits) if self.coder else np.asarray(payload_bits, dtype=np.uint8)
+
+    def modulate(self, coded) -> np.ndarray:
+        """Coded bits ``[F, num_coded_bits]`` -> payload symbols ``[F, num_symbols]``."""
+        return _modulate_coded(self.qam, coded)
+
 
 @functools.lru_cache(maxsize=256)
 def payload_layout(payload_len: int, modulation: str, code: str) -> PayloadLayout:
-    num_bits = 8 * (payload_len + CRC32_SIZE)
-    coder = None if code == "none" else ShortenedCoder(get_code(code), num_bits)
+    coder = None if code == "none" else ShortenedCoder(get_code(code), framed_payload_bits(payload_len))
     return PayloadLayout(payload_len, QAM(modulation), coder)
 
 
@@ -178,8 +190,7 @@ class FrameModem:
         frame_bits = np.unpackbits(frames, axis=1)
         header_bits, payload_bits = frame_bits[:, :HEADER_BITS], frame_bits[:, HEADER_BITS:]
         layout = self.layout(frames.shape[1] - HEADER_SIZE - CRC32_SIZE)
-        coded = layout.coder.encode(payload_bits) if layout.coder else payload_bits
-        return _header_coder().encode(header_bits), coded, payload_bits
+        return _header_coder().encode(header_bits), layout.encode(payload_bits), payload_bits
 
     def map_symbols(self, header_coded, payload_coded) -> np.ndarray:
         """Coded bits -> frame symbols ``[F, S]``: preamble, BPSK header, QAM payload (zero tail bits)."""
@@ -190,8 +201,7 @@ class FrameModem:
     def payload_reference(self, layout: PayloadLayout, payload_bits) -> np.ndarray:
         """The payload symbols ``[F, layout.num_symbols]`` that payload + CRC bits ``[F, 8 (L + 4)]`` are
         sent as (re-encoding a decoder's output gives the receiver reference symbols)."""
-        coded = layout.coder.encode(payload_bits) if layout.coder else np.asarray(payload_bits, dtype=np.uint8)
-        return _modulate_coded(layout.qam, coded)
+        return layout.modulate(layout.encode(payload_bits))
 
     def _header(self, seq: int, payload_len: int) -> FrameHeader:
         cfg = self.config

@@ -53,9 +53,11 @@ from ..nn.classifier import JPEG_SCHEMES, ClassifierConfig, ViTClassifier
 from ..nn.jscc import JSCC_SCHEMES, JSCCConfig, ViTJSCC
 from ..nn.masked_vqvae import CodecConfig, MaskedVQVAE
 from ..nn.resnet import SURROGATE_SCHEMES, ResNetClassifier, ResNetConfig
+from ..sim.error_profile import ProfileSettings
+from ..sim.link import ChainSettings
+from ..sim.profile_cache import load_or_build
 from .augment import augment
 from .awp import WeightPerturbation
-from .digital_channel import ChainSettings, ProfileSettings, load_or_build
 from .distill import distillation_loss, load_teacher
 from .ema import WeightAverage
 from .pretrained import checkpoint_of, load_pretrained

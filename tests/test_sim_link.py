@@ -1,4 +1,4 @@
-"""Digital chain in the training loop: measured error profiles and the exact chain."""
+"""The link simulator (semcomm.sim): the exact chain on the frame modem, measured error profiles and their cache."""
 import json
 import math
 
@@ -9,9 +9,11 @@ from semcomm.channel import esn0_to_ebn0_db
 from semcomm.phy.ldpc import get_code
 from semcomm.phy.qam import QAM
 from semcomm.sim.ber import simulate_point
-from semcomm.train.digital_channel import (ChainSettings, ErrorProfile, ExactChain, ProfileSettings,
-                                           StaleProfileError, build_default_profile, frame_payload_bits,
-                                           load_or_build, validate_profile)
+from semcomm.sim.error_profile import ErrorProfile, ProfileSettings, validate_profile
+from semcomm.sim.exact_chain import ExactChain
+from semcomm.sim.link import ChainSettings, frame_payload_bits
+from semcomm.sim.profile_cache import (StaleProfileError, build_default_profile, load_or_build, load_profile,
+                                      save_profile)
 
 T, J = 98, 256
 
@@ -109,10 +111,10 @@ def test_zero_policy_bound_uses_the_confidence_bound(profile):
 # --------------------------------------------------------------------------------------- persistence
 def test_json_round_trip(profile, tmp_path):
     path = tmp_path / "profile.json"
-    profile.save(str(path))
+    save_profile(profile, str(path))
     data = json.loads(path.read_text())
     assert data["settings"]["chain"]["code"] == "wifi1944_r12" and "Es/N0" in data["snr_definition"]
-    loaded = ErrorProfile.load(str(path), expected=profile.settings)
+    loaded = load_profile(str(path), expected=profile.settings)
     assert loaded.settings == profile.settings
     for name, column in profile.counts.items():
         np.testing.assert_array_equal(loaded.counts[name], column)
@@ -128,27 +130,27 @@ def test_json_round_trip(profile, tmp_path):
 
 def test_stale_profiles_are_refused(tiny_settings, tmp_path):
     path = str(tmp_path / "p.json")
-    ErrorProfile.build(tiny_settings).save(path)
-    ErrorProfile.load(path, expected=tiny_settings)
+    save_profile(ErrorProfile.build(tiny_settings), path)
+    load_profile(path, expected=tiny_settings)
     other_code = ProfileSettings.for_codec(J, T, chain=ChainSettings(code="wifi648_r12"), snr_min_db=5.0,
                                            snr_max_db=6.0, max_frames=64, min_frames=0, batch_frames=64)
     with pytest.raises(StaleProfileError, match=r"chain\.code: file has 'wifi1944_r12', expected 'wifi648_r12'"):
-        ErrorProfile.load(path, expected=other_code)
+        load_profile(path, expected=other_code)
     other_codec = ProfileSettings.for_codec(512, T, snr_min_db=5.0, snr_max_db=6.0, max_frames=64, min_frames=0,
                                             batch_frames=64)
     with pytest.raises(StaleProfileError, match="alphabet"):
-        ErrorProfile.load(path, expected=other_codec)
+        load_profile(path, expected=other_codec)
     data = json.load(open(path))
     data["version"] = 0
     json.dump(data, open(path, "w"))
     with pytest.raises(StaleProfileError, match="format version"):
-        ErrorProfile.load(path)
+        load_profile(path)
     with open(path, "w") as handle:
         handle.write("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
-        ErrorProfile.load(path)
+        load_profile(path)
     with pytest.raises(ValueError, match="cannot read"):
-        ErrorProfile.load(str(tmp_path / "missing.json"))
+        load_profile(str(tmp_path / "missing.json"))
 
 
 def test_load_or_build(tiny_settings, tmp_path):
@@ -169,7 +171,7 @@ def test_build_default_profile_small(tmp_path):
                                  progress=rows.append)
     assert [r["snr_db"] for r in rows] == [10.0, 11.0, 12.0]
     assert prof.settings.alphabet == ((98, 256),) and prof.settings.chain.code == "wifi1944_r12"
-    assert ErrorProfile.load(path, expected=prof.settings).payload_bits == 816
+    assert load_profile(path, expected=prof.settings).payload_bits == 816
 
 
 # ------------------------------------------------------------------------------------------ corrupt
@@ -318,3 +320,13 @@ def test_bad_settings():
         ProfileSettings(alphabet=256)
     with pytest.raises(ValueError, match="unknown error-profile settings"):
         ProfileSettings.from_dict({"frames": 3})
+
+
+def test_exact_chain_sends_the_frame_modems_payload():
+    from semcomm.phy.modem import FrameModem
+
+    chain = ExactChain([[30, 200], [20, 12]], chain=ChainSettings(code="wifi648_r12"))
+    bits = chain.mapper.to_bits(_indices(np.random.default_rng(6), 5, [(30, 200), (20, 12)]))
+    tx = FrameModem(chain.chain.link_config()).modulate(np.packbits(bits, axis=1))
+    np.testing.assert_array_equal(chain.payload(bits), tx.payload_bits)
+    assert chain.layout == tx.layout and chain.payload(bits[:0]).shape == (0, chain.payload_bits)
