@@ -18,6 +18,7 @@ from semcomm.export import (ModelContractError, OnnxDecoder, OnnxImageClassifier
                             export_jpeg_classifier)
 from semcomm.nn.classifier import ClassifierConfig, ViTClassifier  # noqa: E402
 from semcomm.phy.modem import FrameModem, LinkConfig  # noqa: E402
+from semcomm.config import ConfigError  # noqa: E402
 from semcomm.train import config as train_config  # noqa: E402
 from semcomm.train.trainer import Trainer, build_model  # noqa: E402
 from test_jscc import write_fashion  # noqa: E402
@@ -176,7 +177,7 @@ def test_jpeg_schemes_train_with_the_trainer(tmp_path):
     result = accuracy(trainer.model, trainer.test_set, 12.0, None, limit=16)
     assert result["images"] == 16 and result["decoder_failure_rate"] == 0.0
     bad = dict(config, model={**TINY, "encoder_depth": 2})
-    with pytest.raises(train_config.ConfigError, match="encoder_depth"):
+    with pytest.raises(ConfigError, match="encoder_depth"):
         train_config.validate(bad)
 
 

@@ -13,6 +13,7 @@ from semcomm.eval.accuracy import accuracy, white_box_attack  # noqa: E402
 from semcomm.export import SemanticCodec, check_jscc_parity, export_jscc  # noqa: E402
 from semcomm.nn.jscc import DEFAULT_SYMBOLS, JSCCConfig, ViTJSCC, symbols_per_image  # noqa: E402
 from semcomm.phy.modem import HEADER_SYMBOLS, PREAMBLE_LENGTH, FrameModem, LinkConfig  # noqa: E402
+from semcomm.config import ConfigError  # noqa: E402
 from semcomm.train import config as train_config  # noqa: E402
 from semcomm.train.trainer import Trainer, build_model  # noqa: E402
 
@@ -103,11 +104,11 @@ def test_configs_select_jscc_and_validate_its_fields():
     model = build_model(config, (1, 28, 28), 10)
     assert isinstance(model, ViTJSCC) and model.config.symbols == 301 and model.config.channel == "awgn"
     config["model"]["codebook_size"] = 256  # a codec field is not a JSCC field
-    with pytest.raises(train_config.ConfigError, match=r"model: Additional properties.*'codebook_size'"):
+    with pytest.raises(ConfigError, match=r"model: Additional properties.*'codebook_size'"):
         train_config.validate(config)
     config["model"].pop("codebook_size")
     config["model"]["symbols"] = 0
-    with pytest.raises(train_config.ConfigError, match="model/symbols: 0 is less than the minimum of 1"):
+    with pytest.raises(ConfigError, match="model/symbols: 0 is less than the minimum of 1"):
         train_config.validate(config)
 
 

@@ -11,7 +11,8 @@ from semcomm.cli import main  # noqa: E402
 from semcomm.eval.schemes import discover_surrogates  # noqa: E402
 from semcomm.export.surrogate import SurrogateError, export_surrogate, load_surrogate  # noqa: E402
 from semcomm.nn.resnet import ResNetClassifier, ResNetConfig  # noqa: E402
-from semcomm.train.config import ConfigError, validate  # noqa: E402
+from semcomm.config import ConfigError  # noqa: E402
+from semcomm.train.config import validate  # noqa: E402
 from test_jpeg_baseline import one_torch_thread  # noqa: E402,F401 - autouse fixture
 from test_jscc import write_fashion  # noqa: E402
 

@@ -2,7 +2,8 @@
 dotted overrides, and the shipped loopback / B210 configs."""
 import pytest
 
-from semcomm.testbed import ConfigError, load_testbed_config, parse_overrides
+from semcomm.config import ConfigError, parse_overrides
+from semcomm.testbed import load_testbed_config
 
 LOOPBACK = "hw_configs/loopback.yaml"
 B210 = "hw_configs/b210.yaml"

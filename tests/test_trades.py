@@ -9,6 +9,7 @@ import yaml
 torch = pytest.importorskip("torch")
 
 from semcomm.cli import main  # noqa: E402
+from semcomm.config import ConfigError  # noqa: E402
 from semcomm.train import config as train_config  # noqa: E402
 from semcomm.train.trades import output_divergence  # noqa: E402
 from semcomm.train.trainer import Trainer, objective  # noqa: E402
@@ -43,13 +44,13 @@ def test_the_config_defaults_to_the_mixture_and_checks_trades(tmp_path):
     del mixed["adversarial"]["loss"], mixed["adversarial"]["trades_beta"]
     defaults = train_config.validate(mixed)["adversarial"]
     assert defaults["loss"] == "mixed" and defaults["trades_beta"] == 6.0
-    with pytest.raises(train_config.ConfigError, match="adversarial/loss: 'trade' is not one of"):
+    with pytest.raises(ConfigError, match="adversarial/loss: 'trade' is not one of"):
         train_config.validate(_config(tmp_path, loss="trade"))
-    with pytest.raises(train_config.ConfigError, match="needs adversarial/random_start true"):
+    with pytest.raises(ConfigError, match="needs adversarial/random_start true"):
         train_config.validate(_config(tmp_path, random_start=False))
     reconstruction = _config(tmp_path)
     reconstruction["model"] = {**reconstruction["model"], "task": "reconstruction"}
-    with pytest.raises(train_config.ConfigError, match="trades needs model/task classification"):
+    with pytest.raises(ConfigError, match="trades needs model/task classification"):
         train_config.validate(reconstruction)
 
 

@@ -3,6 +3,7 @@ import os
 
 import pytest
 
+from semcomm.config import ConfigError
 from semcomm.train import config as train_config
 from semcomm.train.pretrained import training_chain
 
@@ -26,16 +27,16 @@ def test_shipped_config_is_valid_and_complete():
 def test_invalid_fields_are_reported_by_path(mutate, message):
     config = train_config.load(SHIPPED)
     mutate(config)
-    with pytest.raises(train_config.ConfigError, match=message.replace("(", r"\(").replace("[", r"\[")):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("[", r"\[")):
         train_config.validate(config)
 
 
 def test_unreadable_config(tmp_path):
-    with pytest.raises(train_config.ConfigError, match="cannot read"):
+    with pytest.raises(ConfigError, match="cannot read"):
         train_config.load(str(tmp_path / "missing.yaml"))
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed\n")
-    with pytest.raises(train_config.ConfigError, match="not valid YAML"):
+    with pytest.raises(ConfigError, match="not valid YAML"):
         train_config.load(str(bad))
 
 
@@ -44,7 +45,7 @@ def test_fixed_mask_fraction_defaults_to_random_masking_and_is_bounded():
     del config["train"]["fixed_mask_fraction"]
     assert train_config.validate(config)["train"]["fixed_mask_fraction"] == 0.0
     config["train"]["fixed_mask_fraction"] = 1.5
-    with pytest.raises(train_config.ConfigError, match="train/fixed_mask_fraction: 1.5 is greater than the maximum"):
+    with pytest.raises(ConfigError, match="train/fixed_mask_fraction: 1.5 is greater than the maximum"):
         train_config.validate(config)
 
 
@@ -111,20 +112,20 @@ def test_a_config_extends_a_base_mappings_merge_other_values_replace(tmp_path):
 @pytest.mark.parametrize("files, message", [
     ({"child": "extends: base\ntrain:\n  epochs: 2\n"}, "extends base and must set its own name"),
     ({"child": "extends: absent\nname: child\n"}, "extends absent, but there is no .*absent.yaml"),
-    ({"child": "extends: ../base\nname: child\n"}, "extends must name a config in its directory, got '../base'"),
+    ({"child": "extends: ../base\nname: child\n"}, "extends must name a config .*, got '../base'"),
     ({"child": "extends: other\nname: child\n", "other": "extends: child\nname: other\n"},
      r"extends child, a cycle \(child.yaml -> other.yaml -> child.yaml\)"),
 ])
 def test_a_broken_extends_is_an_error_naming_the_file(tmp_path, files, message):
     for name, text in files.items():
         _write_config(tmp_path, name, text)
-    with pytest.raises(train_config.ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message):
         train_config.load(str(tmp_path / "child.yaml"))
 
 
 def test_an_extended_base_is_validated_with_its_overrides(tmp_path):
     _write_base(tmp_path)
     child = _write_config(tmp_path, "child", "extends: base\nname: child\nmodel:\n  codebook_size: 2048\n")
-    with pytest.raises(train_config.ConfigError,  # the file named, the key of the resolved config
+    with pytest.raises(ConfigError,  # the file named, the key of the resolved config
                        match=r"child\.yaml: invalid training config:\s+model/codebook_size: 2048 is greater than"):
         train_config.load(child)

@@ -135,8 +135,9 @@ def cmd_bench_onnx(args) -> int:
 def cmd_bench_flowgraph(args) -> int:
     from pathlib import Path
 
+    from .config import parse_overrides
     from .testbed.bench import bench_flowgraph
-    from .testbed.config import load_testbed_config, parse_overrides
+    from .testbed.config import load_testbed_config
 
     config = load_testbed_config(args.config, {**parse_overrides(args.set), "data.num_images": args.images})
     result = bench_flowgraph(config, Path(args.out).parent if args.out else Path("results/bench"))
@@ -152,7 +153,7 @@ def cmd_bench_flowgraph(args) -> int:
 def cmd_demo(args) -> int:
     from pathlib import Path
 
-    from .testbed.config import parse_overrides
+    from .config import parse_overrides
     from .testbed.demo import run_demo
 
     run_demo(args.config, Path(args.out), parse_overrides(args.set))
@@ -162,7 +163,8 @@ def cmd_demo(args) -> int:
 def cmd_run(args) -> int:
     from pathlib import Path
 
-    from .testbed.config import load_testbed_config, parse_overrides
+    from .config import parse_overrides
+    from .testbed.config import load_testbed_config
     from .testbed.run import run_loopback, run_role, run_zmq
 
     out = Path(args.out)
@@ -184,8 +186,8 @@ def cmd_run(args) -> int:
 def cmd_agreement(args) -> int:
     from pathlib import Path
 
+    from .config import parse_overrides
     from .testbed.agreement import compare
-    from .testbed.config import parse_overrides
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -236,13 +238,14 @@ def _show_config(path: str, config: dict) -> None:
 def cmd_train(args) -> int:
     import torch
 
+    from .config import parse_overrides
     from .train import config as train_config
     from .train.trainer import Trainer
 
     if args.eval_split != "test" and not args.eval_only:
         raise ValueError(f"--eval-split {args.eval_split} needs --eval-only: a training run's metrics are on the "
                          "test images")
-    config = train_config.load(args.config)
+    config = train_config.load(args.config, parse_overrides(args.set))
     if args.eval_only:  # the weights come from the run's own checkpoint: no pre-training or teacher is read
         config["train"].update(init_from=None, distill_from=None)
     if args.epochs:
@@ -559,6 +562,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--run-dir", default="runs", help="checkpoints and logs go to RUN_DIR/<name>/")
     train.add_argument("--resume", action="store_true", help="continue from RUN_DIR/<name>/checkpoint.pt")
     train.add_argument("--epochs", type=int, help="override train.epochs")
+    train.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                       help="override a config field before validation, e.g. --set train.lr=1e-4 (repeatable)")
     train.add_argument("--show-config", action="store_true",
                        help="print the resolved config (extends applied, defaults filled in) and the runs it "
                             "starts from, then exit")

@@ -24,9 +24,10 @@ import os
 import torch
 from torch import nn
 
+from ..config import find_config
 from ..export.onnx_export import state_fingerprint
 from ..export.runtime import sha256_file
-from .config import load as load_config, sibling_config
+from .config import load as load_config
 from .ema import deployed_weights
 
 #: state-dict prefixes that may differ between the pre-training model and the fine-tuned one
@@ -50,13 +51,13 @@ def prerequisite_runs(config: dict) -> list[str]:
 
 def training_chain(config_path: str, config: dict) -> list[str]:
     """Configs to train, in order, to reproduce ``config_path``: the runs it reads (:func:`prerequisite_runs`,
-    each config lying next to the one that names it, ``<configs dir>/<run name>.yaml``) come first, each
+    each config found by :func:`semcomm.config.find_config` from the one that names it) come first, each
     preceded by its own, followed back as far as the configs exist; a config appears once."""
     chain: list[str] = []
 
     def visit(path: str, run_config: dict | None, path_here: tuple[str, ...]) -> None:
         for name in prerequisite_runs(run_config) if run_config else ():
-            needed = sibling_config(config_path, name)
+            needed = find_config(path, name)
             if needed in path_here:
                 raise ValueError(f"the runs read by {config_path} lead back to {needed}: a cycle")
             if needed not in chain:
