@@ -1,6 +1,7 @@
 """Reading config files: YAML, ``extends`` chains and the lookup of a config by name (package doc)."""
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Callable
@@ -41,7 +42,7 @@ def read_config(path: str, what: str) -> dict:
 
 def _resolve(path: str, what: str, extended_by: tuple[str, ...]) -> dict:
     """As :func:`read_config`; ``extended_by`` holds the files (absolute paths) that led here, to refuse a cycle."""
-    data = _read(path, what)
+    data = read_mapping(path, what)
     base_name = data.pop("extends", None)
     if base_name is None:
         return data
@@ -69,15 +70,21 @@ def merged(base: dict, overrides: dict) -> dict:
     return result
 
 
-def _read(path: str, what: str) -> dict:
-    """The YAML mapping in ``path`` (an empty file is an empty mapping)."""
+#: the file syntaxes :func:`read_mapping` reads: parser and its syntax error
+_PARSERS = {"YAML": (yaml.safe_load, yaml.YAMLError), "JSON": (json.load, json.JSONDecodeError)}
+
+
+def read_mapping(path: str, what: str, syntax: str = "YAML") -> dict:
+    """The mapping in the YAML (or JSON) file ``path`` (an empty YAML file is an empty mapping); ``what`` names
+    the kind of file in the :class:`ConfigError` of an unreadable file, bad syntax or anything but a mapping."""
+    parse, syntax_error = _PARSERS[syntax]
     try:
         with open(path) as handle:
-            data = yaml.safe_load(handle)
+            data = parse(handle)
     except OSError as err:
         raise ConfigError(f"cannot read {what} {path!r}: {err.strerror}") from err
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{what} {path!r} is not valid YAML: {err}") from err
+    except syntax_error as err:
+        raise ConfigError(f"{what} {path!r} is not valid {syntax}: {err}") from err
     if data is None:
         return {}
     if not isinstance(data, dict):

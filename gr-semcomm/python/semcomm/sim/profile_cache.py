@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..config.files import read_mapping
 from .error_profile import ErrorProfile, ProfileSettings
 from .link import ChainSettings
 
@@ -40,22 +41,11 @@ def save_profile(profile: ErrorProfile, path: str) -> None:
 
 def load_profile(path: str, expected: ProfileSettings | None = None, **options) -> ErrorProfile:
     """Read a saved profile; with ``expected`` refuse one built with other settings (:class:`StaleProfileError`).
-    ``options`` go to :class:`ErrorProfile` (``model``, ``zero_policy``, ``out_of_range``)."""
-    try:
-        with open(path) as handle:
-            data = json.load(handle)
-    except OSError as err:
-        raise ValueError(f"cannot read error profile {path!r}: {err.strerror}") from None
-    except json.JSONDecodeError as err:
-        raise ValueError(f"error profile {path!r} is not valid JSON: {err}") from None
-    return _from_file_data(data, expected, source=f"error profile {path!r}", **options)
-
-
-def _from_file_data(data: dict, expected: ProfileSettings | None = None, source: str = "error profile",
-                           **options) -> ErrorProfile:
-    """The profile of a file's parsed JSON ``data`` (format and version checked; ``expected`` as
-    :func:`load_profile`)."""
-    if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
+    ``options`` go to :class:`ErrorProfile` (``model``, ``zero_policy``, ``out_of_range``). A file that cannot be
+    read or is not JSON raises :class:`semcomm.config.ConfigError` (a ``ValueError``)."""
+    source = f"error profile {path!r}"
+    data = read_mapping(path, "error profile", syntax="JSON")
+    if data.get("format") != PROFILE_FORMAT:
         raise ValueError(f"{source} is not a semcomm error profile (missing format {PROFILE_FORMAT!r})")
     if data.get("version") != PROFILE_VERSION:
         raise StaleProfileError(f"{source} has profile format version {data.get('version')!r}, this semcomm "
