@@ -10,7 +10,7 @@ import yaml
 torch = pytest.importorskip("torch")
 
 from semcomm.cli import main  # noqa: E402
-from semcomm.export.runtime import load_card  # noqa: E402
+from semcomm.export.contract import load_card  # noqa: E402
 from semcomm.train.distill import TeacherError, distillation_loss  # noqa: E402
 from semcomm.train.trainer import Trainer, objective  # noqa: E402
 from semcomm.train import config as train_config  # noqa: E402

@@ -10,8 +10,8 @@ torch = pytest.importorskip("torch")
 
 from semcomm.cli import main  # noqa: E402
 from semcomm.eval.schemes import build_model  # noqa: E402
-from semcomm.export.onnx_export import codec_model_id  # noqa: E402
-from semcomm.export.runtime import load_card  # noqa: E402
+from semcomm.export.contract import load_card  # noqa: E402
+from semcomm.export.model_id import codec_model_id  # noqa: E402
 from semcomm.nn.masked_vqvae import CodecConfig, MaskedVQVAE  # noqa: E402
 from semcomm.train import config as train_config  # noqa: E402
 from semcomm.train.ema import WeightAverage, deployed_weights  # noqa: E402

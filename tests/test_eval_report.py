@@ -21,9 +21,9 @@ from semcomm.eval.report import parse_values, register_cli, settings_from_args  
 from semcomm.eval.schemes import (ReservedView, Scheme, build_model, discover, load_checkpoint,  # noqa: E402
                                   recover_from_onnx, split_ablations)
 from semcomm.export import export_codec, export_jpeg_classifier, export_jscc  # noqa: E402
-from semcomm.export.onnx_export import codec_model_id  # noqa: E402
+from semcomm.export.contract import load_card  # noqa: E402
+from semcomm.export.model_id import codec_model_id  # noqa: E402
 from semcomm.export.recover import RecoveryError, recover_weights  # noqa: E402
-from semcomm.export.runtime import load_card  # noqa: E402
 from semcomm.export.surrogate import export_surrogate  # noqa: E402
 from semcomm.nn.classifier import ClassifierConfig, ViTClassifier  # noqa: E402
 from semcomm.nn.jscc import JSCCConfig, ViTJSCC, symbols_per_image  # noqa: E402

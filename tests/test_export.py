@@ -363,6 +363,16 @@ def test_runtime_imports_without_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_contract_imports_without_onnxruntime():
+    """Code that reads cards, metadata or file hashes (training, the demo, the benchmarks) loads no inference
+    engine: the contract module imports neither onnxruntime nor torch nor onnx."""
+    code = ("import sys\n"
+            "import semcomm.export.contract\n"
+            "loaded = sorted(m for m in ('onnxruntime', 'torch', 'onnx') if m in sys.modules)\n"
+            "assert not loaded, loaded\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 # ------------------------------------------------------------------------------ analog baseline hook
 class ToyJsccEncoder(torch.nn.Module):
     def __init__(self, symbols=16):

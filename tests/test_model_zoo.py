@@ -14,7 +14,8 @@ pytest.importorskip("torch")
 from semcomm.cli import reproduce_command  # noqa: E402
 from semcomm.eval.schemes import build_model, family  # noqa: E402
 from semcomm.export.recover import recover_weights  # noqa: E402
-from semcomm.export.runtime import CPU, OnnxImageClassifier, SemanticCodec, load_card  # noqa: E402
+from semcomm.export.contract import load_card  # noqa: E402
+from semcomm.export.runtime import CPU, OnnxImageClassifier, SemanticCodec  # noqa: E402
 from semcomm.export.surrogate import load_surrogate  # noqa: E402
 from semcomm.train import config as train_config  # noqa: E402
 

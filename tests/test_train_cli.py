@@ -14,7 +14,7 @@ pytest.importorskip("torch")
 from semcomm.cli import main  # noqa: E402
 from semcomm.eval.schemes import build_model  # noqa: E402
 from semcomm.export.recover import recover_weights  # noqa: E402
-from semcomm.export.runtime import load_card  # noqa: E402
+from semcomm.export.contract import load_card  # noqa: E402
 from semcomm.train import config as train_config  # noqa: E402
 from semcomm.train.pretrained import training_chain, weights_fingerprint  # noqa: E402
 from test_jpeg_baseline import one_torch_thread  # noqa: E402,F401 - autouse fixture

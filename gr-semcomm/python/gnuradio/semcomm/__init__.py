@@ -14,7 +14,7 @@ gr-fec interoperability and benchmark helpers: :mod:`gnuradio.semcomm.grfec` (im
 """
 from types import SimpleNamespace
 
-from semcomm.export.runtime import load_card, parse_metadata
+from semcomm.export.contract import load_card, parse_metadata
 from semcomm.phy.bits import IndexBitMapper
 from semcomm.phy.pulse import rrc_taps
 

@@ -127,7 +127,7 @@ def _build_model(model_prefix, checkpoint, model_config, seed):
     """(model, card or None, how the weights were made)."""
     import torch
 
-    from ..export.runtime import codec_paths, load_card
+    from ..export.contract import codec_paths, load_card
     from ..nn.masked_vqvae import CodecConfig, MaskedVQVAE
     from ..train.ema import deployed_weights
 
@@ -209,8 +209,10 @@ def run(model_prefix=None, batch_sizes=(1, 64), repeats=3, seconds_per_case=1.0,
     import onnxruntime as ort
     import torch
 
-    from ..export.onnx_export import codec_model_id, export_codec
-    from ..export.runtime import SNR_PORT, SemanticCodec, codec_paths, session_options
+    from ..export.contract import SNR_PORT, codec_paths
+    from ..export.model_id import codec_model_id
+    from ..export.onnx_export import export_codec
+    from ..export.runtime import SemanticCodec, session_options
 
     if repeats < 1 or min_iterations < 1:
         raise ValueError("repeats and min_iterations must be >= 1")

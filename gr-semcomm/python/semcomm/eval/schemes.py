@@ -3,7 +3,7 @@
 A scheme is one ``<models_dir>/<name>.card.json`` with its ONNX files (``semcomm.scheme`` says what it is).
 Its PyTorch model is ``<run_dir>/<name>/checkpoint.pt`` (``semcomm train``'s checkpoint) when that file
 exists *and* holds the card's weights: the model id computed from it as the exporter does
-(:func:`semcomm.export.onnx_export.codec_model_id`) must equal the card's ``model_id``; a checkpoint of
+(:func:`semcomm.export.model_id.codec_model_id`) must equal the card's ``model_id``; a checkpoint of
 other weights (e.g. retrained since the export) is not used, and the reason is recorded. Without such a
 checkpoint the PyTorch model is recovered from the ONNX files themselves
 (:func:`semcomm.export.recover.recover_weights`, accepted only when its model id equals the card's), so the
@@ -25,7 +25,8 @@ from pathlib import Path
 
 import torch
 
-from ..export.runtime import CPU, OnnxImageClassifier, SemanticCodec, load_card, parse_metadata
+from ..export.contract import load_card, parse_metadata
+from ..export.runtime import CPU, OnnxImageClassifier, SemanticCodec
 from ..nn.classifier import JPEG_SCHEMES, ClassifierConfig, ViTClassifier
 from ..nn.jscc import JSCC_SCHEMES, JSCCConfig, ViTJSCC
 from ..nn.masked_vqvae import CodecConfig, MaskedVQVAE, keep_positions
@@ -110,7 +111,7 @@ class Scheme:
 
     @property
     def info(self):
-        """Parsed ``semcomm.*`` metadata of the card (:class:`semcomm.export.runtime.ModelInfo`)."""
+        """Parsed ``semcomm.*`` metadata of the card (:class:`semcomm.export.contract.ModelInfo`)."""
         return parse_metadata(self.card["metadata"], f"{self.name}.card.json")
 
     @property
@@ -137,7 +138,7 @@ class Scheme:
 
 def load_checkpoint(card: dict, path: str) -> tuple[torch.nn.Module | None, str | None]:
     """``(model, None)`` when the checkpoint at ``path`` holds the card's weights, else ``(None, reason)``."""
-    from ..export.onnx_export import codec_model_id
+    from ..export.model_id import codec_model_id
 
     state = torch.load(path, map_location="cpu", weights_only=True)
     try:

@@ -1,36 +1,37 @@
 """ONNX export of semantic codecs and the ONNX Runtime wrapper (the model-files contract of DESIGN.md).
 
-``semcomm.export.runtime`` needs only numpy + onnxruntime; ``semcomm.export.onnx_export`` (masked
-VQ-VAE codecs, the generic pair export), ``semcomm.export.jscc_export`` (analog JSCC baselines) and
-``semcomm.export.classifier_export`` (the JPEG baselines' classifier) need torch and onnx;
-``semcomm.export.family`` picks one of these by the model's class. Names are
-imported lazily, so ``from semcomm.export import SemanticCodec`` works on a machine without torch.
+``semcomm.export.contract`` (metadata keys, ports, cards, paths) needs only numpy;
+``semcomm.export.runtime`` (the sessions) numpy + onnxruntime; ``semcomm.export.model_id`` torch;
+``semcomm.export.onnx_export`` (masked VQ-VAE codecs, the generic pair export),
+``semcomm.export.jscc_export`` (analog JSCC baselines) and ``semcomm.export.classifier_export`` (the JPEG
+baselines' classifier) need torch and onnx, and share ``semcomm.export.graphs`` and ``semcomm.export.cards``;
+``semcomm.export.family`` picks one of these by the model's class. Names are imported lazily, so
+``from semcomm.export import SemanticCodec`` works on a machine without torch.
 """
 from __future__ import annotations
 
 import importlib
 
-_RUNTIME = ("ModelContractError", "ModelInfo", "OnnxDecoder", "OnnxEncoder", "OnnxImageClassifier", "SemanticCodec",
-            "METADATA_KEYS", "REQUIRED_KEYS", "check_card", "codec_paths", "default_providers", "load_card",
-            "parse_metadata", "sha256_file")
-_EXPORT = ("OPSET", "build_metadata", "check_parity", "codec_model_id", "export_codec", "export_onnx_pair",
-           "state_fingerprint", "write_card")
+_CONTRACT = ("ModelContractError", "ModelInfo", "METADATA_KEYS", "REQUIRED_KEYS", "check_card", "codec_paths",
+             "load_card", "parse_metadata", "sha256_file")
+_RUNTIME = ("OnnxDecoder", "OnnxEncoder", "OnnxImageClassifier", "SemanticCodec", "default_providers")
+_MODEL_ID = ("codec_model_id", "state_fingerprint")
+_GRAPHS = ("OPSET",)
+_CARDS = ("write_card",)
+_EXPORT = ("build_metadata", "check_parity", "export_codec", "export_onnx_pair")
 _JSCC = ("check_jscc_parity", "export_jscc")
 _CLASSIFIER = ("check_classifier_parity", "export_jpeg_classifier")
 _FAMILY = ("check_model_parity", "export_model")
 
-__all__ = list(_RUNTIME + _EXPORT + _JSCC + _CLASSIFIER + _FAMILY)
+_MODULES = {".contract": _CONTRACT, ".runtime": _RUNTIME, ".model_id": _MODEL_ID, ".graphs": _GRAPHS,
+            ".cards": _CARDS, ".onnx_export": _EXPORT, ".jscc_export": _JSCC, ".classifier_export": _CLASSIFIER,
+            ".family": _FAMILY}
+
+__all__ = [name for names in _MODULES.values() for name in names]
 
 
 def __getattr__(name: str):
-    if name in _RUNTIME:
-        return getattr(importlib.import_module(".runtime", __name__), name)
-    if name in _EXPORT:
-        return getattr(importlib.import_module(".onnx_export", __name__), name)
-    if name in _JSCC:
-        return getattr(importlib.import_module(".jscc_export", __name__), name)
-    if name in _CLASSIFIER:
-        return getattr(importlib.import_module(".classifier_export", __name__), name)
-    if name in _FAMILY:
-        return getattr(importlib.import_module(".family", __name__), name)
+    for module, names in _MODULES.items():
+        if name in names:
+            return getattr(importlib.import_module(module, __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

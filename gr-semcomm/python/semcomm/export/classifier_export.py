@@ -12,7 +12,7 @@ JPEG + LDPC has no neural encoder (JPEG is the encoder), so an export is ``<name
 * the card's ``jpeg`` entry holds the transmitter's JPEG settings
   (:class:`semcomm.baselines.jpeg.JpegSettings`) that its metrics refer to.
 
-Model id: :func:`semcomm.export.onnx_export.codec_model_id` (``ClassifierConfig.to_dict()`` + state dict).
+Model id: :func:`semcomm.export.model_id.codec_model_id` (``ClassifierConfig.to_dict()`` + state dict).
 """
 from __future__ import annotations
 
@@ -26,18 +26,12 @@ from torch import nn
 
 from ..baselines.jpeg import JpegSettings
 from ..nn.classifier import JPEG_SCHEMES
-from .onnx_export import (OPSET, _export_graph, _finish, _interface, _numpy, _write_atomic, build_metadata,
-                          check_export_arguments, codec_model_id, write_card)
-from .runtime import CPU, ENCODER_INPUT, JPEG_ALPHABET, KEY_MODEL_ID, OnnxImageClassifier, codec_paths
-
-
-class _ClassifierGraph(nn.Module):
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.model.logits(image)
+from .cards import check_export_arguments, write_card
+from .contract import ENCODER_INPUT, JPEG_ALPHABET, KEY_MODEL_ID, codec_paths
+from .graphs import OPSET, MethodGraph, as_numpy, export_graph, graph_interface, write_graph
+from .model_id import codec_model_id
+from .onnx_export import build_metadata
+from .runtime import CPU, OnnxImageClassifier
 
 
 def export_jpeg_classifier(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: str, classes,
@@ -64,16 +58,16 @@ def export_jpeg_classifier(model: nn.Module, out_dir, name: str, *, dataset: str
     training = model.training
     model.eval()
     try:
-        graph, _ = _export_graph(_ClassifierGraph(model), {ENCODER_INPUT: images}, ["logits"], opset)
+        graph, _ = export_graph(MethodGraph(model, "logits"), {ENCODER_INPUT: images}, ["logits"], opset)
     finally:
         model.train(training)
     doc = (f"semcomm decoder of '{name}' ({scheme}, classification, dataset {dataset}): the receiver's ViT classifier "
            f"of a JPEG + LDPC scheme, input the decoded image.")
-    _write_atomic(Path(paths["decoder"]), _finish(graph, metadata, f"{name}.decoder", doc))
+    write_graph(graph, metadata, f"{name}.decoder", doc, paths["decoder"])
     extra = {"jpeg": jpeg.to_dict(), **dict(card_extra or {})}
     write_card(paths["card"], name=name, scheme=scheme, task="classification", model_id=model_id, dataset=dataset,
                classes=classes, config=cfg.to_dict(), metadata=metadata, files={"decoder": paths["decoder"]},
-               interface={"decoder": _interface(graph)}, card_extra=extra, opset=opset)
+               interface={"decoder": graph_interface(graph)}, card_extra=extra, opset=opset)
     if verify:
         OnnxImageClassifier.from_prefix(Path(out_dir) / name, providers=[CPU], card=True)
     return {"decoder": paths["decoder"], "card": paths["card"], "model_id": model_id}
@@ -86,7 +80,7 @@ def check_classifier_parity(model: nn.Module, paths, images, *, atol: float = 1e
     ``providers`` says otherwise. ``ok`` when the difference is below ``atol``."""
     decoder = paths["decoder"] if isinstance(paths, Mapping) else codec_paths(paths)["decoder"]
     classifier = OnnxImageClassifier(decoder, providers=providers or [CPU])
-    images = _numpy(images, np.float32)
+    images = as_numpy(images, np.float32)
     device = next(model.parameters()).device
     training = model.training
     model.eval()

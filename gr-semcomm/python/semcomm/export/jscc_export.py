@@ -7,7 +7,7 @@ equalised, symbols) + ``snr_db`` float32 ``[N]`` when the model has its SNR embe
 ``semcomm.scheme`` ``jscc_at`` / ``jscc``. The channel itself is not part of either file: the
 transmitter sends the symbols, the radio / channel emulator adds the noise.
 
-Model id: :func:`semcomm.export.onnx_export.codec_model_id` (``JSCCConfig.to_dict()`` + state dict).
+Model id: :func:`semcomm.export.model_id.codec_model_id` (``JSCCConfig.to_dict()`` + state dict).
 """
 from __future__ import annotations
 
@@ -17,27 +17,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .onnx_export import (OPSET, build_metadata, check_export_arguments, codec_model_id,
-                          export_graphs_with_card, parity_inputs)
-from .runtime import ANALOG_ALPHABET
-
-
-class _JsccEncoderGraph(nn.Module):
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.model.encode(image)
-
-
-class _JsccDecoderGraph(nn.Module):
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, symbols: torch.Tensor, snr_db: torch.Tensor | None = None) -> torch.Tensor:
-        return self.model.decode(symbols, snr_db)
+from .cards import check_export_arguments
+from .contract import ANALOG_ALPHABET
+from .graphs import OPSET, DecoderGraph, MethodGraph
+from .model_id import codec_model_id
+from .onnx_export import build_metadata, export_graphs_with_card, parity_inputs
 
 
 def export_jscc(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: str, classes=None,
@@ -61,7 +45,7 @@ def export_jscc(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: s
             symbols = model.encode(images)
     finally:
         model.train(training)
-    return export_graphs_with_card(_JsccEncoderGraph(model), _JsccDecoderGraph(model), cfg, images=images,
+    return export_graphs_with_card(MethodGraph(model, "encode"), DecoderGraph(model), cfg, images=images,
                                    token_port="symbols", token_example=symbols, metadata=metadata,
                                    model_id=model_id, out_dir=out_dir, name=name, scheme=scheme, dataset=dataset,
                                    classes=classes, card_extra=card_extra, opset=opset, verify=verify,

@@ -3,101 +3,30 @@
 :func:`export_codec` writes ``<name>.encoder.onnx``, ``<name>.decoder.onnx`` and ``<name>.card.json``
 for a :class:`semcomm.nn.masked_vqvae.MaskedVQVAE`; it is built on the generic
 :func:`export_onnx_pair` (any encoder/decoder modules, any contract ports, e.g. the analog JSCC
-baselines' ``symbols [N, S, 2]``) and :func:`write_card`, which other baselines reuse.
-:func:`check_parity` compares the exported files with the PyTorch model.
+baselines' ``symbols [N, S, 2]``) and :func:`export_graphs_with_card`, which the JSCC exporter reuses; the
+steps every exporter shares are in :mod:`semcomm.export.graphs` (tracing, files) and
+:mod:`semcomm.export.cards` (cards). :func:`check_parity` compares the exported files with the PyTorch model.
 
-Exporter: the TorchScript-based ``torch.onnx.export(..., dynamo=False)`` at opset 17, with
-``training=PRESERVE``: a BatchNorm (the resnet encoder stem) stays a ``BatchNormalization`` node with its
-own scale, bias, mean and variance instead of being folded into the convolution before it, so that
-:mod:`semcomm.export.recover` finds every weight (ONNX Runtime fuses the two when it loads the graph). It yields
-bit-identical encoder indices and decoder outputs within ~1e-6 of PyTorch, names ports exactly as
-asked, and writes byte-identical files on a re-export of the same weights (so card sha256 values are
-reproducible). Files are self-contained (initializers inside the protobuf, no external data).
-
-Model id (``semcomm.model_id``, the same in both files and in the card): the hex sha256 of the
-*model*, not of the ONNX bytes, so that it is stable across re-exports and exporter versions::
-
-    sha256( b"semcomm.model_id/1\\n"
-            + canonical JSON of the config (sorted keys, no spaces) + b"\\n"
-            + for each state-dict entry in sorted name order:
-                  u64le(len(h)) + h  with h = JSON [name, dtype, shape]   (e.g. ["codebook.vectors","float32",[256,32]])
-                  u64le(len(b)) + b  with b = the tensor's raw little-endian bytes (C order) )
-
-For :func:`export_codec` the config is ``CodecConfig.to_dict()`` and the state dict is the model's
-(parameters and persistent buffers, e.g. the inference keep positions, but not BatchNorm's training
-counter ``num_batches_tracked``). Non-persistent buffers
-(position embeddings) are functions of the config. Labels such as scheme or dataset are not
-part of the id: the same weights always get the same id.
+Model id (``semcomm.model_id``, the same in both files and in the card): :mod:`semcomm.export.model_id`;
+for :func:`export_codec`, :func:`~semcomm.export.model_id.codec_model_id` of the model.
 """
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
-import platform
-import re
-import sys
-import warnings
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
-import onnx
 import torch
 from torch import nn
 
-from . import runtime
-from .runtime import (ANALOG_ALPHABET, KEY_ALPHABET, KEY_CLASSES, KEY_DATASET, KEY_IMAGE_SHAPE, KEY_MODEL_ID,
-                      KEY_NUM_TOKENS, KEY_SCHEME, KEY_TASK, KEY_USES_SNR, TASK_OUTPUT, TASKS, SemanticCodec,
-                      codec_paths, sha256_file)
-
-OPSET = 17
-MODEL_ID_VERSION = b"semcomm.model_id/1\n"
-EXPORTER = "torch.onnx.export (TorchScript, dynamo=False)"
-BATCH_AXIS = "N"
-CARD_FORMAT = "semcomm.card/1"
-#: card fields computed here; card_extra may add other keys (metrics, reproduce, training, data, ...)
-CARD_RESERVED = ("format", "name", "scheme", "task", "model_id", "dataset", "classes", "config", "metadata",
-                 "interface", "files", "onnx", "created_with")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-def _version(package: str) -> str:
-    try:
-        return importlib_metadata.version(package)
-    except importlib_metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def created_with() -> dict:
-    return {"semcomm": _version("semcomm"), "python": platform.python_version(), "torch": torch.__version__,
-            "onnx": onnx.__version__, "onnxruntime": _version("onnxruntime"), "numpy": np.__version__}
-
-
-# ------------------------------------------------------------------------------------------- model id
-def state_fingerprint(state: Mapping[str, torch.Tensor], config: Mapping) -> str:
-    """Hex sha256 of ``config`` + ``state`` as defined in the module docstring."""
-    if sys.byteorder != "little":  # pragma: no cover - the definition uses little-endian tensor bytes
-        raise NotImplementedError("state_fingerprint is defined on little-endian hosts")
-    digest = hashlib.sha256(MODEL_ID_VERSION)
-    digest.update(json.dumps(config, sort_keys=True, separators=(",", ":")).encode() + b"\n")
-    for name in sorted(state):
-        tensor = state[name].detach().to("cpu").contiguous()
-        header = json.dumps([name, str(tensor.dtype).removeprefix("torch."), list(tensor.shape)]).encode()
-        data = tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b""
-        for part in (header, data):
-            digest.update(len(part).to_bytes(8, "little") + part)
-    return digest.hexdigest()
-
-
-def codec_model_id(model: nn.Module) -> str:
-    """``semcomm.model_id`` of a :class:`~semcomm.nn.masked_vqvae.MaskedVQVAE` (its config + state dict,
-    without BatchNorm's ``num_batches_tracked``: a training counter that no inference graph uses)."""
-    state = {name: tensor for name, tensor in model.state_dict().items()
-             if not name.endswith(".num_batches_tracked")}
-    return state_fingerprint(state, model.config.to_dict())
+from .cards import check_export_arguments, check_model_name, write_card
+from .contract import (KEY_ALPHABET, KEY_CLASSES, KEY_DATASET, KEY_IMAGE_SHAPE, KEY_MODEL_ID, KEY_NUM_TOKENS,
+                       KEY_SCHEME, KEY_TASK, KEY_USES_SNR, TASK_OUTPUT, TASKS, codec_paths, parse_metadata)
+from .graphs import OPSET, DecoderGraph, MethodGraph, as_numpy, export_graph, graph_interface, write_graph
+from .model_id import codec_model_id, state_fingerprint
+from .runtime import CPU, SemanticCodec
 
 
 # ------------------------------------------------------------------------------------------- metadata
@@ -128,84 +57,10 @@ def build_metadata(*, task: str, image_shape: Sequence[int], num_tokens: int, al
             raise ValueError("a classification model needs its class names (classes=[...])")
         meta[KEY_CLASSES] = json.dumps([str(c) for c in classes])
     meta[KEY_MODEL_ID] = model_id or "0" * 64
-    runtime.parse_metadata(meta, "metadata")  # same validation as the loader
+    parse_metadata(meta, "metadata")  # same validation as the loader
     if model_id is None:
         del meta[KEY_MODEL_ID]
     return meta
-
-
-# ------------------------------------------------------------------------------------ generic export
-def _as_tuple(value) -> tuple:
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
-
-
-def _export_graph(module: nn.Module, inputs: Mapping[str, torch.Tensor], outputs: Sequence[str],
-                  opset: int) -> tuple[onnx.ModelProto, list[torch.Tensor]]:
-    with torch.no_grad():
-        example_out = _as_tuple(module(*inputs.values()))
-    if len(example_out) != len(outputs):
-        raise ValueError(f"module returns {len(example_out)} outputs, io spec names {list(outputs)}")
-    buffer = io.BytesIO()
-    dynamic = {name: {0: BATCH_AXIS} for name in (*inputs, *outputs)}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # TracerWarnings about shape-dependent Python values
-        torch.onnx.export(module, tuple(inputs.values()), buffer, input_names=list(inputs),
-                          output_names=list(outputs), dynamic_axes=dynamic, opset_version=opset,
-                          do_constant_folding=True, dynamo=False,
-                          training=torch.onnx.TrainingMode.PRESERVE)
-    model = onnx.load_from_string(buffer.getvalue())
-    # Fix every non-batch axis to its example size: the runtime and users see e.g. indices [N, T].
-    graph_inputs = {v.name: v for v in model.graph.input}
-    graph_outputs = {v.name: v for v in model.graph.output}
-    missing = [n for n in inputs if n not in graph_inputs]
-    if missing:
-        raise ValueError(f"inputs {missing} do not appear in the exported graph (unused by the module?)")
-    for ports, tensors in ((graph_inputs, dict(zip(inputs, inputs.values()))),
-                           (graph_outputs, dict(zip(outputs, example_out)))):
-        for name, tensor in tensors.items():
-            dims = ports[name].type.tensor_type.shape.dim
-            for axis, size in enumerate(tensor.shape):
-                dims[axis].Clear()
-                if axis == 0:
-                    dims[axis].dim_param = BATCH_AXIS
-                else:
-                    dims[axis].dim_value = int(size)
-    return model, list(example_out)
-
-
-def _finish(model: onnx.ModelProto, metadata: Mapping[str, str], graph_name: str, doc: str) -> bytes:
-    del model.metadata_props[:]
-    for key in sorted(metadata):
-        if not isinstance(metadata[key], str):
-            raise TypeError(f"metadata {key} must be a string, got {type(metadata[key]).__name__}")
-        model.metadata_props.add(key=key, value=metadata[key])
-    model.producer_name = "semcomm"
-    model.producer_version = _version("semcomm")
-    model.doc_string = doc
-    model.graph.name = graph_name
-    onnx.checker.check_model(model, full_check=True)
-    if any(onnx.external_data_helper.uses_external_data(t) for t in model.graph.initializer):
-        raise RuntimeError("exported model uses external data; the contract needs self-contained files")
-    return model.SerializeToString()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def _interface(model: onnx.ModelProto) -> dict:
-    def ports(values):
-        out = {}
-        for value in values:
-            tensor = value.type.tensor_type
-            out[value.name] = {"dtype": onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type).name,
-                               "shape": [d.dim_param or d.dim_value for d in tensor.shape.dim]}
-        return out
-    initializers = {t.name for t in model.graph.initializer}
-    return {"inputs": ports(v for v in model.graph.input if v.name not in initializers),
-            "outputs": ports(model.graph.output)}
 
 
 def export_onnx_pair(encoder: nn.Module, decoder: nn.Module, *, encoder_inputs: Mapping[str, torch.Tensor],
@@ -222,8 +77,7 @@ def export_onnx_pair(encoder: nn.Module, decoder: nn.Module, *, encoder_inputs: 
     ``fingerprint_config`` (default: the metadata). Returns ``{"encoder", "decoder", "model_id",
     "interface"}``. The modules are exported in eval mode; their mode is restored afterwards.
     """
-    if not _NAME.match(name):
-        raise ValueError(f"model name {name!r} must match {_NAME.pattern} (it becomes a file name prefix)")
+    check_model_name(name)
     if opset < 17:
         raise ValueError(f"the contract needs ONNX opset >= 17, got {opset}")
     if model_id is None:
@@ -233,7 +87,7 @@ def export_onnx_pair(encoder: nn.Module, decoder: nn.Module, *, encoder_inputs: 
         config.pop(KEY_MODEL_ID, None)
         model_id = state_fingerprint(state, config)
     meta = dict(metadata, **{KEY_MODEL_ID: model_id})
-    runtime.parse_metadata(meta, name)
+    parse_metadata(meta, name)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = codec_paths(out_dir / name)
@@ -244,91 +98,23 @@ def export_onnx_pair(encoder: nn.Module, decoder: nn.Module, *, encoder_inputs: 
     try:
         for role, module, inputs, outputs in (("encoder", encoder, encoder_inputs, encoder_outputs),
                                               ("decoder", decoder, decoder_inputs, decoder_outputs)):
-            model, _ = _export_graph(module, inputs, outputs, opset)
+            model, _ = export_graph(module, inputs, outputs, opset)
             doc = (f"semcomm {role} of '{name}' ({meta[KEY_SCHEME]}, {meta[KEY_TASK]}, dataset {meta[KEY_DATASET]}); "
                    f"ports and semcomm.* metadata follow the semcomm model-files contract. {description}").strip()
-            data = _finish(model, meta, f"{name}.{role}", doc)
-            interface[role] = _interface(model)
-            _write_atomic(Path(paths[role]), data)
+            write_graph(model, meta, f"{name}.{role}", doc, paths[role])
+            interface[role] = graph_interface(model)
     finally:
         encoder.train(modes[0])
         decoder.train(modes[1])
     return {"encoder": paths["encoder"], "decoder": paths["decoder"], "model_id": model_id, "interface": interface}
 
 
-def _check_card_extra(card_extra) -> dict:
-    extra = dict(card_extra or {})
-    clash = sorted(set(extra) & set(CARD_RESERVED))
-    if clash:
-        raise ValueError(f"card_extra may not set {clash}: they are computed by the exporter")
-    return extra
-
-
-def write_card(path, *, name: str, scheme: str, task: str, model_id: str, dataset: str, classes, config: dict,
-               metadata: Mapping[str, str], files: Mapping[str, str], interface: dict | None = None,
-               card_extra: Mapping | None = None, opset: int = OPSET) -> dict:
-    """Write ``<name>.card.json``: identity, config, contract metadata, file sha256s, metrics and the
-    reproduce command (``card_extra["metrics"]`` / ``card_extra["reproduce"]``), ONNX opset, versions.
-    Other ``card_extra`` keys (e.g. ``training``, ``data``) are copied; reserved keys are refused."""
-    extra = _check_card_extra(card_extra)
-    card = {
-        "format": CARD_FORMAT, "name": name, "scheme": scheme, "task": task, "model_id": model_id,
-        "dataset": dataset, "classes": list(classes) if classes is not None else None, "config": config,
-        "metadata": dict(sorted(metadata.items())),
-        "files": {role: {"file": Path(p).name, "sha256": sha256_file(p), "bytes": Path(p).stat().st_size}
-                  for role, p in files.items()},
-        "interface": interface or {},
-        "metrics": extra.pop("metrics", {}),
-        "reproduce": extra.pop("reproduce", None),
-        "onnx": {"opset": opset, "exporter": EXPORTER, "external_data": False},
-        "created_with": created_with(),
-    }
-    card.update(extra)
-    _write_atomic(Path(path), (json.dumps(card, indent=2) + "\n").encode())
-    return card
-
-
-# ------------------------------------------------------------------------------------- masked VQ-VAE
-class _EncoderGraph(nn.Module):
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.model.encode(image)
-
-
-class _DecoderGraph(nn.Module):
-    def __init__(self, model: nn.Module, uses_snr: bool):
-        super().__init__()
-        self.model = model
-        self.uses_snr = uses_snr
-
-    def forward(self, indices: torch.Tensor, snr_db: torch.Tensor | None = None) -> torch.Tensor:
-        if snr_db is None:  # no FIM: the SNR is unused, the decoder graph has no snr_db input
-            snr_db = torch.zeros(indices.shape[0], dtype=torch.float32, device=indices.device)
-        return self.model.decode(indices, snr_db)
-
-
-def check_export_arguments(cfg, name: str, classes, card_extra, example_batch: int) -> None:
-    """Refuse bad export arguments before anything is written (shared by all exporters)."""
-    _check_card_extra(card_extra)
-    if not _NAME.match(name):
-        raise ValueError(f"model name {name!r} must match {_NAME.pattern} (it becomes a file name prefix)")
-    if example_batch < 2:
-        raise ValueError("example_batch must be >= 2 so that the batch axis is traced as dynamic")
-    if cfg.task == "classification":
-        if classes is None:
-            raise ValueError("classification model: pass classes=[...] (the class names)")
-        if len(classes) != cfg.num_classes:
-            raise ValueError(f"{len(classes)} class names given, the model has {cfg.num_classes} classes")
-
-
 def export_graphs_with_card(encoder_graph: nn.Module, decoder_graph: nn.Module, cfg, *, images, token_port: str,
                             token_example, metadata: dict, model_id: str, out_dir, name: str, scheme: str,
                             dataset: str, classes, card_extra, opset: int, verify: bool, description: str) -> dict:
     """Export an encoder/decoder graph pair whose decoder takes ``token_port`` (+ ``snr_db`` when the model
-    uses it), write the card and (``verify``) load the result with the runtime. Shared by all exporters."""
+    uses it), write the card and (``verify``) load the result with the runtime. Shared by the codec and JSCC
+    exporters."""
     decoder_inputs = {token_port: token_example}
     if cfg.uses_snr:
         decoder_inputs["snr_db"] = torch.zeros(len(images), device=images.device)
@@ -342,7 +128,7 @@ def export_graphs_with_card(encoder_graph: nn.Module, decoder_graph: nn.Module, 
                files={"encoder": result["encoder"], "decoder": result["decoder"]}, interface=result["interface"],
                card_extra=card_extra, opset=opset)
     if verify:
-        SemanticCodec.from_prefix(Path(out_dir) / name, providers=["CPUExecutionProvider"], card=True)
+        SemanticCodec.from_prefix(Path(out_dir) / name, providers=[CPU], card=True)
     return {"encoder": paths["encoder"], "decoder": paths["decoder"], "card": paths["card"], "model_id": model_id}
 
 
@@ -380,7 +166,7 @@ def export_codec(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: 
             indices = model.encode(images)
     finally:
         model.train(training)
-    return export_graphs_with_card(_EncoderGraph(model), _DecoderGraph(model, cfg.uses_snr), cfg, images=images,
+    return export_graphs_with_card(MethodGraph(model, "encode"), DecoderGraph(model), cfg, images=images,
                                    token_port="indices", token_example=indices, metadata=metadata,
                                    model_id=model_id, out_dir=out_dir, name=name, scheme=scheme, dataset=dataset,
                                    classes=classes, card_extra=card_extra, opset=opset, verify=verify,
@@ -393,20 +179,14 @@ def _codec_description(cfg) -> str:
 
 
 # --------------------------------------------------------------------------------------------- parity
-def _numpy(x, dtype) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=dtype)
-
-
 def parity_inputs(paths, images, snr_db, providers=None):
     """``(runtime codec, float32 images, snr_db [N])`` for a parity check; ``paths`` is the exporter's
     dict or a ``<dir>/<name>`` prefix; CPU unless ``providers`` says otherwise."""
     if isinstance(paths, (str, os.PathLike)):
         paths = codec_paths(paths)
-    codec = SemanticCodec(paths["encoder"], paths["decoder"], providers=providers or ["CPUExecutionProvider"])
-    images = _numpy(images, np.float32)
-    snr = np.broadcast_to(_numpy(snr_db, np.float32), (images.shape[0],)).copy()
+    codec = SemanticCodec(paths["encoder"], paths["decoder"], providers=providers or [CPU])
+    images = as_numpy(images, np.float32)
+    snr = np.broadcast_to(as_numpy(snr_db, np.float32), (images.shape[0],)).copy()
     return codec, images, snr
 
 
@@ -448,5 +228,5 @@ def check_parity(model: nn.Module, paths, images, snr_db=0.0, *, atol: float = 1
             "ok": mismatches == 0 and diff < atol and diff_random < atol}
 
 
-__all__ = ["ANALOG_ALPHABET", "OPSET", "build_metadata", "check_parity", "codec_model_id", "created_with",
-           "export_codec", "export_onnx_pair", "state_fingerprint", "write_card"]
+__all__ = ["build_metadata", "check_parity", "export_codec", "export_graphs_with_card", "export_onnx_pair",
+           "masking_state", "parity_inputs"]

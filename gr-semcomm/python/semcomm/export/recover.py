@@ -18,7 +18,7 @@ buffers the card records under ``masking_state`` (a noise-related keep set and i
 written by :func:`~semcomm.export.onnx_export.export_codec`), which are taken from the card. Boolean buffers are
 training-state flags (the codebook's ``initialized``: its data-dependent initialisation ran), true in a
 trained model and false in an untrained one: both settings are tried. The result is accepted only when
-its model id (:func:`~semcomm.export.onnx_export.codec_model_id`, the sha256 over config + state dict)
+its model id (:func:`~semcomm.export.model_id.codec_model_id`, the sha256 over config + state dict)
 equals the card's: the recovered state is then bit-identical to the
 one that was exported, or recovery fails with the reason (an exporter version that names the graph's
 constants differently, a tensor that was folded into another, weights that are not in the files).
@@ -35,8 +35,8 @@ from onnx import numpy_helper
 from torch import nn
 
 from .family import export_model
-from .onnx_export import codec_model_id
-from .runtime import codec_paths
+from .contract import codec_paths
+from .model_id import codec_model_id
 
 ROLES = ("encoder", "decoder")
 

@@ -24,8 +24,10 @@ import torch
 from torch import nn
 
 from ..nn.resnet import SURROGATE_SCHEMES, ResNetClassifier, ResNetConfig
-from .onnx_export import _write_atomic, check_export_arguments, created_with, state_fingerprint
-from .runtime import sha256_file
+from .cards import check_export_arguments, file_entry, write_json
+from .contract import sha256_file
+from .graphs import created_with, write_atomic
+from .model_id import state_fingerprint
 
 SURROGATES_DIR = "surrogates"
 SURROGATE_CARD_FORMAT = "semcomm-surrogate-card/1"
@@ -59,16 +61,15 @@ def export_surrogate(model: ResNetClassifier, out_dir, name: str, *, dataset: st
     Path(paths["weights"]).parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     torch.save({"model": {key: value.cpu() for key, value in model.state_dict().items()}}, buffer)
-    _write_atomic(Path(paths["weights"]), buffer.getvalue())
+    write_atomic(Path(paths["weights"]), buffer.getvalue())
     model_id = surrogate_model_id(model)
     extra = dict(card_extra or {})
     card = {"format": SURROGATE_CARD_FORMAT, "name": name, "scheme": scheme, "task": "classification",
             "dataset": dataset, "classes": list(classes), "config": model.config.to_dict(), "model_id": model_id,
-            "files": {"weights": {"file": Path(paths["weights"]).name, "sha256": sha256_file(paths["weights"]),
-                                  "bytes": Path(paths["weights"]).stat().st_size}},
+            "files": {"weights": file_entry(paths["weights"])},
             "metrics": extra.pop("metrics", {}), "reproduce": extra.pop("reproduce", None),
             **extra, "created_with": created_with()}
-    _write_atomic(Path(paths["card"]), (json.dumps(card, indent=2) + "\n").encode())
+    write_json(paths["card"], card)
     if verify:
         load_surrogate(paths["card"])
     return {**paths, "model_id": model_id}

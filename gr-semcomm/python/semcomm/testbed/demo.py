@@ -69,7 +69,7 @@ def plot_demo(config: dict, summaries: list[dict], out_dir: Path, grid: int = 8)
     import matplotlib.pyplot as plt
 
     from ..data import load_dataset
-    from ..export.runtime import load_card
+    from ..export.contract import load_card
 
     classes = load_card(f"{config['model']}.card.json").get("classes") or []
     data = config["data"]

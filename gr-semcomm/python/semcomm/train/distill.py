@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..export.runtime import sha256_file
+from ..export.contract import sha256_file
 from .ema import deployed_weights
 from .trades import output_divergence
 

@@ -25,8 +25,8 @@ import torch
 from torch import nn
 
 from ..config import find_config
-from ..export.onnx_export import state_fingerprint
-from ..export.runtime import sha256_file
+from ..export.contract import sha256_file
+from ..export.model_id import state_fingerprint
 from .config import load as load_config
 from .ema import deployed_weights
 
@@ -69,7 +69,7 @@ def training_chain(config_path: str, config: dict) -> list[str]:
 
 
 def weights_fingerprint(state: dict) -> str:
-    """:func:`semcomm.export.onnx_export.state_fingerprint` of ``state`` alone (no config): names, dtypes,
+    """:func:`semcomm.export.model_id.state_fingerprint` of ``state`` alone (no config): names, dtypes,
     shapes and bytes of its tensors."""
     return state_fingerprint(state, {})
 
