@@ -9,7 +9,7 @@ import yaml
 torch = pytest.importorskip("torch")
 
 from semcomm.cli import main  # noqa: E402
-from semcomm.eval.schemes import build_model  # noqa: E402
+from semcomm.eval.schemes import card_model  # noqa: E402
 from semcomm.export.contract import load_card  # noqa: E402
 from semcomm.export.model_id import codec_model_id  # noqa: E402
 from semcomm.nn.masked_vqvae import CodecConfig, MaskedVQVAE  # noqa: E402
@@ -85,7 +85,7 @@ def test_a_run_with_averaging_deploys_the_average_and_reports_both(tmp_path, cap
     assert not torch.equal(state["ema"]["weights"]["to_code.weight"], state["model"]["to_code.weight"])
     assert main(["export", path, "--run-dir", runs, "--out", str(models)]) == 0
     card = load_card(models / "tiny_ema.card.json")
-    deployed = build_model(card)
+    deployed = card_model(card)
     deployed.load_state_dict(state["ema"]["weights"])
     assert card["model_id"] == codec_model_id(deployed) and card["metrics"] == metrics
 

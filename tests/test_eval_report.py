@@ -18,7 +18,7 @@ from semcomm.eval.accuracy import accuracy  # noqa: E402
 from semcomm.eval.overhead import (analog_overhead, code_choices, digital_overhead, jpeg_overhead,  # noqa: E402
                                    overhead_table, threshold_snr)
 from semcomm.eval.report import parse_values, register_cli, settings_from_args  # noqa: E402
-from semcomm.eval.schemes import (ReservedView, Scheme, build_model, discover, load_checkpoint,  # noqa: E402
+from semcomm.eval.schemes import (ReservedView, Scheme, card_model, discover, load_checkpoint,  # noqa: E402
                                   recover_from_onnx, split_ablations)
 from semcomm.export import export_codec, export_jpeg_classifier, export_jscc  # noqa: E402
 from semcomm.export.contract import load_card  # noqa: E402
@@ -132,7 +132,7 @@ def test_weights_recovered_from_onnx_are_the_exported_ones(zoo):
     export_codec(trained, zoo["root"] / "trained", "masked_vqvae", scheme="masked_vqvae", dataset="fashion-mnist",
                  classes=CLASSES)
     card = load_card(zoo["root"] / "trained" / "masked_vqvae.card.json")
-    recovered = recover_weights(build_model(card), card, zoo["root"] / "trained" / "masked_vqvae")
+    recovered = recover_weights(card_model(card), card, zoo["root"] / "trained" / "masked_vqvae")
     assert bool(recovered.codebook.initialized) and codec_model_id(recovered) == card["model_id"]
 
 
@@ -140,14 +140,14 @@ def test_weight_recovery_refuses_files_that_do_not_give_the_cards_model(zoo, tmp
     prefix = zoo["models"] / "masked_vqvae"
     card = load_card(f"{prefix}.card.json")
     with pytest.raises(RecoveryError, match="no ONNX files"):
-        recover_weights(build_model(card), card, tmp_path / "absent")
+        recover_weights(card_model(card), card, tmp_path / "absent")
     decoder = onnx.load(f"{prefix}.decoder.onnx")
     head = next(init for init in decoder.graph.initializer if init.name == "model.head.bias")
     head.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(head) + 1.0, head.name))
     shutil.copy(f"{prefix}.encoder.onnx", tmp_path / "masked_vqvae.encoder.onnx")
     onnx.save(decoder, tmp_path / "masked_vqvae.decoder.onnx")
     with pytest.raises(RecoveryError, match="the card says"):
-        recover_weights(build_model(card), card, tmp_path / "masked_vqvae")
+        recover_weights(card_model(card), card, tmp_path / "masked_vqvae")
     scheme = next(s for s in discover(zoo["models"], torch_weights=False) if s.name == "masked_vqvae")
     scheme.prefix = str(tmp_path / "masked_vqvae")
     recover_from_onnx(scheme)

@@ -53,7 +53,7 @@ def tiny_classifier(seed=0) -> ViTClassifier:
 
 class ConstantClassifier:
     """Always answers ``label``: accuracy on images of that label is the share the receiver delivered."""
-    image_input = True
+    config = ClassifierConfig(**TINY)  #: of the jpeg family (semcomm.registry.family_of)
 
     def __init__(self, label=3):
         self.label = label

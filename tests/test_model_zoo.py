@@ -12,11 +12,12 @@ import pytest
 pytest.importorskip("torch")
 
 from semcomm.cli import reproduce_command  # noqa: E402
-from semcomm.eval.schemes import build_model, family  # noqa: E402
+from semcomm.eval.schemes import card_model  # noqa: E402
 from semcomm.export.recover import recover_weights  # noqa: E402
 from semcomm.export.contract import load_card  # noqa: E402
 from semcomm.export.runtime import CPU, OnnxImageClassifier, SemanticCodec  # noqa: E402
 from semcomm.export.surrogate import load_surrogate  # noqa: E402
+from semcomm.registry import family  # noqa: E402
 from semcomm.train import config as train_config  # noqa: E402
 
 CARDS = sorted(glob.glob("models/*.card.json"))
@@ -48,12 +49,12 @@ def test_shipped_model(card_path):
     card = load_card(card_path)
     prefix = card_path[:-len(".card.json")]
     name = os.path.basename(prefix)
-    loader = OnnxImageClassifier if family(card["scheme"]) == "jpeg" else SemanticCodec
+    loader = OnnxImageClassifier if family(card["scheme"]).name == "jpeg" else SemanticCodec
     loaded = loader.from_prefix(prefix, [CPU], card=True)  # metadata, card model id and file sha256s
     assert loaded.model_id == card["model_id"]
     _check_training_card(card, name)
     assert card["scheme"] == card["metadata"]["semcomm.scheme"]
-    recover_weights(build_model(card), card, prefix)  # every weight, checked by the model id
+    recover_weights(card_model(card), card, prefix)  # every weight, checked by the model id
 
 
 @pytest.mark.parametrize("card_path", SURROGATE_CARDS)

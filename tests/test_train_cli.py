@@ -12,7 +12,7 @@ import yaml
 pytest.importorskip("torch")
 
 from semcomm.cli import main  # noqa: E402
-from semcomm.eval.schemes import build_model  # noqa: E402
+from semcomm.eval.schemes import card_model  # noqa: E402
 from semcomm.export.recover import recover_weights  # noqa: E402
 from semcomm.export.contract import load_card  # noqa: E402
 from semcomm.train import config as train_config  # noqa: E402
@@ -55,7 +55,7 @@ def test_train_then_export_writes_a_card_with_chain_metrics(tmp_path, scheme, ca
     card = load_card(models / f"tiny_{scheme}.card.json")
     assert card["metrics"] == metrics and card["scheme"] == scheme
     assert card["reproduce"].startswith(f"semcomm train {path}")
-    recover_weights(build_model(card), card, models / f"tiny_{scheme}")  # the model id checks every weight
+    recover_weights(card_model(card), card, models / f"tiny_{scheme}")  # the model id checks every weight
 
 
 def test_train_refuses_a_cuda_device_it_does_not_have(tmp_path, capsys):

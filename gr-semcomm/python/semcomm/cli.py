@@ -284,9 +284,10 @@ def _evaluate_run(trainer, config: dict, args, attack: dict | None) -> dict:
     trained weights' metrics under ``trained_weights``)."""
     trainer.model.cpu()  # the evaluation through the (numpy) chain runs on the CPU
     link = trainer.link
-    from .nn.classifier import JPEG_SCHEMES
+    from .registry import family
 
-    if config["scheme"] in JPEG_SCHEMES:  # measured through the chain: JPEG frames, a failed CRC scores as wrong
+    # a JPEG scheme is measured through the chain: JPEG frames, a failed CRC scores as wrong
+    if family(config["scheme"]).name == "jpeg":
         from .baselines.jpeg import JpegLink
         from .train.trainer import chain_settings
 
@@ -410,7 +411,7 @@ def cmd_export(args) -> int:
     import torch
 
     from .data import load_dataset
-    from .export.family import check_model_parity, export_model
+    from .registry import check_model_parity, export_model
     from .train import config as train_config
     from .train.ema import deployed_weights
     from .train.trainer import build_model

@@ -6,17 +6,18 @@ The attacker of the white-box case knows the whole model and attacks over an err
 the true labels (it cannot predict the channel noise); ``K``, ``eps``, ``alpha`` and the norm are
 those of eq. (7).
 
-Analog JSCC baselines (models with ``analog = True``, :class:`semcomm.nn.jscc.ViTJSCC`; ``link`` must
-be None): image -> encoder -> symbols -> the model's own AWGN (or Rayleigh) channel at the SNR, noise
+Analog JSCC baselines (the ``analog`` family of :mod:`semcomm.registry`, :class:`semcomm.nn.jscc.ViTJSCC`;
+``link`` must be None): image -> encoder -> symbols -> the model's own AWGN (or Rayleigh) channel at the SNR, noise
 drawn from a torch generator seeded from ``seed`` -> decoder. Their white-box attacker
 differentiates through encoder, channel (fresh noise at every PGD step, the loss averaged over ``draws``
 of them, from its own generator seeded from ``seed``, so the figure does not depend on what ran before)
 and decoder.
 ``index_error_rate`` is None for them.
 
-JPEG + LDPC baselines (models with ``image_input = True``, :class:`semcomm.nn.classifier.ViTClassifier`;
-``link`` a :class:`semcomm.baselines.jpeg.JpegLink` or None): :func:`accuracy` hands over to
-:func:`semcomm.eval.jpeg.jpeg_accuracy` (decoder failures scored as wrong, noise on the received image).
+JPEG + LDPC baselines and the other image classifiers (families whose models have ``image_input``,
+:class:`semcomm.nn.classifier.ViTClassifier`; ``link`` a :class:`semcomm.baselines.jpeg.JpegLink` or None):
+:func:`accuracy` hands over to their family's evaluator, :func:`semcomm.eval.jpeg.jpeg_accuracy` (decoder
+failures scored as wrong, noise on the received image).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from ..attacks.pgd import pgd_attack
+from ..registry import family_of
 
 
 @torch.no_grad()
@@ -34,7 +36,7 @@ def _decode(model, indices: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
 
 def classify(model, images: torch.Tensor, snr_db: float, link=None, rng=None) -> tuple[torch.Tensor, dict]:
     """Predicted labels ``[N]`` and link statistics for one batch (model in eval mode)."""
-    if getattr(model, "analog", False):
+    if family_of(model).name == "analog":
         return _classify_analog(model, images, snr_db, link, rng)
     output, stats = received_output(model, images, snr_db, link, rng)
     return output.argmax(dim=1), stats
@@ -79,9 +81,10 @@ def white_box_attack(model, images, labels, snr_db: float, eps: float, alpha: fl
     if draws < 1:
         raise ValueError(f"draws must be >= 1, got {draws}")
     snr = torch.full((len(images),), float(snr_db))
-    if getattr(model, "image_input", False):  # a classifier of (received) images
+    kind = family_of(model)
+    if kind.image_input:  # a classifier of (received) images
         return pgd_attack(images, lambda x: F.cross_entropy(model.logits(x), labels), eps, alpha, steps, norm)
-    if getattr(model, "analog", False):  # through the analog channel, noise included
+    if kind.name == "analog":  # through the analog channel, noise included
         def analog_loss(x):
             symbols = model.encode(x)
             return sum(F.cross_entropy(model.decode(model.channel(symbols, snr, generator), snr), labels)
@@ -100,14 +103,19 @@ def white_box_attack(model, images, labels, snr_db: float, eps: float, alpha: fl
 def accuracy(model, dataset, snr_db: float, link=None, attack: dict | None = None, batch_size: int = 500,
              limit: int | None = None, seed: int = 0) -> dict:
     """Accuracy on ``dataset`` (first ``limit`` images) at one SNR; ``attack`` = dict(eps, alpha, steps[, norm,
-    draws]), the arguments of :func:`white_box_attack`."""
+    draws]), the arguments of :func:`white_box_attack`. Measured by the evaluator of the model's family
+    (:mod:`semcomm.registry`): :func:`codec_accuracy`, or for image classifiers
+    :func:`semcomm.eval.jpeg.jpeg_accuracy`."""
+    evaluate = family_of(model).evaluator_function()
+    return evaluate(model, dataset, snr_db, link, attack, batch_size, limit, seed)
+
+
+def codec_accuracy(model, dataset, snr_db: float, link=None, attack: dict | None = None, batch_size: int = 500,
+                   limit: int | None = None, seed: int = 0) -> dict:
+    """:func:`accuracy` of a digital or analog codec."""
     from ..data.torch_data import make_loader
 
-    if getattr(model, "image_input", False):
-        from .jpeg import jpeg_accuracy
-
-        return jpeg_accuracy(model, dataset, snr_db, link, attack, batch_size, limit, seed)
-
+    analog = family_of(model).name == "analog"
     model.eval()
     rng = np.random.default_rng(seed)
     data = dataset if limit is None else dataset.subset(np.arange(min(limit, len(dataset))))
@@ -121,8 +129,7 @@ def accuracy(model, dataset, snr_db: float, link=None, attack: dict | None = Non
         total += len(labels)
         index_errors += stats["index_errors"]
     return {"snr_db": float(snr_db), "accuracy": correct / total, "images": total,
-            "index_error_rate": (None if getattr(model, "analog", False)
-                                 else index_errors / (total * model.config.num_tokens)),
+            "index_error_rate": None if analog else index_errors / (total * model.config.num_tokens),
             "attack": attack or None}
 
 

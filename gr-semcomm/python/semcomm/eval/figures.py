@@ -23,7 +23,7 @@ from .jpeg import classify_jpeg
 from .overhead import analog_overhead, code_choices, digital_overhead, jpeg_overhead, overhead_table
 from .plots import plot_accuracy_table, plot_heatmaps, plot_panels
 from .report import ReportSettings, eps_label
-from .schemes import (PAPER_SCHEMES, ReservedView, Scheme, build_model, check_selection, discover,
+from .schemes import (PAPER_SCHEMES, ReservedView, Scheme, card_model, check_selection, discover,
                       discover_surrogates, split_ablations)
 
 
@@ -351,7 +351,7 @@ def _keep_set(scheme: Scheme) -> list[int]:
     if scheme.torch_model is not None:
         return scheme.torch_model.inference_keep.tolist()
     recorded = (scheme.card.get("masking_state") or {}).get("inference_keep")
-    return recorded if recorded is not None else build_model(scheme.card).inference_keep.tolist()
+    return recorded if recorded is not None else card_model(scheme.card).inference_keep.tolist()
 
 
 def _recorded_noise_energy(card: dict) -> list | None:

@@ -27,39 +27,24 @@ import torch
 
 from ..export.contract import load_card, parse_metadata
 from ..export.runtime import CPU, OnnxImageClassifier, SemanticCodec
-from ..nn.classifier import JPEG_SCHEMES, ClassifierConfig, ViTClassifier
-from ..nn.jscc import JSCC_SCHEMES, JSCCConfig, ViTJSCC
-from ..nn.masked_vqvae import CodecConfig, MaskedVQVAE, keep_positions
-from ..nn.resnet import SURROGATE_SCHEMES
+from ..nn.jscc import ViTJSCC
+from ..nn.masked_vqvae import MaskedVQVAE, keep_positions
+from ..registry import build_model, family
 from ..train.ema import deployed_weights
 
 #: the seven schemes of Hu et al. Sec. V, in the paper's order
 PAPER_SCHEMES = ("masked_vqvae_fim_at", "masked_vqvae_at", "masked_vqvae", "jscc_at", "jscc", "jpeg_ldpc_at",
                  "jpeg_ldpc")
-DIGITAL_SCHEMES = PAPER_SCHEMES[:3]
 
 
-def family(scheme: str) -> str:
-    """``jpeg`` | ``analog`` | ``surrogate`` | ``digital`` (masked VQ-VAE and other index codecs)."""
-    if scheme in SURROGATE_SCHEMES:
-        return "surrogate"
-    return "jpeg" if scheme in JPEG_SCHEMES else "analog" if scheme in JSCC_SCHEMES else "digital"
-
-
-def build_model(card: dict) -> torch.nn.Module:
-    """The PyTorch model of a card's ``config`` (untrained weights; eval mode)."""
-    kind = family(card["scheme"])
-    if kind == "jpeg":
-        return ViTClassifier(ClassifierConfig(**card["config"])).eval()
-    if kind == "analog":
-        return ViTJSCC(JSCCConfig(**card["config"])).eval()
-    return MaskedVQVAE(CodecConfig(**card["config"])).eval()
+def card_model(card: dict) -> torch.nn.Module:
+    """The PyTorch model of a card's ``scheme`` and ``config`` (untrained weights; eval mode)."""
+    return build_model(card["scheme"], card["config"]).eval()
 
 
 # -------------------------------------------------------------------------------------- ONNX adaptors
 class _OnnxCodec:
     """A digital codec's ONNX pair with the PyTorch model's ``encode`` / ``decode`` (tensors in, tensors out)."""
-    analog = False
 
     def __init__(self, codec: SemanticCodec, config):
         self.codec, self.config = codec, config
@@ -76,13 +61,11 @@ class _OnnxCodec:
 
 class _OnnxAnalogCodec(_OnnxCodec):
     """An analog JSCC pair; the channel between the files is :meth:`ViTJSCC.channel` (it has no weights)."""
-    analog = True
     channel = ViTJSCC.channel
 
 
 class _OnnxClassifier:
     """A JPEG scheme's ONNX classifier with :meth:`ViTClassifier.logits`."""
-    image_input = True
 
     def __init__(self, classifier: OnnxImageClassifier, config):
         self.classifier, self.config = classifier, config
@@ -107,7 +90,8 @@ class Scheme:
 
     @property
     def family(self) -> str:
-        return family(self.scheme)
+        """``digital`` | ``analog`` | ``jpeg`` | ``surrogate`` (:mod:`semcomm.registry`)."""
+        return family(self.scheme).name
 
     @property
     def info(self):
@@ -123,7 +107,7 @@ class Scheme:
         if self.torch_model is not None:
             return self.torch_model
         if self._onnx is None:
-            config = build_model(self.card).config
+            config = card_model(self.card).config
             if self.family == "jpeg":
                 self._onnx = _OnnxClassifier(OnnxImageClassifier.from_prefix(self.prefix, [CPU], card=True), config)
             else:
@@ -142,7 +126,7 @@ def load_checkpoint(card: dict, path: str) -> tuple[torch.nn.Module | None, str 
 
     state = torch.load(path, map_location="cpu", weights_only=True)
     try:
-        model = build_model(card)
+        model = card_model(card)
         model.load_state_dict(deployed_weights(state))
     except (RuntimeError, TypeError, ValueError) as err:  # another architecture or config
         return None, f"checkpoint {path} does not fit the card's config ({str(err).splitlines()[0]})"
@@ -156,7 +140,7 @@ def recover_from_onnx(scheme: Scheme) -> None:
     from ..export.recover import RecoveryError, recover_weights
 
     try:
-        scheme.torch_model = recover_weights(build_model(scheme.card), scheme.card, scheme.prefix)
+        scheme.torch_model = recover_weights(card_model(scheme.card), scheme.card, scheme.prefix)
         scheme.notes.append("PyTorch weights recovered from the ONNX files (model id verified)")
     except RecoveryError as err:
         scheme.notes.append(f"PyTorch weights not recoverable from the ONNX files: {err}")
@@ -258,7 +242,6 @@ class ReservedView:
     own inference rule for that count (the top keep logits for noise-related masking, else the model's
     ``keep_layout``, :func:`~semcomm.nn.masked_vqvae.keep_positions`). Offers the evaluation interface of the
     model (``encode``, ``decode``, ``encode_features``, ``decode_vectors``, ``codebook``, ``config``)."""
-    analog = False
 
     def __init__(self, model: MaskedVQVAE, ratio: float):
         cfg = model.config

@@ -5,7 +5,7 @@
 ``semcomm.export.onnx_export`` (masked VQ-VAE codecs, the generic pair export),
 ``semcomm.export.jscc_export`` (analog JSCC baselines) and ``semcomm.export.classifier_export`` (the JPEG
 baselines' classifier) need torch and onnx, and share ``semcomm.export.graphs`` and ``semcomm.export.cards``;
-``semcomm.export.family`` picks one of these by the model's class. Names are imported lazily, so
+``semcomm.registry`` picks one of these by the model's family. Names are imported lazily, so
 ``from semcomm.export import SemanticCodec`` works on a machine without torch.
 """
 from __future__ import annotations
@@ -21,11 +21,9 @@ _CARDS = ("write_card",)
 _EXPORT = ("build_metadata", "check_parity", "export_codec", "export_onnx_pair")
 _JSCC = ("check_jscc_parity", "export_jscc")
 _CLASSIFIER = ("check_classifier_parity", "export_jpeg_classifier")
-_FAMILY = ("check_model_parity", "export_model")
 
 _MODULES = {".contract": _CONTRACT, ".runtime": _RUNTIME, ".model_id": _MODEL_ID, ".graphs": _GRAPHS,
-            ".cards": _CARDS, ".onnx_export": _EXPORT, ".jscc_export": _JSCC, ".classifier_export": _CLASSIFIER,
-            ".family": _FAMILY}
+            ".cards": _CARDS, ".onnx_export": _EXPORT, ".jscc_export": _JSCC, ".classifier_export": _CLASSIFIER}
 
 __all__ = [name for names in _MODULES.values() for name in names]
 

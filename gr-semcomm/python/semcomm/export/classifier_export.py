@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from ..baselines.jpeg import JpegSettings
-from ..nn.classifier import JPEG_SCHEMES
+from ..registry import schemes_of
 from .cards import check_export_arguments, write_card
 from .contract import ENCODER_INPUT, JPEG_ALPHABET, KEY_MODEL_ID, codec_paths
 from .graphs import OPSET, MethodGraph, as_numpy, export_graph, graph_interface, write_graph
@@ -43,8 +43,8 @@ def export_jpeg_classifier(model: nn.Module, out_dir, name: str, *, dataset: str
     ``jpeg`` goes to the card's ``jpeg`` entry. ``verify`` loads the result with
     :class:`OnnxImageClassifier` (contract and card checks). Returns ``{"decoder", "card", "model_id"}``."""
     cfg = model.config
-    if scheme not in JPEG_SCHEMES:
-        raise ValueError(f"scheme must be one of {', '.join(JPEG_SCHEMES)} for a JPEG classifier, got {scheme!r}")
+    if scheme not in schemes_of("jpeg"):
+        raise ValueError(f"scheme must be one of {', '.join(schemes_of('jpeg'))} for a JPEG classifier, got {scheme!r}")
     check_export_arguments(cfg, name, classes, card_extra, example_batch)
     metadata = build_metadata(task="classification", image_shape=cfg.image_shape,
                               num_tokens=math.prod(cfg.image_shape), alphabet=JPEG_ALPHABET, classes=classes,

@@ -34,7 +34,7 @@ import torch
 from onnx import numpy_helper
 from torch import nn
 
-from .family import export_model
+from ..registry import export_model
 from .contract import codec_paths
 from .model_id import codec_model_id
 

@@ -23,7 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..nn.resnet import SURROGATE_SCHEMES, ResNetClassifier, ResNetConfig
+from ..nn.resnet import ResNetClassifier, ResNetConfig
+from ..registry import schemes_of
 from .cards import check_export_arguments, file_entry, write_json
 from .contract import sha256_file
 from .graphs import created_with, write_atomic
@@ -54,8 +55,8 @@ def export_surrogate(model: ResNetClassifier, out_dir, name: str, *, dataset: st
     """Write ``out_dir/surrogates/<name>.pt`` and ``<name>.card.json`` (module doc); ``card_extra`` holds
     ``metrics``, ``training``, ``reproduce``. ``verify`` loads the result back. Returns ``{"weights", "card",
     "model_id"}``."""
-    if scheme not in SURROGATE_SCHEMES:
-        raise ValueError(f"scheme must be one of {', '.join(SURROGATE_SCHEMES)} for a surrogate, got {scheme!r}")
+    if scheme not in schemes_of("surrogate"):
+        raise ValueError(f"scheme must be one of {', '.join(schemes_of('surrogate'))} for a surrogate, got {scheme!r}")
     check_export_arguments(model.config, name, classes, card_extra, example_batch=2)
     paths = surrogate_paths(out_dir, name)
     Path(paths["weights"]).parent.mkdir(parents=True, exist_ok=True)

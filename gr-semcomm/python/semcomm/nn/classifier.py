@@ -14,57 +14,31 @@ at all). Training interface: the one of :class:`semcomm.nn.masked_vqvae.MaskedVQ
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .vit import Block, patchify, sincos_position_embedding
-
-#: schemes (``semcomm.scheme`` / training config ``scheme``) built on :class:`ViTClassifier`
-JPEG_SCHEMES = ("jpeg_ldpc_at", "jpeg_ldpc")
+from ..config.schema import section
+from .vit import POSITIVE_INT, Block, ViTConfig, patchify, sincos_position_embedding
 
 
 @dataclass
-class ClassifierConfig:
-    image_shape: tuple = (1, 28, 28)
-    patch: int = 4
-    dim: int = 64
+class ClassifierConfig(ViTConfig):
     depth: int = 6
-    heads: int = 4
-    mlp_ratio: float = 2.0
-    num_classes: int = 10
-    task: str = "classification"  #: the only task (kept for the exporters' common checks)
 
-    def __post_init__(self):
-        self.image_shape = tuple(int(v) for v in self.image_shape)
-        c, h, w = self.image_shape
-        if h % self.patch or w % self.patch:
-            raise ValueError(f"image {h}x{w} is not divisible into {self.patch}x{self.patch} patches")
-        if self.dim % 4:
-            raise ValueError(f"dim must be a multiple of 4, got {self.dim}")
-        if self.task != "classification":
-            raise ValueError(f"a ViT classifier has task 'classification', got {self.task!r}")
-
-    @property
-    def num_patches(self) -> int:
-        return (self.image_shape[1] // self.patch) * (self.image_shape[2] // self.patch)
+    TASKS = ("classification",)
+    SCHEMA = section({**ViTConfig.SCHEMA_FIELDS, "depth": POSITIVE_INT})
 
     @property
     def uses_snr(self) -> bool:
         return False
 
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["image_shape"] = list(self.image_shape)
-        return data
-
 
 class ImageClassifier(nn.Module):
     """The training and evaluation interface of the image classifiers (this ViT, the ResNet attack surrogate
     of :mod:`semcomm.nn.resnet`): subclasses define :meth:`logits`."""
-    image_input = True  #: classifies (received) images: see semcomm.eval.jpeg and semcomm.eval.accuracy
 
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """Images ``[N, C, H, W]`` in ``[0, 1]`` -> class logits ``[N, K]``."""

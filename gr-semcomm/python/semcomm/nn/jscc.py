@@ -39,17 +39,16 @@ ignored, the analog channel is inside ``forward``; there is no codebook: ``vq_lo
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .masked_vqvae import TASKS
-from .vit import Block, patchify, sincos_position_embedding, unpatchify
+from ..config.schema import section
+from .vit import (ENCODER_DECODER_FIELDS, POSITIVE_INT, Block, ViTConfig, patchify, sincos_position_embedding,
+                  unpatchify)
 
-#: schemes (``semcomm.scheme`` / training config ``scheme``) built on :class:`ViTJSCC`
-JSCC_SCHEMES = ("jscc_at", "jscc")
 CHANNELS = ("awgn", "rayleigh")
 SNR_SCALE_DB = 10.0
 #: ``symbols_per_image(25, 256, "16qam", "wifi1944_r12")``, checked in tests/test_jscc.py
@@ -87,40 +86,26 @@ def symbols_per_image(source=25, codebook_size: int = 256, modulation: str = "16
 
 
 @dataclass
-class JSCCConfig:
-    image_shape: tuple = (1, 28, 28)
-    patch: int = 4
-    dim: int = 64
+class JSCCConfig(ViTConfig):
     encoder_depth: int = 4
     decoder_dim: int = 64
     decoder_depth: int = 2
-    heads: int = 4
-    mlp_ratio: float = 2.0
     symbols: int = DEFAULT_SYMBOLS  #: S complex channel uses per image
-    task: str = "classification"
-    num_classes: int = 10
     snr_embedding: bool = True      #: decoder gets the SNR (learned embedding added to its tokens)
     channel: str = "awgn"           #: awgn | rayleigh (per-symbol fading, MMSE with perfect CSI)
 
+    TOKEN_WIDTHS = ("dim", "decoder_dim")
+    #: ``channel`` is the training config's ``link.channel`` (:data:`semcomm.registry.FAMILIES`)
+    SCHEMA = section({**ViTConfig.SCHEMA_FIELDS, **ENCODER_DECODER_FIELDS, "symbols": POSITIVE_INT,
+                             "snr_embedding": {"type": "boolean"}})
+
     def __post_init__(self):
-        self.image_shape = tuple(int(v) for v in self.image_shape)
-        c, h, w = self.image_shape
-        if h % self.patch or w % self.patch:
-            raise ValueError(f"image {h}x{w} is not divisible into {self.patch}x{self.patch} patches")
-        for name in ("dim", "decoder_dim"):
-            if getattr(self, name) % 4:
-                raise ValueError(f"{name} must be a multiple of 4, got {getattr(self, name)}")
+        super().__post_init__()
         if int(self.symbols) < 1:
             raise ValueError(f"symbols must be >= 1, got {self.symbols}")
         self.symbols = int(self.symbols)
-        if self.task not in TASKS:
-            raise ValueError(f"unknown task {self.task!r}; allowed: {', '.join(TASKS)}")
         if self.channel not in CHANNELS:
             raise ValueError(f"unknown channel {self.channel!r}; allowed: {', '.join(CHANNELS)}")
-
-    @property
-    def num_patches(self) -> int:
-        return (self.image_shape[1] // self.patch) * (self.image_shape[2] // self.patch)
 
     @property
     def num_tokens(self) -> int:
@@ -136,11 +121,6 @@ class JSCCConfig:
     def uses_snr(self) -> bool:
         return bool(self.snr_embedding)
 
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["image_shape"] = list(self.image_shape)
-        return data
-
 
 def normalize_power(symbols: torch.Tensor) -> torch.Tensor:
     """``[N, S, 2]`` scaled to unit average power per image: ``mean_s (I^2 + Q^2) = 1``."""
@@ -154,8 +134,6 @@ def noise_variance(snr_db: torch.Tensor) -> torch.Tensor:
 
 
 class ViTJSCC(nn.Module):
-    analog = True  #: symbols, not indices, cross the channel (see semcomm.eval.accuracy)
-
     def __init__(self, config: JSCCConfig):
         super().__init__()
         self.config = cfg = config

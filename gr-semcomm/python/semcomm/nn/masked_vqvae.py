@@ -50,18 +50,19 @@ Inference graph (``keep=None``, the fixed keep set; what :mod:`semcomm.export` t
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config.schema import section
 from .codebook import Codebook
 from .fim import FeatureImportance
 from .resnet import check_trunk, resnet_trunk
-from .vit import Block, patchify, sincos_position_embedding, unpatchify
+from .vit import (ENCODER_DECODER_FIELDS, POSITIVE_INT, Block, ViTConfig, patchify, sincos_position_embedding,
+                  unpatchify)
 
-TASKS = ("classification", "reconstruction")
 MASKINGS = ("random", "noise")
 KEEP_LAYOUTS = ("spread", "center")
 DECODER_POOLS = ("all", "kept")
@@ -69,15 +70,10 @@ ENCODER_STEMS = ("linear", "resnet")
 
 
 @dataclass
-class CodecConfig:
-    image_shape: tuple = (1, 28, 28)
-    patch: int = 4
-    dim: int = 64
+class CodecConfig(ViTConfig):
     encoder_depth: int = 4
     decoder_dim: int = 64
     decoder_depth: int = 2
-    heads: int = 4
-    mlp_ratio: float = 2.0
     code_dim: int = 32
     codebook_size: int = 256
     code_groups: int = 1  #: G: sub-vectors per patch, each sent as one index (module docstring)
@@ -85,8 +81,6 @@ class CodecConfig:
     masking: str = "random"
     noise_mask_strength: float = 1.0
     keep_layout: str = "spread"  #: inference keep set of the random strategy: spread | center
-    task: str = "classification"
-    num_classes: int = 10
     decoder_pool: str = "all"  #: classification: mean of the decoder's outputs over all | kept positions
     fim_layers: list = field(default_factory=list)  #: decoder blocks followed by a FIM
     fim_mode: str = "soft"  #: soft | label | mean, see :mod:`semcomm.nn.fim`
@@ -95,18 +89,27 @@ class CodecConfig:
     stem_widths: list = field(default_factory=lambda: [32, 64, 128])  #: resnet stem: channels per stage
     stem_blocks: int = 1  #: resnet stem: basic blocks per stage
 
+    TOKEN_WIDTHS = ("dim", "decoder_dim")
+    SCHEMA = section({
+        **ViTConfig.SCHEMA_FIELDS, **ENCODER_DECODER_FIELDS,
+        "code_dim": POSITIVE_INT, "codebook_size": {"type": "integer", "minimum": 16, "maximum": 1024},
+        "code_groups": POSITIVE_INT, "decoder_pool": {"enum": list(DECODER_POOLS)},
+        "mask_ratio": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+        "masking": {"enum": list(MASKINGS)}, "noise_mask_strength": {"type": "number", "minimum": 0},
+        "keep_layout": {"enum": list(KEEP_LAYOUTS)},
+        "fim_layers": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+        "fim_mode": {"enum": ["soft", "label", "mean"]}, "beta": {"type": "number", "minimum": 0},
+        "encoder_stem": {"enum": list(ENCODER_STEMS)},
+        "stem_widths": {"type": "array", "items": POSITIVE_INT, "minItems": 1}, "stem_blocks": POSITIVE_INT,
+    })
+
     def __post_init__(self):
-        self.image_shape = tuple(int(v) for v in self.image_shape)
-        c, h, w = self.image_shape
-        if h % self.patch or w % self.patch:
-            raise ValueError(f"image {h}x{w} is not divisible into {self.patch}x{self.patch} patches")
+        super().__post_init__()
         if self.code_groups < 1 or self.code_dim % self.code_groups:
             raise ValueError(f"code_groups must be a positive divisor of code_dim {self.code_dim}, "
                              f"got {self.code_groups}")
         if not 0.0 <= self.mask_ratio < 1.0:
             raise ValueError(f"mask_ratio must be in [0, 1), got {self.mask_ratio}")
-        if self.task not in TASKS:
-            raise ValueError(f"unknown task {self.task!r}; allowed: {', '.join(TASKS)}")
         if self.masking not in MASKINGS:
             raise ValueError(f"unknown masking {self.masking!r}; allowed: {', '.join(MASKINGS)}")
         if self.decoder_pool not in DECODER_POOLS:
@@ -133,10 +136,6 @@ class CodecConfig:
                              f"log2(patch) + 1 stem_widths")
 
     @property
-    def num_patches(self) -> int:
-        return (self.image_shape[1] // self.patch) * (self.image_shape[2] // self.patch)
-
-    @property
     def num_kept(self) -> int:
         """``T``: patches kept and sent (``round(P (1 - mask_ratio))``, at least 1)."""
         return max(1, int(self.num_patches * (1.0 - self.mask_ratio) + 0.5))
@@ -154,8 +153,7 @@ class CodecConfig:
         """The config as JSON-ready values; a linear stem's unused stem keys, ``code_groups`` 1 and
         ``decoder_pool`` all are left out, so the config (and the model id that hashes it) of a codec reads
         as before those options existed."""
-        data = asdict(self)
-        data["image_shape"] = list(self.image_shape)
+        data = super().to_dict()
         for key, default in (("code_groups", 1), ("decoder_pool", "all")):
             if data[key] == default:
                 del data[key]

@@ -22,10 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config.schema import section
 from .classifier import ImageClassifier
-
-#: schemes (training config ``scheme``) built on :class:`ResNetClassifier`
-SURROGATE_SCHEMES = ("resnet_surrogate",)
+from .vit import POSITIVE_INT
 
 
 @dataclass
@@ -35,6 +34,9 @@ class ResNetConfig:
     blocks: int = 1                #: basic blocks per stage
     num_classes: int = 10
     task: str = "classification"   #: the only task (kept for the exporters' common checks)
+
+    SCHEMA = section({"widths": {"type": "array", "items": POSITIVE_INT, "minItems": 1},
+                             "blocks": POSITIVE_INT})
 
     def __post_init__(self):
         self.image_shape = tuple(int(v) for v in self.image_shape)
@@ -94,7 +96,6 @@ def resnet_trunk(channels_in: int, widths, blocks: int) -> tuple[nn.Sequential, 
 
 
 class ResNetClassifier(ImageClassifier):
-    surrogate = True  #: an attack surrogate: exported as a PyTorch state dict, not as ONNX
 
     def __init__(self, config: ResNetConfig):
         super().__init__()

@@ -1,4 +1,5 @@
-"""Vision Transformer pieces: patchify/unpatchify and a pre-norm Transformer block.
+"""Vision Transformer pieces: the config fields every ViT model shares, patchify/unpatchify and a pre-norm
+Transformer block.
 
 Shapes: images ``[N, C, H, W]``; patches ``[N, P, C * p * p]`` with ``P = (H / p) * (W / p)`` in
 row-major patch order; tokens ``[N, L, D]``. Attention is written with plain matmuls so that
@@ -7,9 +8,62 @@ it exports to ONNX (opset >= 17) without custom operators.
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
+
+TASKS = ("classification", "reconstruction")
+POSITIVE_INT = {"type": "integer", "minimum": 1}
+#: a token width (the 2-D sine-cosine position embedding splits it in four)
+TOKEN_WIDTH = {"type": "integer", "minimum": 4, "multipleOf": 4}
+
+
+@dataclass
+class ViTConfig:
+    """The fields of the ViT models' configs (:class:`~semcomm.nn.masked_vqvae.CodecConfig`,
+    :class:`~semcomm.nn.jscc.JSCCConfig`, :class:`~semcomm.nn.classifier.ClassifierConfig`): the image, its
+    ``patch x patch`` patches, the token width ``dim``, attention heads, MLP ratio and the task. A subclass adds
+    its own fields and sets ``SCHEMA``, the JSON schema of a training config's ``model`` section (the fields
+    there, ``SCHEMA_FIELDS`` for these; ``image_shape`` and ``num_classes`` come from the dataset)."""
+    image_shape: tuple = (1, 28, 28)
+    patch: int = 4
+    dim: int = 64
+    heads: int = 4
+    mlp_ratio: float = 2.0
+    num_classes: int = 10
+    task: str = "classification"
+
+    TASKS = TASKS  #: the tasks the model can be trained for
+    TOKEN_WIDTHS = ("dim",)  #: fields that are token widths (multiples of 4, see TOKEN_WIDTH)
+    SCHEMA_FIELDS = {"patch": POSITIVE_INT, "dim": TOKEN_WIDTH, "heads": POSITIVE_INT,
+                     "mlp_ratio": {"type": "number", "exclusiveMinimum": 0}}
+
+    def __post_init__(self):
+        self.image_shape = tuple(int(v) for v in self.image_shape)
+        c, h, w = self.image_shape
+        if h % self.patch or w % self.patch:
+            raise ValueError(f"image {h}x{w} is not divisible into {self.patch}x{self.patch} patches")
+        for name in self.TOKEN_WIDTHS:
+            if getattr(self, name) % 4:
+                raise ValueError(f"{name} must be a multiple of 4, got {getattr(self, name)}")
+        if self.task not in self.TASKS:
+            raise ValueError(f"unknown task {self.task!r}; allowed: {', '.join(self.TASKS)}")
+
+    @property
+    def num_patches(self) -> int:
+        return (self.image_shape[1] // self.patch) * (self.image_shape[2] // self.patch)
+
+    def to_dict(self) -> dict:
+        """The config as JSON-ready values (what a model card holds and the model id hashes)."""
+        data = asdict(self)
+        data["image_shape"] = list(self.image_shape)
+        return data
+
+
+#: the ``model`` section's schema of the fields of an encoder-decoder ViT (masked VQ-VAE, JSCC)
+ENCODER_DECODER_FIELDS = {"encoder_depth": POSITIVE_INT, "decoder_dim": TOKEN_WIDTH, "decoder_depth": POSITIVE_INT,
+                          "task": {"enum": list(TASKS)}}
 
 
 def patchify(images: torch.Tensor, patch: int) -> torch.Tensor:

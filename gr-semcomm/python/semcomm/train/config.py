@@ -21,45 +21,13 @@ from .. import config as configs
 from ..config.files import merged
 from ..config.link import ES_N0_DB, LINK, code_problems
 from ..config.schema import NAME_PATTERN, schema_problems, section
-from ..nn.classifier import JPEG_SCHEMES
-from ..nn.jscc import JSCC_SCHEMES
-from ..nn.masked_vqvae import DECODER_POOLS, ENCODER_STEMS, KEEP_LAYOUTS, MASKINGS, TASKS
-from ..nn.resnet import SURROGATE_SCHEMES
-
+from ..registry import model_schema_rules, scheme_names
 
 _POS_INT = {"type": "integer", "minimum": 1}
 
-_DIGITAL_SCHEMES = ["masked_vqvae_fim_at", "masked_vqvae_at", "masked_vqvae"]
-_VIT = {
-    "patch": _POS_INT, "dim": {"type": "integer", "minimum": 4, "multipleOf": 4},
-    "encoder_depth": _POS_INT, "decoder_dim": {"type": "integer", "minimum": 4, "multipleOf": 4},
-    "decoder_depth": _POS_INT, "heads": _POS_INT, "mlp_ratio": {"type": "number", "exclusiveMinimum": 0},
-    "task": {"enum": list(TASKS)},
-}
-#: ``model`` section of the masked VQ-VAE schemes (:class:`semcomm.nn.masked_vqvae.CodecConfig`)
-CODEC_MODEL = section({
-    **_VIT,
-    "code_dim": _POS_INT, "codebook_size": {"type": "integer", "minimum": 16, "maximum": 1024},
-    "code_groups": _POS_INT, "decoder_pool": {"enum": list(DECODER_POOLS)},
-    "mask_ratio": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
-    "masking": {"enum": list(MASKINGS)}, "noise_mask_strength": {"type": "number", "minimum": 0},
-    "keep_layout": {"enum": list(KEEP_LAYOUTS)},
-    "fim_layers": {"type": "array", "items": {"type": "integer", "minimum": 0}},
-    "fim_mode": {"enum": ["soft", "label", "mean"]}, "beta": {"type": "number", "minimum": 0},
-    "encoder_stem": {"enum": list(ENCODER_STEMS)},
-    "stem_widths": {"type": "array", "items": _POS_INT, "minItems": 1}, "stem_blocks": _POS_INT,
-})
-#: ``model`` section of the analog JSCC schemes (:class:`semcomm.nn.jscc.JSCCConfig`)
-JSCC_MODEL = section({**_VIT, "symbols": _POS_INT, "snr_embedding": {"type": "boolean"}})
-#: ``model`` section of the JPEG baselines' classifier (:class:`semcomm.nn.classifier.ClassifierConfig`)
-CLASSIFIER_MODEL = section({key: _VIT[key] for key in ("patch", "dim", "heads", "mlp_ratio")} | {"depth": _POS_INT})
-#: ``model`` section of the ResNet attack surrogate (:class:`semcomm.nn.resnet.ResNetConfig`)
-RESNET_MODEL = section({"widths": {"type": "array", "items": _POS_INT, "minItems": 1}, "blocks": _POS_INT})
-
 SCHEMA = section({
     "name": {"type": "string", "pattern": NAME_PATTERN},
-    "scheme": {"type": "string", "enum": _DIGITAL_SCHEMES + list(JSCC_SCHEMES) + list(JPEG_SCHEMES)
-                                                + list(SURROGATE_SCHEMES)},
+    "scheme": {"type": "string", "enum": list(scheme_names())},
     "seed": {"type": "integer", "minimum": 0},
     "data": section({
         "dataset": {"type": "string"},
@@ -70,7 +38,7 @@ SCHEMA = section({
         "train_subset": {"type": ["integer", "null"], "minimum": 1},
         "eval_subset": {"type": ["integer", "null"], "minimum": 1},
     }, ["dataset"]),
-    "model": {"type": "object"},  # CODEC_, JSCC_, CLASSIFIER_ or RESNET_MODEL by scheme (allOf below)
+    "model": {"type": "object"},  # the SCHEMA of the scheme's config class (allOf below)
     "link": section({
         **LINK,
         "snr_db": {"type": "array", "items": ES_N0_DB, "minItems": 2, "maxItems": 2},  # [low, high]
@@ -107,11 +75,7 @@ SCHEMA = section({
         "loss": {"enum": ["mixed", "trades"]}, "trades_beta": {"type": "number", "minimum": 0},
     }),
 }, ["name", "scheme", "data", "model", "link", "train"])
-SCHEMA["allOf"] = [{"if": {"properties": {"scheme": {"enum": schemes}}, "required": ["scheme"]},
-                    "then": {"properties": {"model": model}}}
-                   for schemes, model in ((_DIGITAL_SCHEMES, CODEC_MODEL), (list(JSCC_SCHEMES), JSCC_MODEL),
-                                          (list(JPEG_SCHEMES), CLASSIFIER_MODEL),
-                                          (list(SURROGATE_SCHEMES), RESNET_MODEL))]
+SCHEMA["allOf"] = model_schema_rules()
 
 DEFAULTS = {
     "seed": 1,

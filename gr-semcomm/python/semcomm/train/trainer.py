@@ -49,10 +49,8 @@ from ..attacks.pgd import pgd_attack
 from ..attacks.statistics import patch_noise_energy
 from ..data import load_dataset
 from ..data.torch_data import make_loader
-from ..nn.classifier import JPEG_SCHEMES, ClassifierConfig, ViTClassifier
-from ..nn.jscc import JSCC_SCHEMES, JSCCConfig, ViTJSCC
 from ..nn.masked_vqvae import CodecConfig, MaskedVQVAE
-from ..nn.resnet import SURROGATE_SCHEMES, ResNetClassifier, ResNetConfig
+from ..registry import family
 from ..sim.error_profile import ProfileSettings
 from ..sim.link import ChainSettings
 from ..sim.profile_cache import load_or_build
@@ -65,19 +63,12 @@ from .trades import output_divergence
 
 
 def build_model(config: dict, image_shape, num_classes: int) -> nn.Module:
-    """The scheme's model: :class:`ViTJSCC` for the analog JSCC schemes (channel type from ``link``),
-    :class:`ViTClassifier` for the JPEG schemes, :class:`ResNetClassifier` for the attack surrogate, else the
-    masked VQ-VAE."""
-    if config["scheme"] in SURROGATE_SCHEMES:
-        return ResNetClassifier(ResNetConfig(image_shape=tuple(image_shape), num_classes=num_classes,
-                                             **config["model"]))
-    if config["scheme"] in JPEG_SCHEMES:
-        return ViTClassifier(ClassifierConfig(image_shape=tuple(image_shape), num_classes=num_classes,
-                                              **config["model"]))
-    if config["scheme"] in JSCC_SCHEMES:
-        return ViTJSCC(JSCCConfig(image_shape=tuple(image_shape), num_classes=num_classes,
-                                  channel=config["link"].get("channel", "awgn"), **config["model"]))
-    return MaskedVQVAE(CodecConfig(image_shape=tuple(image_shape), num_classes=num_classes, **config["model"]))
+    """The model of a training config's scheme (:func:`semcomm.registry.build_model`): its ``model`` section,
+    the fields its family takes from ``link`` (the analog JSCC's channel), the dataset's image shape and
+    classes."""
+    kind = family(config["scheme"])
+    link = {field: config["link"][field] for field in kind.link_fields if field in config["link"]}
+    return kind.build({"image_shape": tuple(image_shape), "num_classes": num_classes, **link, **config["model"]})
 
 
 #: Training steps between restarts of unused codebook entries.
@@ -143,8 +134,8 @@ class Trainer:
         self.average = WeightAverage(self.model, ema_decay) if ema_decay else None
         # the JSCC baselines' link is analog and inside the model, the JPEG classifiers see images: only
         # codecs with a codebook have a digital index link (error profile) and code restarts
-        self.analog = bool(getattr(self.model, "analog", False))
-        self.digital = hasattr(self.model, "codebook")
+        kind = family(config["scheme"]).name
+        self.analog, self.digital = kind == "analog", kind == "digital"
         self.link = (make_link(config, self.model.config, self.run_dir)
                      if config["link"]["enabled"] and self.digital else None)
         train_cfg = config["train"]
