@@ -1,8 +1,9 @@
 """GRC integration: the semcomm GNU Radio module imports, its .block.yml files match it, every
-flowgraph compiles with grcc, and the index/bits loopback flowgraph runs headless to the end."""
+flowgraph compiles with the venv's grcc (the wrapper tools/bootstrap.sh installs, as from a shell), their
+parameters' defaults are the testbed schema's, and the index/bits loopback flowgraph runs headless to the end."""
+import ast
 import glob
 import os
-import shutil
 import subprocess
 import sys
 
@@ -18,14 +19,16 @@ GRC_DIR = os.path.join(ROOT, "gr-semcomm", "grc")
 BLOCK_FILES = sorted(glob.glob(os.path.join(GRC_DIR, "*.block.yml")))
 FLOWGRAPHS = sorted(glob.glob(os.path.join(ROOT, "flowgraphs", "*.grc")))
 LOOPBACK = os.path.join(ROOT, "flowgraphs", "index_bits_loopback.grc")
-GRCC = shutil.which("grcc")
-needs_grcc = pytest.mark.skipif(GRCC is None, reason="grcc (GNU Radio Companion compiler) is not on PATH")
+GRCC = os.path.join(ROOT, ".venv", "bin", "grcc")
+needs_grcc = pytest.mark.skipif(not os.access(GRCC, os.X_OK),
+                                reason=".venv/bin/grcc (installed by tools/bootstrap.sh) is missing: run make setup")
 
 
 def grcc(flowgraph, out_dir):
-    """Compile ``flowgraph`` into ``out_dir`` with the semcomm blocks on GRC's block path."""
-    env = dict(os.environ, GRC_BLOCKS_PATH=GRC_DIR)
-    return subprocess.run([sys.executable, GRCC, "-o", str(out_dir), str(flowgraph)], env=env, capture_output=True,
+    """Compile ``flowgraph`` into ``out_dir`` as from a shell, with the venv's ``grcc`` and no block path set: the
+    wrapper runs GNU Radio's grcc with the venv's python and the semcomm blocks."""
+    env = {key: value for key, value in os.environ.items() if key != "GRC_BLOCKS_PATH"}
+    return subprocess.run([GRCC, "-o", str(out_dir), str(flowgraph)], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
 
 
@@ -54,6 +57,20 @@ def test_flowgraph_compiles(flowgraph, tmp_path):
     result = grcc(flowgraph, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert list(tmp_path.glob("*.py")), "grcc wrote no python file"
+
+
+@pytest.mark.parametrize("flowgraph", [path for path in FLOWGRAPHS if path != LOOPBACK], ids=os.path.basename)
+def test_flowgraph_parameters_default_to_the_testbed_schema(flowgraph):
+    from semcomm.testbed.config import load_testbed_config
+    from semcomm.testbed.parameters import FROM_CONFIG, OTHER, parameter_values
+
+    with open(flowgraph) as handle:
+        blocks = yaml.safe_load(handle)["blocks"]
+    defaults = {block["name"]: ast.literal_eval(block["parameters"]["value"]) for block in blocks
+                if block["id"] == "parameter"}
+    assert set(defaults) <= set(FROM_CONFIG) | set(OTHER)
+    expected = parameter_values(load_testbed_config({}), defaults)
+    assert {name: defaults[name] for name in expected} == expected
 
 
 @needs_grcc

@@ -128,6 +128,18 @@ def test_shipped_b210_config_differs_from_loopback_only_in_endpoints():
     assert uhd["sample_rate"] == 1e6 and uhd["center_freq"] == 2.45e9
 
 
+def test_every_config_field_but_the_name_sets_a_flowgraph_parameter():
+    from semcomm.testbed.config import SCHEMA
+    from semcomm.testbed.parameters import FROM_CONFIG
+
+    def leaves(schema, prefix=""):
+        for key, sub in schema["properties"].items():
+            yield from leaves(sub, f"{prefix}{key}.") if "properties" in sub else [prefix + key]
+
+    used = {source for _, source in FROM_CONFIG.values() if isinstance(source, str)}
+    assert set(leaves(SCHEMA)) - used == {"name", "endpoints.uhd.args", "endpoints.uhd.serial"}  # usrp_args: both
+
+
 def test_unreadable_or_malformed_files(tmp_path):
     with pytest.raises(ConfigError, match="cannot read testbed config"):
         load_testbed_config(tmp_path / "missing.yaml")

@@ -12,7 +12,8 @@ import pmt  # noqa: E402
 from gnuradio import blocks, gr  # noqa: E402
 
 from semcomm.testbed.config import load_testbed_config  # noqa: E402
-from semcomm.testbed.run import FLOWGRAPHS, FlowgraphError, run_loopback, run_role, run_zmq  # noqa: E402
+from semcomm.testbed.run import (FLOWGRAPHS, ROLES, FlowgraphError, build_graph, graph_arguments,  # noqa: E402
+                                  graph_parameters, run_loopback, run_role, run_zmq)
 
 pytestmark = pytest.mark.gnuradio
 
@@ -31,6 +32,23 @@ def test_committed_flowgraphs_match_their_generator(tmp_path):
     for generated in tmp_path.glob("*.grc"):
         assert generated.read_text() == (FLOWGRAPHS / generated.name).read_text(), \
             f"{generated.name} is stale: run tools/flowgraphs.py"
+
+
+def test_each_graph_gets_exactly_its_parameters_from_the_config(tmp_path):
+    config = load_testbed_config(B210)
+    for role in ROLES:
+        arguments = graph_arguments(config, role, tmp_path)
+        assert set(arguments) <= graph_parameters(role)
+        assert graph_parameters(role) - set(arguments) <= {"tx_amplitude"}, role  # no config field sets it
+    radio = graph_arguments(config, "tx_b210")
+    assert (radio["usrp_args"], radio["tx_gain"], radio["data_path"], radio["image_seed"]) \
+        == ("type=b200", 60.0, "", -1)
+    assert graph_arguments(config, "loopback")["attack"] == 0
+
+
+def test_an_argument_a_graph_has_no_parameter_for_is_an_error():
+    with pytest.raises(FlowgraphError, match="the tx flowgraph has no parameter psr_db, snr_db; its parameters: "):
+        build_graph("tx", {"snr_db": 5.0, "psr_db": 0.0, "model": "models/masked_vqvae_fim_at"})
 
 
 def test_loopback_clean_delivers_every_image(tmp_path):
@@ -126,12 +144,11 @@ def test_receiver_survives_a_zmq_peer_that_stops_and_restarts(tmp_path):
     sides of the gap are decoded, the cut one is counted (missed or rejected), nothing crashes."""
     import zmq
     from semcomm.testbed.bench import receiver_iq
-    from semcomm.testbed.run import build_graph, graph_arguments
 
     endpoint = "tcp://127.0.0.1:55621"
     config = load_testbed_config(LOOPBACK, {"data.num_images": 10, "endpoints.channel_out": endpoint})
     iq, records = receiver_iq(config)
-    graph = build_graph("rx", {**graph_arguments(config, tmp_path), "tx_log_path": ""})
+    graph = build_graph("rx", {**graph_arguments(config, "rx", tmp_path), "tx_log_path": ""})
     for record in records:
         graph.metrics.add_tx(record)
     graph.start()

@@ -2,7 +2,8 @@
 # Idempotent set-up of a fresh Debian 12 machine for semcomm:
 #   1. apt packages (GNU Radio, UHD, ZMQ, venv, Fashion-MNIST),
 #   2. a virtualenv from /usr/bin/python3 with --system-site-packages (so `from gnuradio import ...` works),
-#   3. the pinned pip packages of requirements.txt and semcomm itself (editable).
+#   3. the pinned pip packages of requirements.txt and semcomm itself (editable),
+#   4. $VENV/bin/grcc and $VENV/bin/gnuradio-companion: GNU Radio's own tools run with the venv's python.
 # Each step is skipped when already done, so a second run takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,3 +42,36 @@ if [ "$want" != "$have" ]; then
         echo "export GRC_BLOCKS_PATH=\"$(pwd)/gr-semcomm/grc\${GRC_BLOCKS_PATH:+:\$GRC_BLOCKS_PATH}\"" >> "$VENV/bin/activate"
     echo "$want" > "$STAMP"
 fi
+
+# The system grcc and gnuradio-companion run /usr/bin/python3, which cannot import gnuradio.semcomm from the
+# venv: wrappers in $VENV/bin run them with the venv's python and the semcomm blocks on GRC_BLOCKS_PATH (a
+# python script, so `python $VENV/bin/grcc` works too). Outside the stamp check so that existing venvs get
+# them; a wrapper is rewritten only when its text changes.
+grc_wrapper() {  # the wrapper of the system script $1
+    cat <<EOF
+#!$(pwd)/$VENV/bin/python
+"""$1 of the system's GNU Radio, run with this virtualenv's python (it imports gnuradio.semcomm) and the
+semcomm blocks on GRC_BLOCKS_PATH. Written by tools/bootstrap.sh."""
+import os
+import runpy
+import sys
+
+BLOCKS = "$(pwd)/gr-semcomm/grc"
+others = [path for path in os.environ.get("GRC_BLOCKS_PATH", "").split(os.pathsep) if path and path != BLOCKS]
+os.environ["GRC_BLOCKS_PATH"] = os.pathsep.join([BLOCKS] + others)
+sys.argv[0] = "$1"
+runpy.run_path("$1", run_name="__main__")
+EOF
+}
+for tool in grcc gnuradio-companion; do
+    [ -x "/usr/bin/$tool" ] || continue
+    wrapper="$VENV/bin/$tool"
+    grc_wrapper "/usr/bin/$tool" > "$wrapper.new"
+    chmod +x "$wrapper.new"
+    if cmp -s "$wrapper.new" "$wrapper"; then
+        rm "$wrapper.new"
+    else
+        mv "$wrapper.new" "$wrapper"
+        echo "bootstrap: installed $wrapper"
+    fi
+done

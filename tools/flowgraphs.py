@@ -7,7 +7,8 @@ ZMQ endpoints for UHD sink/source, so the variants cannot drift apart. Run after
     .venv/bin/python tools/flowgraphs.py          # rewrites flowgraphs/{loopback,tx,rx,channel,attacker,tx_b210,rx_b210}.grc
 
 Every ``parameter`` block becomes a constructor argument and command-line option of the compiled
-graph (``grcc``), which is how ``semcomm run`` sets them from ``hw_configs/*.yaml``.
+graph (``grcc``), which is how ``semcomm run`` sets them from ``hw_configs/*.yaml``; which config field sets
+which parameter, and so each parameter's default here, is :mod:`semcomm.testbed.parameters`.
 """
 from __future__ import annotations
 
@@ -17,29 +18,12 @@ import sys
 
 import yaml
 
+from semcomm.testbed.parameters import parameter_defaults
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-#: (id, GRC type, default) of every parameter a graph may use
-PARAMETERS = {
-    "model": ("str", "models/masked_vqvae_fim_at"),
-    "dataset": ("str", "fashion-mnist"), "data_path": ("str", ""), "split": ("str", "test"),
-    "num_images": ("intx", "100"), "first_image": ("intx", "0"), "images_per_s": ("eng_float", "0"),
-    "image_seed": ("intx", "-1"),
-    "modulation": ("str", "16qam"), "code": ("str", "wifi1944_r12"), "decoder": ("str", "nms"),
-    "max_iterations": ("intx", "20"), "sps": ("intx", "4"), "rolloff": ("eng_float", "0.35"),
-    "rrc_span": ("intx", "8"), "guard_symbols": ("intx", "64"), "threshold": ("eng_float", "0.5"),
-    "snr_db": ("eng_float", "10"), "cfo": ("eng_float", "0"), "timing_offset": ("eng_float", "0"),
-    "fading": ("str", "none"), "k_factor_db": ("eng_float", "0"), "fading_block": ("intx", "4096"),
-    "channel_seed": ("intx", "0"),
-    "attack": ("intx", "0"), "attacker_kind": ("str", "gaussian"), "attacker_mode": ("str", "frame_aligned"),
-    "psr_db": ("eng_float", "-2"), "tone_freq": ("eng_float", "0.05"), "h_a_gain": ("eng_float", "1"),
-    "h_a_phase": ("eng_float", "0"), "attacker_seed": ("intx", "1"), "sense_threshold": ("eng_float", "0.125"),
-    "metrics_path": ("str", ""), "tx_log_path": ("str", "results/zmq/tx_log.jsonl"),
-    "tx_out": ("str", "tcp://127.0.0.1:55501"), "attacker_out": ("str", "tcp://127.0.0.1:55502"),
-    "channel_out": ("str", "tcp://127.0.0.1:55503"),
-    "usrp_args": ("str", "type=b200"), "sample_rate": ("eng_float", "1e6"), "center_freq": ("eng_float", "2.45e9"),
-    "tx_gain": ("eng_float", "50"), "rx_gain": ("eng_float", "40"), "tx_amplitude": ("eng_float", "0.25"),
-}
+#: parameter id -> (GRC type, default): the testbed schema's defaults (semcomm.testbed.parameters)
+PARAMETERS = parameter_defaults()
 
 # ---------------------------------------------------------------------------------------- chains
 # block name -> (GRC id, parameters); connections as (src, port, dst, port)
@@ -63,7 +47,8 @@ RX_BLOCKS = {  # frame_receiver = frame_sync -> soft_demapper -> ldpc_decoder ->
     "matched": ("fir_filter_xxx", dict(type="ccf", decim="1", taps="taps", minoutbuf="65536")),  # large chunks: frames batched
     "receiver": ("semcomm_frame_receiver", dict(model_id="link.model_id", alphabet="link.alphabet",
                                                 num_indices="link.num_tokens", sps="sps", threshold="threshold",
-                                                decoder="decoder", max_iterations="max_iterations")),
+                                                decoder="decoder", max_iterations="max_iterations",
+                                                llr_method="llr_method")),
     "sem_decoder": ("semcomm_semantic_decoder", dict(model="model", snr_db="None")),
     "metrics": ("semcomm_metrics_sink", dict(jsonl_path="metrics_path", tx_log_path="tx_log_path")),
 }
@@ -79,7 +64,8 @@ CHANNEL_BLOCKS = {
 }
 ATTACKER_BLOCKS = {  # the jammer shapes its waveform with the link's RRC: all its power lands in the signal band
     "jammer": ("semcomm_attacker_source", dict(kind="attacker_kind", mode="attacker_mode", tone_freq="tone_freq",
-                                                 seed="attacker_seed", sense_threshold="sense_threshold")),
+                                                 seed="attacker_seed", sense_window="sense_window",
+                                                 sense_threshold="sense_threshold")),
     "jam_shaper": ("fir_filter_xxx", dict(type="ccf", decim="1", taps="taps")),
 }
 ATTACKER_STREAMS = [("jammer", "0", "jam_shaper", "0")]
@@ -92,7 +78,8 @@ def _zmq(kind: str, address: str):
 
 def _uhd(kind: str):
     params = dict(type="fc32", dev_args="usrp_args", samp_rate="sample_rate", center_freq0="center_freq",
-                  gain0="tx_gain" if kind == "sink" else "rx_gain", ant0="'TX/RX'" if kind == "sink" else "'RX2'",
+                  gain0="tx_gain" if kind == "sink" else "rx_gain",
+                  ant0="'TX/RX'" if kind == "sink" else "rx_antenna",
                   clock_source0="'internal'", sync="'none'", num_mboards="1", nchan="1")
     return (f"uhd_usrp_{kind}", params)
 
@@ -139,6 +126,14 @@ def graphs() -> dict:
     }
 
 
+def _grc_value(default) -> str:
+    """A parameter's default as GRC writes it: a string literal, or a number as short as it reads back."""
+    if isinstance(default, str):
+        return repr(default)
+    short = re.sub(r"e([+-])0*(\d)", lambda m: "e" + m[1].replace("+", "") + m[2], f"{default:g}")
+    return short if float(short) == default else repr(default)
+
+
 def _identifiers(*texts) -> set:
     return set(re.findall(r"[A-Za-z_]\w*", " ".join(str(t) for t in texts)))
 
@@ -155,9 +150,8 @@ def grc_document(graph_id: str, title: str, description: str, blocks: dict, mess
     used = _identifiers(*values, *(VARIABLES[v] for v in variables)) & set(PARAMETERS)
     for i, name in enumerate(sorted(used)):
         kind, default = PARAMETERS[name]
-        value = repr(default) if kind == "str" else default
-        entries.append(_entry(name, "parameter", {"label": name, "type": kind, "value": value, "hide": "none"},
-                              8 + 160 * (i % 8), 8 + 80 * (i // 8)))
+        fields = {"label": name, "type": kind, "value": _grc_value(default), "hide": "none"}
+        entries.append(_entry(name, "parameter", fields, 8 + 160 * (i % 8), 8 + 80 * (i // 8)))
     entries.append(_entry("imports", "import", {"imports": "import numpy\nfrom gnuradio import semcomm"}, 8, 420))
     for i, name in enumerate(variables):
         entries.append(_entry(name, "variable", {"value": VARIABLES[name]}, 200 + 200 * i, 420))

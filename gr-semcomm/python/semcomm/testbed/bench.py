@@ -48,7 +48,7 @@ def bench_receiver(config: dict, out_dir: Path, chunk: int = 1 << 16) -> dict:
     import zmq
 
     iq, records = receiver_iq(config)
-    graph = build_graph("rx", {**graph_arguments(config, out_dir), "tx_log_path": ""})
+    graph = build_graph("rx", {**graph_arguments(config, "rx", out_dir), "tx_log_path": ""})
     for record in records:
         graph.metrics.add_tx(record)
     socket = zmq.Context.instance().socket(zmq.PUSH)
@@ -97,7 +97,7 @@ def bench_transmitter(config: dict, out_dir: Path) -> dict:
 
     thread = threading.Thread(target=drain, daemon=True)
     thread.start()
-    graph = build_graph("tx", graph_arguments(config, out_dir))
+    graph = build_graph("tx", graph_arguments(config, "tx", out_dir))
     graph.start()
     graph.source.done.wait(300)
     quiet_since = time.time()

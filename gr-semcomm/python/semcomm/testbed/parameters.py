@@ -1,0 +1,92 @@
+"""The testbed flowgraphs' parameters and the testbed config fields they take their values from.
+
+Every ``parameter`` block of ``flowgraphs/*.grc`` is a constructor argument (and command-line option) of the
+compiled graph. :data:`FROM_CONFIG` is the one mapping between config fields and those parameters:
+``tools/flowgraphs.py`` writes each parameter's default from the default of its field in
+:data:`semcomm.testbed.config.SCHEMA` (:func:`parameter_defaults`), and ``semcomm run`` passes each the value
+of its field in the run's config (:func:`parameter_values`). A field that may be null is passed as ``""``
+(GRC type ``str``) or ``-1`` (``intx``), which the blocks read as "none" (``data.path``, ``data.seed``); the
+radio's parameters take the defaults of ``endpoints.uhd`` when a config has no radio. :data:`OTHER` holds the
+parameters no config field sets (the run's output files, the transmitter's amplitude).
+"""
+from __future__ import annotations
+
+from ..config.schema import fill_defaults
+from .config import SCHEMA, load_testbed_config
+
+
+def _usrp_args(config: dict) -> str:
+    """UHD device arguments: ``endpoints.uhd.args`` and, when set, ``serial=<endpoints.uhd.serial>``."""
+    uhd = config["endpoints"]["uhd"]
+    return ",".join(part for part in (uhd["args"], f"serial={uhd['serial']}" if uhd["serial"] else "") if part)
+
+
+#: graph parameter -> (GRC type, the dotted testbed config field, or a function of the config, that sets it)
+FROM_CONFIG = {
+    "model": ("str", "model"),
+    "dataset": ("str", "data.dataset"), "data_path": ("str", "data.path"), "split": ("str", "data.split"),
+    "num_images": ("intx", "data.num_images"), "first_image": ("intx", "data.start"),
+    "images_per_s": ("eng_float", "data.images_per_s"), "image_seed": ("intx", "data.seed"),
+    "modulation": ("str", "modem.modulation"), "code": ("str", "modem.code"), "decoder": ("str", "modem.decoder"),
+    "max_iterations": ("intx", "modem.max_iterations"), "llr_method": ("str", "modem.llr_method"),
+    "sps": ("intx", "modem.sps"), "rolloff": ("eng_float", "modem.rolloff"), "rrc_span": ("intx", "modem.rrc_span"),
+    "guard_symbols": ("intx", "modem.guard_symbols"), "threshold": ("eng_float", "modem.detect_threshold"),
+    "snr_db": ("eng_float", "channel.snr_db"), "cfo": ("eng_float", "channel.cfo"),
+    "timing_offset": ("eng_float", "channel.timing_offset"), "fading": ("str", "channel.fading"),
+    "k_factor_db": ("eng_float", "channel.k_factor_db"), "fading_block": ("intx", "channel.fading_block"),
+    "channel_seed": ("intx", "channel.seed"),
+    "attack": ("intx", "attacker.enabled"), "attacker_kind": ("str", "attacker.kind"),
+    "attacker_mode": ("str", "attacker.mode"), "psr_db": ("eng_float", "attacker.psr_db"),
+    "tone_freq": ("eng_float", "attacker.tone_freq"), "h_a_gain": ("eng_float", "attacker.h_a"),
+    "h_a_phase": ("eng_float", "attacker.h_a_phase"), "attacker_seed": ("intx", "attacker.seed"),
+    "sense_window": ("intx", "attacker.sense_window"), "sense_threshold": ("eng_float", "attacker.sense_threshold"),
+    "tx_out": ("str", "endpoints.tx_out"), "attacker_out": ("str", "endpoints.attacker_out"),
+    "channel_out": ("str", "endpoints.channel_out"),
+    "usrp_args": ("str", _usrp_args), "sample_rate": ("eng_float", "endpoints.uhd.sample_rate"),
+    "center_freq": ("eng_float", "endpoints.uhd.center_freq"), "tx_gain": ("eng_float", "endpoints.uhd.tx_gain"),
+    "rx_gain": ("eng_float", "endpoints.uhd.rx_gain"), "rx_antenna": ("str", "endpoints.uhd.antenna"),
+}
+#: graph parameter -> (GRC type, default) of the parameters no config field sets
+OTHER = {
+    "metrics_path": ("str", ""), "tx_log_path": ("str", "results/zmq/tx_log.jsonl"),  # set by semcomm run
+    "tx_amplitude": ("eng_float", 0.25),  # B210 transmitter: baseband scale before the DAC
+}
+
+
+def parameter_values(config: dict, names) -> dict:
+    """The value of each graph parameter in ``names`` that a field of the validated ``config`` sets."""
+    config = _with_radio(config)
+    return {name: _typed(FROM_CONFIG[name][0], _field(config, FROM_CONFIG[name][1]))
+            for name in names if name in FROM_CONFIG}
+
+
+def parameter_defaults() -> dict:
+    """Graph parameter -> (GRC type, default): every parameter's, from the testbed schema's defaults."""
+    defaults = parameter_values(load_testbed_config({}), FROM_CONFIG)
+    return {**{name: (kind, defaults[name]) for name, (kind, _) in FROM_CONFIG.items()}, **OTHER}
+
+
+def _with_radio(config: dict) -> dict:
+    """``config``, with the default ``endpoints.uhd`` section where it has none."""
+    if config["endpoints"]["uhd"] is not None:
+        return config
+    radio = fill_defaults(SCHEMA["properties"]["endpoints"]["properties"]["uhd"], {})
+    return {**config, "endpoints": {**config["endpoints"], "uhd": radio}}
+
+
+def _field(config: dict, source):
+    if callable(source):
+        return source(config)
+    value = config
+    for key in source.split("."):
+        value = value[key]
+    return value
+
+
+def _typed(kind: str, value):
+    """``value`` as the graph takes a parameter of GRC type ``kind`` (null: ``""`` or ``-1``)."""
+    if kind == "str":
+        return "" if value is None else str(value)
+    if kind == "intx":
+        return -1 if value is None else int(value)
+    return float(value)
