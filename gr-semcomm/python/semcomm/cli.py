@@ -411,28 +411,23 @@ def cmd_export(args) -> int:
     import torch
 
     from .data import load_dataset
+    from .export.run_record import load_run_record, training_entry
     from .registry import check_model_parity, export_model
     from .train import config as train_config
     from .train.ema import deployed_weights
     from .train.trainer import build_model
 
-    config = train_config.load(args.config)
-    run_dir = os.path.join(args.run_dir, config["name"])
-    test_set = load_dataset(config["data"]["dataset"], "test", root=config["data"]["root"])
-    model = build_model(config, test_set.image_shape, len(test_set.classes))
+    run_dir = os.path.join(args.run_dir, train_config.load(args.config)["name"])
     checkpoint = os.path.join(run_dir, "checkpoint.pt")
     if not os.path.exists(checkpoint):
         raise ValueError(f"no checkpoint at {checkpoint}; train first: semcomm train {args.config}")
+    trained = load_run_record(run_dir)
+    config = trained["config"]  # what the weights were trained with, not the YAML as it is now
+    test_set = load_dataset(config["data"]["dataset"], "test", root=config["data"]["root"])
+    model = build_model(config, test_set.image_shape, len(test_set.classes))
     model.load_state_dict(deployed_weights(torch.load(checkpoint, map_location="cpu", weights_only=True)))
-    metrics_path = os.path.join(run_dir, "metrics.json")
-    trained = json.load(open(metrics_path)) if os.path.exists(metrics_path) else {}
     reproduce = reproduce_command(args.config, config, trained.get("metrics", {}))
-    training = {"history": trained.get("history", [])}
-    if config["train"]["init_from"]:
-        training["init_from"] = trained.get("pretrained")
-    if config["train"]["distill_from"]:
-        training["teacher"] = trained.get("teacher")
-    card_extra = {"metrics": trained.get("metrics", {}), "training": training, "reproduce": reproduce}
+    card_extra = {"metrics": trained.get("metrics", {}), "training": training_entry(trained), "reproduce": reproduce}
     images = torch.from_numpy(test_set.float_images()[:64])
     paths = export_model(model, args.out, config["name"], dataset=config["data"]["dataset"], scheme=config["scheme"],
                          classes=list(test_set.classes), card_extra=card_extra)
