@@ -19,9 +19,8 @@ from torch import nn
 
 from .cards import check_export_arguments
 from .contract import ANALOG_ALPHABET
-from .graphs import OPSET, DecoderGraph, MethodGraph
-from .model_id import codec_model_id
-from .onnx_export import build_metadata, export_graphs_with_card, parity_inputs
+from .graphs import OPSET
+from .onnx_export import build_metadata, export_encoder_decoder, parity_inputs
 
 
 def export_jscc(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: str, classes=None,
@@ -35,21 +34,10 @@ def export_jscc(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: s
     metadata = build_metadata(task=cfg.task, image_shape=cfg.image_shape, num_tokens=cfg.symbols,
                               alphabet=ANALOG_ALPHABET, classes=classes if cfg.task == "classification" else None,
                               uses_snr=cfg.uses_snr, dataset=dataset, scheme=scheme)
-    model_id = codec_model_id(model)
-    device = next(model.parameters()).device
-    images = torch.rand(example_batch, *cfg.image_shape, generator=torch.Generator().manual_seed(0)).to(device)
-    training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            symbols = model.encode(images)
-    finally:
-        model.train(training)
-    return export_graphs_with_card(MethodGraph(model, "encode"), DecoderGraph(model), cfg, images=images,
-                                   token_port="symbols", token_example=symbols, metadata=metadata,
-                                   model_id=model_id, out_dir=out_dir, name=name, scheme=scheme, dataset=dataset,
-                                   classes=classes, card_extra=card_extra, opset=opset, verify=verify,
-                                   description=f"Analog ViT deep JSCC, S={cfg.symbols} complex symbols per image.")
+    return export_encoder_decoder(model, token_port="symbols", metadata=metadata, out_dir=out_dir, name=name,
+                                  scheme=scheme, dataset=dataset, classes=classes, card_extra=card_extra, opset=opset,
+                                  example_batch=example_batch, verify=verify,
+                                  description=f"Analog ViT deep JSCC, S={cfg.symbols} complex symbols per image.")
 
 
 def check_jscc_parity(model: nn.Module, paths, images, snr_db=0.0, *, symbols_atol: float = 1e-4,

@@ -3,7 +3,7 @@
 :func:`export_codec` writes ``<name>.encoder.onnx``, ``<name>.decoder.onnx`` and ``<name>.card.json``
 for a :class:`semcomm.nn.masked_vqvae.MaskedVQVAE`; it is built on the generic
 :func:`export_onnx_pair` (any encoder/decoder modules, any contract ports, e.g. the analog JSCC
-baselines' ``symbols [N, S, 2]``) and :func:`export_graphs_with_card`, which the JSCC exporter reuses; the
+baselines' ``symbols [N, S, 2]``) and :func:`export_encoder_decoder`, which the JSCC exporter reuses; the
 steps every exporter shares are in :mod:`semcomm.export.graphs` (tracing, files) and
 :mod:`semcomm.export.cards` (cards). :func:`check_parity` compares the exported files with the PyTorch model.
 
@@ -109,16 +109,26 @@ def export_onnx_pair(encoder: nn.Module, decoder: nn.Module, *, encoder_inputs: 
     return {"encoder": paths["encoder"], "decoder": paths["decoder"], "model_id": model_id, "interface": interface}
 
 
-def export_graphs_with_card(encoder_graph: nn.Module, decoder_graph: nn.Module, cfg, *, images, token_port: str,
-                            token_example, metadata: dict, model_id: str, out_dir, name: str, scheme: str,
-                            dataset: str, classes, card_extra, opset: int, verify: bool, description: str) -> dict:
-    """Export an encoder/decoder graph pair whose decoder takes ``token_port`` (+ ``snr_db`` when the model
-    uses it), write the card and (``verify``) load the result with the runtime. Shared by the codec and JSCC
-    exporters."""
-    decoder_inputs = {token_port: token_example}
+def export_encoder_decoder(model: nn.Module, *, token_port: str, metadata: dict, out_dir, name: str, scheme: str,
+                           dataset: str, classes, card_extra, opset: int, example_batch: int, verify: bool,
+                           description: str) -> dict:
+    """Export a model's ``encode`` and ``decode`` as a file pair whose decoder takes ``token_port`` (+ ``snr_db``
+    when the model uses it), traced on ``example_batch`` random images (seed 0); write the card and
+    (``verify``) load the result with the runtime. Shared by the codec and JSCC exporters."""
+    cfg = model.config
+    model_id = codec_model_id(model)
+    device = next(model.parameters()).device
+    images = torch.rand(example_batch, *cfg.image_shape, generator=torch.Generator().manual_seed(0)).to(device)
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            decoder_inputs = {token_port: model.encode(images)}
+    finally:
+        model.train(training)
     if cfg.uses_snr:
         decoder_inputs["snr_db"] = torch.zeros(len(images), device=images.device)
-    result = export_onnx_pair(encoder_graph, decoder_graph, encoder_inputs={"image": images},
+    result = export_onnx_pair(MethodGraph(model, "encode"), DecoderGraph(model), encoder_inputs={"image": images},
                               encoder_outputs=[token_port], decoder_inputs=decoder_inputs,
                               decoder_outputs=[TASK_OUTPUT[cfg.task]], metadata=metadata, out_dir=out_dir,
                               name=name, model_id=model_id, opset=opset, description=description)
@@ -155,22 +165,9 @@ def export_codec(model: nn.Module, out_dir, name: str, *, dataset: str, scheme: 
     metadata = build_metadata(task=cfg.task, image_shape=cfg.image_shape, num_tokens=cfg.num_tokens,
                               alphabet=cfg.codebook_size, classes=classes if cfg.task == "classification" else None,
                               uses_snr=cfg.uses_snr, dataset=dataset, scheme=scheme)
-    model_id = codec_model_id(model)
-    device = next(model.parameters()).device
-    generator = torch.Generator().manual_seed(0)
-    images = torch.rand(example_batch, *cfg.image_shape, generator=generator).to(device)
-    training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            indices = model.encode(images)
-    finally:
-        model.train(training)
-    return export_graphs_with_card(MethodGraph(model, "encode"), DecoderGraph(model), cfg, images=images,
-                                   token_port="indices", token_example=indices, metadata=metadata,
-                                   model_id=model_id, out_dir=out_dir, name=name, scheme=scheme, dataset=dataset,
-                                   classes=classes, card_extra=card_extra, opset=opset, verify=verify,
-                                   description=_codec_description(cfg))
+    return export_encoder_decoder(model, token_port="indices", metadata=metadata, out_dir=out_dir, name=name,
+                                  scheme=scheme, dataset=dataset, classes=classes, card_extra=card_extra, opset=opset,
+                                  example_batch=example_batch, verify=verify, description=_codec_description(cfg))
 
 
 def _codec_description(cfg) -> str:
@@ -228,5 +225,5 @@ def check_parity(model: nn.Module, paths, images, snr_db=0.0, *, atol: float = 1
             "ok": mismatches == 0 and diff < atol and diff_random < atol}
 
 
-__all__ = ["build_metadata", "check_parity", "export_codec", "export_graphs_with_card", "export_onnx_pair",
+__all__ = ["build_metadata", "check_parity", "export_codec", "export_encoder_decoder", "export_onnx_pair",
            "masking_state", "parity_inputs"]
