@@ -41,47 +41,10 @@ Timing
     validation and index clamping, as the GNU Radio blocks use it) is timed too
     (``onnx_wrapper_images_per_s``); the ratio is that of the bare models on both sides.
 
-Why ONNX Runtime barely beats PyTorch at batch 64 (measured on the 2-core development CPU, one thread,
-the shipped ``masked_vqvae_fim_at``; ORT 1.20, torch 2.13)
-    At batch 1 ORT wins by its smaller per-operator overhead (about 2.6x). At batch 64 the per-call
-    overhead is gone and both run the same MLAS/MKL-class kernels; ORT's own profile of one
-    encoder+decoder pass (about 17 ms) is MatMul 5.5 ms and then small memory-bound kernels on
-    64-wide rows: Add 1.8, Transpose 1.6, LayerNormalization 1.6, BiasGelu 1.6, Softmax 1.3,
-    ScatterElements 0.9, ArgMax 0.4 ms. What was tried, each against the shipped files:
-    ``onnxruntime.transformers`` fusions (SkipLayerNormalization; its attention fusion does not match a
-    packed QKV projection) 1.03x; a graph rewrite to ORT's fused ``com.microsoft.Attention`` 1.04x (its
-    CPU kernel takes as long as the nodes it replaces, 3.5 ms for the encoder's four blocks); dynamic
-    int8 quantisation of every MatMul 1.00x (and the logits move by up to 0.8, the indices change);
-    micro-batches of 16 or 32 images at most 6 %; two threads 0.70x (PyTorch scales 1.9x, ORT 1.3x).
-
-The batch-64 ratio depends on the CPU, which the JSON records (``cpu``: vendor, model, instruction-set
-flags; ``torch_backends``). The figures above (torch 3537, ORT 3907 images/s: 1.10x) come from a machine whose
-CPU was not recorded then. On an AMD EPYC of family 26 (AVX-512 with VNNI and BF16), five runs of
-``semcomm bench onnx --model models/masked_vqvae_fim_at --threads 1 --seconds 2 --repeats 5`` gave torch
-3302-3501 and ORT 4819-5040 images/s at batch 64, ratios 1.42-1.46, and 2.53-2.68 at batch 1; ORT's profile
-there has the same shape (MatMul 30 % of the kernel time, the rest the small kernels listed above).
-
-On an AMD EPYC of family 25 exposing AVX2 only (its two vCPUs gain little from a second thread), ORT 1.20,
-the same command gave 1.10-1.16x at batch 64 (torch 1718-1939, ORT 1994-2140 images/s) and 2.9-3.1x at
-batch 1 with the scattering decoder graph, and 1.13-1.22x (torch 1774-2135, ORT 2161-2410) and 3.24-3.49x in
-three runs with the scatter-free inference graph of :mod:`semcomm.nn.masked_vqvae` (ORT alone 4-5 % faster).
-ORT's profile of one batch-64 pass there (28.5 ms): MatMul 12.2 ms (about 64 GFLOP/s, near one core's AVX2
-peak), LayerNormalization 2.9, Softmax 2.2, Transpose 2.1, BiasGelu 2.1, Add 2.1, FusedMatMul 1.8,
-ScatterElements 0.9-1.5 (now gone). Also tried there: ``com.microsoft.MultiHeadAttention`` fed from the
-packed projection 1.01x; ``onnxruntime.transformers`` fusions on top of the new graph 1.00-1.02x; ORT 1.22,
-1.23, 1.31 and 1.32 within the run-to-run scatter; two threads 1.00x (spinning off) and 0.49x (on). PyTorch
-eager's own figure there swings between 1100 and 2000 images/s from one process to the next: in some, glibc
-hands the large activation buffers back to the OS after each pass (about 2200 minor page faults per batch-64
-pass, 6 ms of system time) and in others it keeps them. ``minor_page_faults_per_call`` in each row (counted
-after the timed rounds, per backend) tells which happened.
-
-A convolutional encoder changes the picture: for ``models/masked_vqvae_fim_at_conv`` (ResNet stem) the same
-command on the same CPU gave torch 880 and ORT 1912 images/s at batch 64 (2.17x) and 515 / 1701 at batch 1
-(3.30x), against 1.41x and 2.85x for ``masked_vqvae_fim_at`` in the same session: ORT's convolutions (with
-the BatchNorm fused in at load time) run much faster than PyTorch eager's at one thread. Its absolute
-throughput is lower than the ViT codec's (1912 vs 4700 images/s). On the AVX2 EPYC (scatter-free graph,
-``--seconds 2 --repeats 3``): torch 452 and ORT 746 images/s at batch 64 (1.65x), 193 / 557 at batch 1 (2.89x),
-with PyTorch eager faulting in 8391 pages per batch-64 pass.
+The ratio depends on the CPU, which the JSON records (``cpu``: vendor, model, instruction-set flags;
+``torch_backends``), and on the process (``minor_page_faults_per_call`` in each row, counted after the timed
+rounds, per backend). The figures measured so far, on three CPUs, and what was tried to raise the batch-64
+ratio: ``docs/benchmarks/onnx_speed.md``.
 """
 from __future__ import annotations
 
