@@ -11,7 +11,7 @@ pytest.importorskip("onnx")
 
 from semcomm.eval.probe import (LinearProbe, TransformerProbe, build_probe, position_alphabets,  # noqa: E402
                                 run_probe, train_probe)
-from semcomm.eval.report import register_cli  # noqa: E402
+from semcomm.cli.eval import add_commands  # noqa: E402
 from semcomm.export import export_codec, export_jscc  # noqa: E402
 from semcomm.nn.jscc import JSCCConfig, ViTJSCC  # noqa: E402
 from semcomm.nn.masked_vqvae import CodecConfig, MaskedVQVAE  # noqa: E402
@@ -67,7 +67,7 @@ def test_unknown_probe_is_refused():
 
 def run_cli(argv):
     parser = argparse.ArgumentParser(prog="semcomm")
-    register_cli(parser.add_subparsers(dest="command", required=True))
+    add_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -12,14 +12,15 @@ onnx = pytest.importorskip("onnx")
 from onnx import numpy_helper  # noqa: E402
 
 from semcomm.baselines.jpeg import JpegLink, JpegSettings, compress  # noqa: E402
+from semcomm.cli.eval import add_commands, settings_from_args  # noqa: E402
 from semcomm.data import load_dataset  # noqa: E402
 from semcomm.eval import figures  # noqa: E402
 from semcomm.eval.accuracy import accuracy  # noqa: E402
 from semcomm.eval.overhead import (analog_overhead, code_choices, digital_overhead, jpeg_overhead,  # noqa: E402
                                    overhead_table, threshold_snr)
-from semcomm.eval.report import parse_values, register_cli, settings_from_args  # noqa: E402
 from semcomm.eval.schemes import (ReservedView, Scheme, card_model, discover, load_checkpoint,  # noqa: E402
                                   recover_from_onnx, split_ablations)
+from semcomm.eval.settings import parse_values  # noqa: E402
 from semcomm.export import export_codec, export_jpeg_classifier, export_jscc  # noqa: E402
 from semcomm.export.contract import load_card  # noqa: E402
 from semcomm.export.model_id import codec_model_id  # noqa: E402
@@ -81,7 +82,7 @@ def zoo(tmp_path_factory):
 
 def build_args(argv):
     parser = argparse.ArgumentParser(prog="semcomm")
-    register_cli(parser.add_subparsers(dest="command", required=True))
+    add_commands(parser.add_subparsers(dest="command", required=True))
     return parser.parse_args(argv)
 
 

@@ -11,7 +11,6 @@ import pytest
 
 pytest.importorskip("torch")
 
-from semcomm.cli import reproduce_command  # noqa: E402
 from semcomm.eval.schemes import card_model  # noqa: E402
 from semcomm.export.recover import recover_weights  # noqa: E402
 from semcomm.export.contract import load_card  # noqa: E402
@@ -19,6 +18,7 @@ from semcomm.export.runtime import CPU, OnnxImageClassifier, SemanticCodec  # no
 from semcomm.export.surrogate import load_surrogate  # noqa: E402
 from semcomm.registry import family  # noqa: E402
 from semcomm.train import config as train_config  # noqa: E402
+from semcomm.train.reproduce import reproduce_command  # noqa: E402
 
 CARDS = sorted(glob.glob("models/*.card.json"))
 SURROGATE_CARDS = sorted(glob.glob("models/surrogates/*.card.json"))

@@ -111,7 +111,7 @@ def test_reconstruction_pretraining_then_classification_fine_tuning(tmp_path, ca
 
 
 def test_fine_tuning_refuses_a_pretraining_of_another_architecture(tmp_path, capsys):
-    write_fashion(tmp_path / "data", n_train=64, n_test=16)
+    write_fashion(tmp_path / "data", n_train=128, n_test=16)
     runs = str(tmp_path / "runs")
     absent = _codec_config(tmp_path, "tiny_cls", init_from="tiny_recon")
     assert main(["train", absent, "--run-dir", runs]) == 2
@@ -125,6 +125,8 @@ def test_fine_tuning_refuses_a_pretraining_of_another_architecture(tmp_path, cap
     capsys.readouterr()
     assert main(["train", absent, "--run-dir", runs]) == 2
     assert "to_code.weight is shape (8, 16), this model (4, 16)" in capsys.readouterr().err
+    assert main(["train", pretraining, "--run-dir", runs, "--set", "data.validation_images=70"]) == 2
+    assert "58 training images (70 held out for validation) are fewer than one batch of 64" in capsys.readouterr().err
 
 
 def test_product_quantised_fine_tuning_and_eval_only_reproduces_the_metrics(tmp_path, capsys):
@@ -255,10 +257,10 @@ def test_show_config_prints_the_resolved_config_and_trains_nothing(tmp_path, cap
 
 
 def test_export_reproduce_line_names_an_evaluation_eps_other_than_the_training_noise():
-    from semcomm.cli import _eval_eps_option
+    from semcomm.train.reproduce import eval_eps_option
 
     config = {"adversarial": {"eps": 16 / 255}}
-    assert _eval_eps_option({"white_box_pgd": {"attack": {"eps": 0.0313725}}}, config) == " --eval-eps 8/255"
-    assert _eval_eps_option({"white_box_pgd": {"attack": {"eps": 0.03}}}, config) == " --eval-eps 0.03"
-    assert _eval_eps_option({"white_box_pgd": {"attack": {"eps": 0.0627451}}}, config) == ""
-    assert _eval_eps_option({"clean": {}}, config) == ""  # no PGD evaluation (e.g. reconstruction)
+    assert eval_eps_option({"white_box_pgd": {"attack": {"eps": 0.0313725}}}, config) == " --eval-eps 8/255"
+    assert eval_eps_option({"white_box_pgd": {"attack": {"eps": 0.03}}}, config) == " --eval-eps 0.03"
+    assert eval_eps_option({"white_box_pgd": {"attack": {"eps": 0.0627451}}}, config) == ""
+    assert eval_eps_option({"clean": {}}, config) == ""  # no PGD evaluation (e.g. reconstruction)

@@ -13,6 +13,7 @@ import torch
 from tqdm import tqdm
 
 from ..baselines.jpeg import JpegLink, JpegSettings
+from ..config.link import FADING_OF_CHANNEL
 from ..nn.vit import patchify
 from ..phy.ldpc import CODE_IDS
 from ..phy.modem import LinkConfig
@@ -22,9 +23,9 @@ from .accuracy import accuracy, classify, white_box_attack
 from .jpeg import classify_jpeg
 from .overhead import analog_overhead, code_choices, digital_overhead, jpeg_overhead, overhead_table
 from .plots import plot_accuracy_table, plot_heatmaps, plot_panels
-from .report import ReportSettings, eps_label
 from .schemes import (PAPER_SCHEMES, ReservedView, Scheme, card_model, check_selection, discover,
                       discover_surrogates, split_ablations)
+from .settings import ReportSettings, eps_label
 
 
 # ------------------------------------------------------------------------------------------ evaluator
@@ -39,7 +40,8 @@ class Evaluator:
         self.ablations, self.surrogates = list(ablations), list(surrogates)
         self.images = torch.from_numpy(data.float_images())
         self.labels = torch.from_numpy(data.labels)
-        self.chain = ChainSettings(modulation=settings.modulation, code=settings.code, channel=settings.channel)
+        self.chain = ChainSettings(modulation=settings.modulation, code=settings.code,
+                                   fading=FADING_OF_CHANNEL[settings.channel])
         self._accuracy: dict = {}
         self._adversarial: dict = {}
         for scheme in self.models():

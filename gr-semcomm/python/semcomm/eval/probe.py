@@ -21,7 +21,6 @@ indices ``[N, T]`` int64 with ``0 <= i_t < J_t`` (the alphabet of position ``t``
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from tqdm import tqdm
 
 from ..nn.vit import Block
 from ..phy.bits import IndexBitMapper
-from .report import PROBES
+from .settings import PROBES
 
 
 def position_alphabets(alphabet, num_tokens: int) -> list[int]:
@@ -156,25 +155,3 @@ def run_probe(model_prefix, kind: str = "linear", *, epochs: int = 15, train_ima
             "test_accuracy": history[-1]["test_accuracy"], "train_accuracy": history[-1]["train_accuracy"],
             "card_clean_accuracy": clean.get("accuracy"), "card_clean_images": clean.get("images"),
             "history": history}
-
-
-def cmd_probe(args) -> int:
-    """``semcomm eval probe`` (options: :func:`semcomm.eval.report.register_cli`)."""
-    for option, value in (("--epochs", args.epochs), ("--train-images", args.train_images),
-                          ("--test-images", args.test_images)):
-        if value is not None and value < 1:
-            raise ValueError(f"{option} must be >= 1, got {value}")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    result = run_probe(args.model, args.probe, epochs=args.epochs, train_images=args.train_images,
-                       test_images=args.test_images, seed=args.seed, data_root=args.data_root)
-    for row in result["history"]:
-        print(f"epoch {row['epoch']:3d}  loss {row['train_loss']:.4f}  train {100 * row['train_accuracy']:.2f} %  "
-              f"test {100 * row['test_accuracy']:.2f} %")
-    card = result["card_clean_accuracy"]
-    print(f"{result['model']}: {result['probe']} probe {100 * result['test_accuracy']:.2f} % on "
-          f"{result['test_images']} test images; the codec's own receiver (card) "
-          + ("n/a" if card is None else f"{100 * card:.2f} % on {result['card_clean_images']}"))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-    return 0

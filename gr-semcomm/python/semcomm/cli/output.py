@@ -1,0 +1,29 @@
+"""What the commands print and write: JSON (to a file and/or standard output), plain text tables, progress
+lines on standard error."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def write_json(data, out: str | None, to_stdout: bool) -> None:
+    text = json.dumps(data, indent=2)
+    if out:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        with open(out, "w") as handle:
+            handle.write(text + "\n")
+    if to_stdout:
+        print(text)
+
+
+def table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
+    """Plain text table; ``columns`` are (key, title, format)."""
+    cells = [[title for _, title, _ in columns]]
+    cells += [[format(row[key], fmt) if row.get(key) is not None else "-" for key, _, fmt in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    return "\n".join("  ".join(cell.rjust(width) for cell, width in zip(line, widths)) for line in cells)
+
+
+def err(message: str) -> None:
+    print(message, file=sys.stderr)

@@ -1,0 +1,147 @@
+"""``semcomm train`` and ``semcomm export``: a codec from its YAML config to its ONNX files and model card. The
+final evaluation is :mod:`semcomm.train.evaluation`, the card's reproduce line :mod:`semcomm.train.reproduce`."""
+from __future__ import annotations
+
+import os
+
+from .output import write_json
+
+
+def _show_config(path: str, config: dict) -> None:
+    """Print the resolved training config (``extends`` applied, defaults filled in) as YAML, then the
+    configs a reproduction trains first (:func:`semcomm.train.pretrained.training_chain`) as a comment."""
+    import yaml
+
+    from ..train.pretrained import training_chain
+
+    print(yaml.safe_dump(config, sort_keys=False), end="")
+    print("# trains after: " + (", ".join(training_chain(path, config)[:-1]) or "nothing (a first run)"))
+
+
+def cmd_train(args) -> int:
+    import torch
+
+    from ..config import parse_overrides
+    from ..eval.settings import parse_values
+    from ..train import config as train_config
+    from ..train.evaluation import EvaluationSettings, evaluate_run, evaluation_attack
+    from ..train.trainer import Trainer
+
+    if args.eval_split != "test" and not args.eval_only:
+        raise ValueError(f"--eval-split {args.eval_split} needs --eval-only: a training run's metrics are on the "
+                         "test images")
+    config = train_config.load(args.config, parse_overrides(args.set))
+    if args.eval_only:  # the weights come from the run's own checkpoint: no pre-training or teacher is read
+        config["train"].update(init_from=None, distill_from=None)
+    if args.epochs:
+        config["train"]["epochs"] = args.epochs
+    attack = evaluation_attack(config, args.eval_eps)  # a bad --eval-eps fails here, not after the training
+    settings = EvaluationSettings(args.eval_snr, args.eval_images, args.eval_split, parse_values(args.eval_sweep))
+    if args.show_config:
+        _show_config(args.config, config)
+        return 0
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: this torch build sees no CUDA GPU (torch.cuda.is_available() is False)")
+    trainer = Trainer(config, run_dir=args.run_dir, device=device)
+    if args.eval_only:
+        if trainer.load_weights() is None:
+            raise FileNotFoundError(f"--eval-only: no checkpoint {trainer.checkpoint_path}: train the run first")
+        print(f"evaluating {trainer.checkpoint_path} (after epoch {trainer.epoch}), no training")
+    else:
+        _fit(trainer, config, device, args.resume)
+    metrics = evaluate_run(trainer, config, settings, attack)
+    if args.eval_only:
+        split = "" if args.eval_split == "test" else f"{args.eval_split}_"
+        noise = f"_eps{args.eval_eps.replace('/', 'of')}" if args.eval_eps else ""
+        out = os.path.join(trainer.run_dir, f"evaluation_{split}{args.eval_images}_{args.eval_snr:g}dB{noise}.json")
+        write_json({"checkpoint": trainer.checkpoint_path, "epoch": trainer.epoch, "metrics": metrics}, out, False)
+        print(f"written {out}")
+        return 0
+    write_json({"config": config, "history": trainer.history, "metrics": metrics, "pretrained": trainer.pretrained,
+                "teacher": trainer.teacher_record}, os.path.join(trainer.run_dir, "metrics.json"), False)
+    return 0
+
+
+def _fit(trainer, config: dict, device: str, resume: bool) -> None:
+    print(f"training {config['name']} on {device}")
+    if trainer.pretrained:
+        print(f"initialised from {trainer.pretrained['checkpoint']} ({trainer.pretrained['loaded']} tensors; "
+              f"fresh: {', '.join(trainer.pretrained['fresh']) or 'none'})")
+    if resume and trainer.resume():
+        print(f"resumed {trainer.checkpoint_path} after epoch {trainer.epoch}")
+    trainer.fit()
+
+
+def cmd_export(args) -> int:
+    import torch
+
+    from ..data import load_dataset
+    from ..export.run_record import load_run_record, training_entry
+    from ..registry import check_model_parity, export_model
+    from ..train import config as train_config
+    from ..train.ema import deployed_weights
+    from ..train.reproduce import reproduce_command
+    from ..train.trainer import build_model
+
+    run_dir = os.path.join(args.run_dir, train_config.load(args.config)["name"])
+    checkpoint = os.path.join(run_dir, "checkpoint.pt")
+    if not os.path.exists(checkpoint):
+        raise ValueError(f"no checkpoint at {checkpoint}; train first: semcomm train {args.config}")
+    trained = load_run_record(run_dir)
+    config = trained["config"]  # what the weights were trained with, not the YAML as it is now
+    test_set = load_dataset(config["data"]["dataset"], "test", root=config["data"]["root"])
+    model = build_model(config, test_set.image_shape, len(test_set.classes))
+    model.load_state_dict(deployed_weights(torch.load(checkpoint, map_location="cpu", weights_only=True)))
+    reproduce = reproduce_command(args.config, config, trained.get("metrics", {}))
+    card_extra = {"metrics": trained.get("metrics", {}), "training": training_entry(trained), "reproduce": reproduce}
+    images = torch.from_numpy(test_set.float_images()[:64])
+    paths = export_model(model, args.out, config["name"], dataset=config["data"]["dataset"], scheme=config["scheme"],
+                         classes=list(test_set.classes), card_extra=card_extra)
+    parity, summary = check_model_parity(model, paths, images, snr_db=12.0)
+    files = ", ".join(paths[role] for role in ("encoder", "decoder", "weights", "card") if role in paths)
+    print(f"exported {files} (model id {paths['model_id'][:16]}...)")
+    print(f"parity on 64 test images: {summary}")
+    return 0 if parity["ok"] else 1
+
+
+def add_commands(sub) -> None:
+    """``semcomm train`` and ``semcomm export``."""
+    train = sub.add_parser("train", help="train a semantic codec from a YAML config (checkpoints, resume)")
+    train.add_argument("config", help="YAML training config, e.g. models/configs/masked_vqvae_fim_at.yaml")
+    train.add_argument("--run-dir", default="runs", help="checkpoints and logs go to RUN_DIR/<name>/")
+    train.add_argument("--resume", action="store_true", help="continue from RUN_DIR/<name>/checkpoint.pt")
+    train.add_argument("--epochs", type=int, help="override train.epochs")
+    train.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                       help="override a config field before validation, e.g. --set train.lr=1e-4 (repeatable)")
+    train.add_argument("--show-config", action="store_true",
+                       help="print the resolved config (extends applied, defaults filled in) and the runs it "
+                            "starts from, then exit")
+    train.add_argument("--eval-only", action="store_true",
+                       help="no training: evaluate RUN_DIR/<name>/checkpoint.pt as a finished run is (--eval-snr, "
+                            "--eval-images, --eval-sweep, --eval-eps) into "
+                            "RUN_DIR/<name>/evaluation_<images>_<snr>dB[_eps<E>].json")
+    train.add_argument("--eval-split", choices=("test", "validation", "train"), default="test",
+                       help="images of the evaluation, with --eval-only, into "
+                            "RUN_DIR/<name>/evaluation_<split>_<images>_<snr>dB.json: 'validation' (the images the "
+                            "run held out of training, data.validation_images: choose models and recipes on these, "
+                            "never on the test images), 'train' (the first --eval-images training images, not "
+                            "augmented: does the model fit them?)")
+    train.add_argument("--threads", type=int, help="torch CPU threads")
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                       help="where to train (auto: a CUDA GPU when torch sees one, else the CPU)")
+    train.add_argument("--eval-snr", type=float, default=12.0, help="Es/N0 (dB) of the final evaluation")
+    train.add_argument("--eval-images", type=int, default=2000, help="test images in the final evaluation")
+    train.add_argument("--eval-eps", metavar="EPS",
+                       help="L-inf eps of the final evaluation's PGD (K = 5, alpha eps/4), e.g. 8/255 for a model "
+                            "trained against other noise (default: the config's adversarial eps and alpha)")
+    train.add_argument("--eval-sweep", default="0,1,1.5,2,3,12",
+                       help="Es/N0 points (dB) of the card's clean accuracy vs SNR (metrics.clean_vs_snr); '' for none")
+    train.set_defaults(func=cmd_train)
+
+    export = sub.add_parser("export", help="export a trained codec to ONNX + model card (model contract)")
+    export.add_argument("config", help="the YAML training config of the model")
+    export.add_argument("--run-dir", default="runs", help="where `semcomm train` put RUN_DIR/<name>/checkpoint.pt")
+    export.add_argument("--out", default="models", help="output directory")
+    export.set_defaults(func=cmd_export)
