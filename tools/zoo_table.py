@@ -1,7 +1,11 @@
-"""Write the model table of ``models/README.md`` from the model cards, so that the numbers there are the cards'.
+"""Write the generated blocks of the READMEs from the JSON they cite, so that their numbers are the JSON's.
 
-    .venv/bin/python tools/zoo_table.py          # rewrites the table between the markers in models/README.md
-    .venv/bin/python tools/zoo_table.py --check  # exit 1 when the table is not current (the tests run this)
+    .venv/bin/python tools/zoo_table.py          # rewrites the blocks between their markers
+    .venv/bin/python tools/zoo_table.py --check  # exit 1 when a block is not current (the tests run this)
+
+The zoo table of ``models/README.md`` comes from the model cards; the target checks of ``README.md`` and
+``models/README.md`` from ``models/report_targets/report.json`` (``checks``: each comparison ahead, tied
+or behind with its margin and standard error, each target met or missed).
 
 One row per ``models/*.card.json``, in the paper's scheme order: what crosses the channel per image
 (indices x bits, analog symbols, or the JPEG bytes), the card's accuracies at its evaluation SNR on
@@ -18,7 +22,10 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(ROOT, "models", "README.md")
+MAIN_README = os.path.join(ROOT, "README.md")
+TARGETS_REPORT = os.path.join(ROOT, "models", "report_targets", "report.json")
 BEGIN, END = "<!-- zoo table: tools/zoo_table.py -->", "<!-- end of zoo table -->"
+TARGETS_BEGIN, TARGETS_END = "<!-- target checks: tools/zoo_table.py -->", "<!-- end of target checks -->"
 ORDER = ("masked_vqvae_fim_at", "masked_vqvae_at", "masked_vqvae", "jscc_at", "jscc", "jpeg_ldpc_at", "jpeg_ldpc")
 
 
@@ -63,20 +70,35 @@ def table(models_dir: str = os.path.join(ROOT, "models")) -> str:
     return "\n".join([head, *(row(card) for card in cards)])
 
 
-def updated(text: str, new_table: str) -> str:
-    start, stop = text.index(BEGIN) + len(BEGIN), text.index(END)
-    return text[:start] + "\n" + new_table + "\n" + text[stop:]
+def target_checks(report_path: str = TARGETS_REPORT) -> str:
+    """One line per check of the report that has a verdict: the verdict, what was compared, the summary."""
+    checks = json.load(open(report_path))["checks"]
+    return "\n".join(f"- **{check['verdict']}**: {check['check']}: {check['summary']}"
+                     for check in checks if check["verdict"] is not None)
+
+
+def updated(text: str, block: str, begin: str = BEGIN, end: str = END) -> str:
+    start, stop = text.index(begin) + len(begin), text.index(end)
+    return text[:start] + "\n" + block + "\n" + text[stop:]
 
 
 def main(argv) -> int:
-    text = open(README).read()
-    new = updated(text, table())
-    if "--check" in argv:
-        if new != text:
-            print(f"{README}: the zoo table is not current; run .venv/bin/python tools/zoo_table.py", file=sys.stderr)
-            return 1
-        return 0
-    open(README, "w").write(new)
+    checks = target_checks()
+    blocks = {README: [(table(), BEGIN, END), (checks, TARGETS_BEGIN, TARGETS_END)],
+              MAIN_README: [(checks, TARGETS_BEGIN, TARGETS_END)]}
+    stale = []
+    for path, parts in blocks.items():
+        text = new = open(path).read()
+        for block, begin, end in parts:
+            new = updated(new, block, begin, end)
+        if new == text:
+            continue
+        stale.append(path)
+        if "--check" not in argv:
+            open(path, "w").write(new)
+    if stale and "--check" in argv:
+        print(f"not current: {', '.join(stale)}; run .venv/bin/python tools/zoo_table.py", file=sys.stderr)
+        return 1
     return 0
 
 
