@@ -30,7 +30,7 @@ def cmd_run(args) -> int:
             summary = run_role(args.role, config, out, args.timeout)
     if summary is not None:
         from ..testbed.demo import format_table
-        print(formattable([summary]))
+        print(format_table([summary]))
         print(f"wrote {out / 'summary.json'} and {out / 'frames.jsonl'}")
     return 0
 
