@@ -262,10 +262,10 @@ def test_clamping_is_counted_for_non_power_of_two_alphabets(mode):
 
 def test_rayleigh_is_worse_than_awgn():
     awgn, rayleigh = (ErrorProfile.build(ProfileSettings.for_codec(
-        J, T, chain=ChainSettings(channel=kind), snr_min_db=6.5, snr_max_db=7.0, max_frames=128)) for kind in
-        ("awgn", "rayleigh"))  # independent per-symbol fading, perfect CSI: ~1.5 dB later waterfall
+        J, T, chain=ChainSettings(fading=kind), snr_min_db=6.5, snr_max_db=7.0, max_frames=128)) for kind in
+        ("none", "rayleigh"))  # independent per-symbol fading, perfect CSI: ~1.5 dB later waterfall
     assert awgn.cwer.max() < 0.05 and rayleigh.cwer.min() > 0.6
-    _, stats = ExactChain(J, T, chain=ChainSettings(channel="rayleigh")).corrupt(
+    _, stats = ExactChain(J, T, chain=ChainSettings(fading="rayleigh")).corrupt(
         _indices(np.random.default_rng(0), 64), np.full(64, 6.5), np.random.default_rng(1))
     assert stats.frame_error.mean() > 0.6
 
@@ -308,8 +308,8 @@ def test_snr_outside_profile_range(profile):
 
 
 def test_bad_settings():
-    with pytest.raises(ValueError, match="unknown channel"):
-        ChainSettings(channel="rain")
+    with pytest.raises(ValueError, match="unknown fading 'rain'; allowed: none, rayleigh, rician"):
+        ChainSettings(fading="rain")
     with pytest.raises(ValueError, match="unknown LDPC code"):
         ChainSettings(code="wifi999")
     with pytest.raises(ValueError, match="two points"):

@@ -1,5 +1,6 @@
 import glob
 import os
+import re
 
 import pytest
 
@@ -14,6 +15,23 @@ def test_shipped_config_is_valid_and_complete():
     config = train_config.load(SHIPPED)
     assert config["adversarial"]["enabled"] and config["model"]["fim_layers"]
     assert config["link"]["snr_db"] == [4, 12]
+    assert config["channel"] == {"fading": "none", "k_factor_db": 6}
+
+
+def test_the_channel_is_spelled_as_in_the_testbed_configs_and_reaches_the_chain_and_the_analog_model():
+    from semcomm.train.trainer import build_model, chain_settings
+
+    rayleigh = train_config.load("models/configs/jscc.yaml", {"channel.fading": "rayleigh"})
+    assert chain_settings(rayleigh).fading == "rayleigh"
+    assert build_model(rayleigh, (1, 28, 28), 10).config.channel == "rayleigh"
+    shipped = train_config.load("models/configs/jscc.yaml")
+    assert build_model(shipped, (1, 28, 28), 10).config.channel == "awgn"  # as in the model card
+
+
+def test_overrides_apply_to_the_resolved_config_before_validation():
+    assert train_config.load(SHIPPED, {"train.epochs": 2, "channel.fading": "rician"})["train"]["epochs"] == 2
+    with pytest.raises(ConfigError, match=r"fim_at\.yaml: invalid training config:\s+train/epochs: 0 is less"):
+        train_config.load(SHIPPED, {"train.epochs": 0})
 
 
 @pytest.mark.parametrize("mutate, message", [
@@ -23,11 +41,16 @@ def test_shipped_config_is_valid_and_complete():
     (lambda c: c["model"].update(depth=3), "Additional properties are not allowed ('depth'"),
     (lambda c: c["link"].update(snr_db=[12, -3]), "link/snr_db: low end 12 is above high end -3"),
     (lambda c: c["train"].update(augment_shift=-1), "train/augment_shift: -1 is less than the minimum of 0"),
+    (lambda c: c["channel"].update(fading="awgn"),
+     "channel/fading: 'awgn' is not one of ['none', 'rayleigh', 'rician']; allowed: one of 'none', 'rayleigh'"),
+    (lambda c: c["link"].update(channel="awgn"),
+     "link: Additional properties are not allowed ('channel' was unexpected)"),
+    (lambda c: c["link"].update(code="turbo"), "link/code: unknown LDPC code 'turbo'; allowed: wifi648_r12"),
 ])
 def test_invalid_fields_are_reported_by_path(mutate, message):
     config = train_config.load(SHIPPED)
     mutate(config)
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("[", r"\[")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         train_config.validate(config)
 
 
@@ -107,6 +130,17 @@ def test_a_config_extends_a_base_mappings_merge_other_values_replace(tmp_path):
         "clean_weight"]
     init_from = expected["train"]["init_from"]  # inherited: the run to train first is the base's
     assert training_chain(grandchild, expected) == [str(tmp_path / f"{init_from}.yaml"), grandchild]
+
+
+def test_a_config_in_a_subdirectory_finds_configs_one_level_up(tmp_path):
+    _write_base(tmp_path)
+    recon = train_config.load(SHIPPED)["train"]["init_from"]  # the run the base starts from
+    _write_config(tmp_path, recon, open(f"models/configs/{recon}.yaml").read())
+    (tmp_path / "experiments").mkdir()
+    child = _write_config(tmp_path / "experiments", "child", "extends: base\nname: child\n")
+    config = train_config.load(child)
+    assert config["name"] == "child" and config["model"] == train_config.load(SHIPPED)["model"]
+    assert training_chain(child, config) == [str(tmp_path / f"{recon}.yaml"), child]
 
 
 @pytest.mark.parametrize("files, message", [

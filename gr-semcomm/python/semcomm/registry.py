@@ -39,7 +39,9 @@ class Family:
     parity_summary: str  #: the parity check's figures in one line: a format string of its result's keys
     evaluator: str       #: accuracy on a dataset, the arguments of :func:`semcomm.eval.accuracy.accuracy`
     image_input: bool = False          #: the model classifies (received) images: no codec, no SNR input
-    link_fields: tuple[str, ...] = ()  #: config fields a training config sets in its ``link`` section
+    #: the model config's field a training config's ``channel`` section sets, as the channel's name
+    #: (:func:`semcomm.config.link.channel_name`: ``awgn`` for ``fading: none``)
+    channel_field: str | None = None
 
     def config_class(self) -> type:
         return _load(self.config)
@@ -67,7 +69,7 @@ FAMILIES = (
            exporter="export.jscc_export:export_jscc", parity="export.jscc_export:check_jscc_parity",
            parity_summary="symbols max abs diff {symbols_max_abs_diff:.2e}, decoder max abs diff "
                           "{decoder_max_abs_diff:.2e}",
-           evaluator="eval.accuracy:codec_accuracy", link_fields=("channel",)),
+           evaluator="eval.accuracy:codec_accuracy", channel_field="channel"),
     Family("jpeg", ("jpeg_ldpc_at", "jpeg_ldpc"),
            config="nn.classifier:ClassifierConfig", model="nn.classifier:ViTClassifier",
            exporter="export.classifier_export:export_jpeg_classifier",

@@ -137,7 +137,7 @@ class JpegLink:
 
     def __repr__(self) -> str:
         c = self.chain
-        return f"JpegLink({self.settings.to_dict()}, {c.modulation}, {c.code}, {c.channel})"
+        return f"JpegLink({self.settings.to_dict()}, {c.modulation}, {c.code}, {c.fading})"
 
     def modulate(self, images) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Images ``[N, C, H, W]`` -> (frame symbols complex64 ``[N, S_max]`` zero-padded, JPEG bytes ``[N]``,

@@ -7,7 +7,11 @@
 - :data:`CHANNEL`: the ``channel`` section's fading model, ``fading`` (:data:`FADINGS`: ``none`` is AWGN
   alone, ``rayleigh``, ``rician``), and its ``k_factor_db`` (the Rician K factor in dB); defaults in
   :data:`CHANNEL_DEFAULTS`. The testbed's stream emulator adds how many samples one gain lasts
-  (``fading_block``); the training chain draws one gain per symbol.
+  (``fading_block``); the training chain draws one gain per symbol. The link simulator's spec
+  (:class:`semcomm.sim.link.ChainSettings`) spells the fading model the same way.
+- The command lines' ``--channel`` (``semcomm ber``, ``semcomm eval``), the BER sweep's
+  :class:`~semcomm.sim.ber.FadingSpec` and the analog JSCC's model config (in its model cards) name a channel
+  instead: ``awgn`` for no fading (:data:`FADING_OF_CHANNEL`, :func:`channel_name`).
 """
 from __future__ import annotations
 
@@ -23,6 +27,14 @@ LINK = {"modulation": enum(MODULATION_IDS), "code": {"type": "string"}}
 ES_N0_DB = number(-20, 60)
 CHANNEL = {"fading": enum(FADINGS), "k_factor_db": number(-30, 40)}
 CHANNEL_DEFAULTS = {"fading": "none", "k_factor_db": 6}
+#: a channel's name (command lines, BER sweep, analog JSCC config) -> its fading model
+FADING_OF_CHANNEL = {"awgn": "none", "rayleigh": "rayleigh", "rician": "rician"}
+
+
+def channel_name(fading: str) -> str:
+    """The name of the channel with fading model ``fading`` (``none``: ``awgn``), :data:`FADING_OF_CHANNEL`'s
+    inverse."""
+    return {model: name for name, model in FADING_OF_CHANNEL.items()}[fading]
 
 
 def code_problems(path: str, code: str) -> list[str]:

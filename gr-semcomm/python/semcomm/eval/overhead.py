@@ -28,6 +28,7 @@ import dataclasses
 import numpy as np
 
 from ..baselines.jpeg import JpegSettings, compress
+from ..config.link import FADING_OF_CHANNEL
 from ..phy.bits import IndexBitMapper
 from ..phy.ldpc import get_code
 from ..phy.modem import HEADER_SYMBOLS, PREAMBLE_LENGTH, FrameModem, LinkConfig
@@ -120,7 +121,8 @@ def code_choices(alphabet, num_tokens: int, link: LinkConfig, codes, fer_target:
     for code in codes:
         code_link = dataclasses.replace(link, code=code)
         row = digital_overhead(alphabet, num_tokens, code_link)
-        settings = dataclasses.replace(base, chain=ChainSettings.from_link_config(code_link, channel))
+        chain = ChainSettings.from_link_config(code_link, FADING_OF_CHANNEL[channel])
+        settings = dataclasses.replace(base, chain=chain)
         table = ErrorProfile.build(settings).table()
         threshold = threshold_snr(table, fer_target)
         rows[code] = {**row, "fer": [point["fer"] for point in table], "threshold_esn0_db": threshold,

@@ -264,7 +264,7 @@ class ErrorProfile(IndexLink):
 
     def __repr__(self) -> str:
         s = self.settings
-        return (f"ErrorProfile({s.chain.modulation}, {s.chain.code}, {s.chain.channel}, "
+        return (f"ErrorProfile({s.chain.modulation}, {s.chain.code}, {s.chain.fading}, "
                 f"payload={self.payload_bits} bits, "
                 f"Es/N0 {s.snr_min_db:g}..{s.snr_max_db:g} dB step {s.snr_step_db:g}, model={self.model!r})")
 

@@ -37,7 +37,7 @@ class ExactChain(IndexLink):
 
     def __repr__(self) -> str:
         c = self.chain
-        return f"ExactChain({c.modulation}, {c.code}, {c.channel}, payload={self.payload_bits} bits, {self.mapper!r})"
+        return f"ExactChain({c.modulation}, {c.code}, {c.fading}, payload={self.payload_bits} bits, {self.mapper!r})"
 
     def corrupt(self, indices, snr_db, rng) -> tuple[np.ndarray, CorruptStats]:
         """Indices ``[N, T]`` through the real chain at per-image Es/N0 ``snr_db`` ``[N]``."""

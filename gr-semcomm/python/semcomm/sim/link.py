@@ -6,7 +6,7 @@ A semantic codec sends ``T`` codebook indices per image through
     to whole bytes + CRC-32) -> shortened LDPC -> QAM -> channel at the image's SNR -> soft demap (LLR)
     -> LDPC decode -> bits -> indices
 
-:class:`ChainSettings` is the link's spec (modulation, code, decoder, channel). Every link a codec can be
+:class:`ChainSettings` is the link's spec (modulation, code, decoder, fading). Every link a codec can be
 given implements one interface, :meth:`IndexLink.corrupt`::
 
     corrupt(indices [N, T] int, snr_db [N] or scalar, rng) -> (indices' [N, T] int64, CorruptStats)
@@ -45,8 +45,9 @@ import numpy as np
 
 from ..phy.bits import IndexBitMapper
 from ..phy.modem import LinkConfig, framed_payload_bits, payload_layout
+from ..config.link import FADINGS, channel_name
 from ..phy.qam import check_modulation
-from .ber import CHANNELS, FadingSpec
+from .ber import FadingSpec
 
 
 def index_payload_bytes(index_bits: int) -> int:
@@ -63,10 +64,11 @@ def frame_payload_bits(index_bits: int) -> int:
 
 @dataclass(frozen=True)
 class ChainSettings:
-    """The PHY of the chain: modulation, LDPC code and decoder, channel.
+    """The PHY of the chain: modulation, LDPC code and decoder, fading.
 
-    ``channel`` is ``awgn``, ``rayleigh`` or ``rician`` (:class:`semcomm.sim.ber.FadingSpec`):
-    flat fading, one gain per ``fading_block`` symbols, equalised with perfect CSI when ``csi``.
+    ``fading`` is ``none`` (AWGN alone), ``rayleigh`` or ``rician``, spelled as a config's ``channel.fading``
+    (:mod:`semcomm.config.link`): flat fading (:class:`semcomm.sim.ber.FadingSpec`), one gain per
+    ``fading_block`` symbols, equalised with perfect CSI when ``csi``.
     ``code="none"`` sends the payload uncoded (one "codeword" = the whole payload).
     """
     modulation: str = "16qam"
@@ -74,7 +76,7 @@ class ChainSettings:
     decoder: str = "nms"
     max_iterations: int = 20
     llr_method: str = "maxlog"
-    channel: str = "awgn"
+    fading: str = "none"
     k_factor_db: float = 0.0
     fading_block: int = 1
     csi: bool = True
@@ -85,18 +87,19 @@ class ChainSettings:
         if isinstance(self.max_iterations, bool) or int(self.max_iterations) != self.max_iterations \
                 or self.max_iterations < 1:
             raise ValueError(f"max_iterations must be an int >= 1, got {self.max_iterations!r}")
-        if self.channel not in CHANNELS:
-            raise ValueError(f"unknown channel {self.channel!r}; allowed: {', '.join(CHANNELS)}")
+        if self.fading not in FADINGS:
+            raise ValueError(f"unknown fading {self.fading!r}; allowed: {', '.join(FADINGS)}")
         object.__setattr__(self, "max_iterations", int(self.max_iterations))
         object.__setattr__(self, "k_factor_db", float(self.k_factor_db))
         object.__setattr__(self, "fading_block", int(self.fading_block))
         object.__setattr__(self, "csi", bool(self.csi))
-        self.fading()  # validates the fading block length
+        self.fading_spec()  # validates the fading block length
 
     @classmethod
-    def from_link_config(cls, link, channel: str = "awgn", **fading) -> "ChainSettings":
+    def from_link_config(cls, link, fading: str = "none", **parameters) -> "ChainSettings":
         """From a :class:`semcomm.phy.modem.LinkConfig` (modulation, code, decoder, iterations, LLR)."""
-        return cls(link.modulation, link.code, link.decoder, link.max_iterations, link.llr_method, channel, **fading)
+        return cls(link.modulation, link.code, link.decoder, link.max_iterations, link.llr_method, fading,
+                   **parameters)
 
     def link_config(self, **frame) -> LinkConfig:
         """The frame modem's settings for this chain; ``frame``: the other :class:`LinkConfig` fields
@@ -104,14 +107,14 @@ class ChainSettings:
         return LinkConfig(modulation=self.modulation, code=self.code, decoder=self.decoder,
                           max_iterations=self.max_iterations, llr_method=self.llr_method, **frame)
 
-    def fading(self) -> FadingSpec:
-        return FadingSpec(self.channel, self.k_factor_db, self.fading_block, self.csi)
+    def fading_spec(self) -> FadingSpec:
+        return FadingSpec(channel_name(self.fading), self.k_factor_db, self.fading_block, self.csi)
 
     def channel_output(self, symbols, snr_db, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Frames of symbols ``[F, S]`` through the channel at Es/N0 ``snr_db`` (scalar or one per frame
         ``[F]``) -> (symbols to demap, their N0), as :meth:`FadingSpec.apply`."""
         snr = np.asarray(snr_db, dtype=np.float64)
-        return self.fading().apply(symbols, snr.reshape(-1, 1) if snr.ndim else snr, rng)
+        return self.fading_spec().apply(symbols, snr.reshape(-1, 1) if snr.ndim else snr, rng)
 
 
 @dataclass

@@ -20,8 +20,8 @@ from .error_profile import ErrorProfile, ProfileSettings
 from .link import ChainSettings
 
 PROFILE_FORMAT = "semcomm.error_profile"
-#: Bump when the measurement or the file layout changes: older files are refused.
-PROFILE_VERSION = 1
+#: Bump when the measurement or the file layout changes: older files are refused (2: the chain's ``fading``).
+PROFILE_VERSION = 2
 
 
 class StaleProfileError(ValueError):
@@ -96,7 +96,7 @@ def load_or_build(path: str, settings: ProfileSettings, rebuild_stale: bool = Fa
 
 def build_default_profile(path: str | None = None, *, alphabet=256, num_indices: int | None = 98,
                           labelling: str = "natural", modulation: str = "16qam", code: str = "wifi1944_r12",
-                          channel: str = "awgn", snr_min_db: float = -9.0, snr_max_db: float = 18.0,
+                          fading: str = "none", snr_min_db: float = -9.0, snr_max_db: float = 18.0,
                           snr_step_db: float = 0.5, max_frames: int = 500, seed: int = 0,
                           progress: Callable[[dict], None] | None = None, **chain_options) -> ErrorProfile:
     """Build (and, with ``path``, save) the profile of a codec/link; defaults: J=256, T=98, 16-QAM,
@@ -107,7 +107,7 @@ def build_default_profile(path: str | None = None, *, alphabet=256, num_indices:
     """
     settings = ProfileSettings.for_codec(
         alphabet, num_indices if isinstance(alphabet, (int, np.integer)) or str(alphabet).strip().isdigit() else None,
-        labelling=labelling, chain=ChainSettings(modulation=modulation, code=code, channel=channel, **chain_options),
+        labelling=labelling, chain=ChainSettings(modulation=modulation, code=code, fading=fading, **chain_options),
         snr_min_db=snr_min_db, snr_max_db=snr_max_db, snr_step_db=snr_step_db, max_frames=max_frames, seed=seed)
     profile = ErrorProfile.build(settings, progress=progress)
     if path:

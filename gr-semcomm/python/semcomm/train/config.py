@@ -4,8 +4,10 @@ A config has the sections ``data``, ``model`` (the :class:`semcomm.nn.masked_vqv
 ``scheme: jscc_at | jscc`` the :class:`semcomm.nn.jscc.JSCCConfig` fields, for ``scheme: jpeg_ldpc_at |
 jpeg_ldpc`` the :class:`semcomm.nn.classifier.ClassifierConfig` fields, for the black-box attack surrogate
 ``scheme: resnet_surrogate`` the :class:`semcomm.nn.resnet.ResNetConfig` fields), ``link`` (the digital chain
-seen in training; for JSCC only ``snr_db`` and ``channel`` are used, the analog channel being inside the
-model), ``train`` and ``adversarial``; ``models/configs/masked_vqvae_fim_at.yaml`` is a complete example.
+seen in training: modulation, code, the Es/N0 range ``snr_db``; for JSCC only ``snr_db`` is used), ``channel``
+(its fading model, spelled as in the testbed configs, :mod:`semcomm.config.link`; the analog JSCC simulates
+``none`` or ``rayleigh`` inside the model), ``train`` and ``adversarial``;
+``models/configs/masked_vqvae_fim_at.yaml`` is a complete example.
 Unknown keys are errors, not silently ignored; every invalid field is reported as a
 :class:`semcomm.config.ConfigError` with its path, value and what is allowed.
 
@@ -19,7 +21,7 @@ import copy
 
 from .. import config as configs
 from ..config.files import merged
-from ..config.link import ES_N0_DB, LINK, code_problems
+from ..config.link import CHANNEL, CHANNEL_DEFAULTS, ES_N0_DB, LINK, code_problems
 from ..config.schema import NAME_PATTERN, schema_problems, section
 from ..registry import model_schema_rules, scheme_names
 
@@ -42,9 +44,9 @@ SCHEMA = section({
     "link": section({
         **LINK,
         "snr_db": {"type": "array", "items": ES_N0_DB, "minItems": 2, "maxItems": 2},  # [low, high]
-        "channel": {"enum": ["awgn", "rayleigh"]},
         "enabled": {"type": "boolean"},
     }, ["modulation", "code", "snr_db"]),
+    "channel": section(CHANNEL),
     "train": section({
         "epochs": _POS_INT, "batch_size": _POS_INT,
         "lr": {"type": "number", "exclusiveMinimum": 0}, "weight_decay": {"type": "number", "minimum": 0},
@@ -80,7 +82,8 @@ SCHEMA["allOf"] = model_schema_rules()
 DEFAULTS = {
     "seed": 1,
     "data": {"root": None, "validation_images": None, "train_subset": None, "eval_subset": None},
-    "link": {"channel": "awgn", "enabled": True},
+    "link": {"enabled": True},
+    "channel": CHANNEL_DEFAULTS,
     "train": {"weight_decay": 0.05, "similarity_weight": 0.1, "fim_weight": 1.0, "fixed_mask_fraction": 0.0,
               "init_from": None, "augment_flip": False, "augment_shift": 0,
               "ema_decay": None, "distill_from": None, "distill_weight": 0.5, "distill_temperature": 4.0},
@@ -94,7 +97,8 @@ def validate(config: dict) -> dict:
     """Validated config with defaults filled in; :class:`semcomm.config.ConfigError` lists every invalid field."""
     configs.raise_problems("training config", schema_problems(SCHEMA, config))
     resolved = copy.deepcopy(merged(DEFAULTS, config))
-    problems = _snr_problems(resolved) + code_problems("link/code", resolved["link"]["code"]) + _trades_problems(resolved)
+    problems = (_snr_problems(resolved) + code_problems("link/code", resolved["link"]["code"])
+                + _trades_problems(resolved))
     configs.raise_problems("training config", problems)
     return resolved
 

@@ -47,6 +47,7 @@ from tqdm import tqdm
 
 from ..attacks.pgd import pgd_attack
 from ..attacks.statistics import patch_noise_energy
+from ..config.link import channel_name
 from ..data import load_dataset
 from ..data.torch_data import make_loader
 from ..nn.masked_vqvae import CodecConfig, MaskedVQVAE
@@ -64,11 +65,11 @@ from .trades import output_divergence
 
 def build_model(config: dict, image_shape, num_classes: int) -> nn.Module:
     """The model of a training config's scheme (:func:`semcomm.registry.build_model`): its ``model`` section,
-    the fields its family takes from ``link`` (the analog JSCC's channel), the dataset's image shape and
-    classes."""
+    the channel where its family simulates one (the analog JSCC, from the ``channel`` section), the dataset's
+    image shape and classes."""
     kind = family(config["scheme"])
-    link = {field: config["link"][field] for field in kind.link_fields if field in config["link"]}
-    return kind.build({"image_shape": tuple(image_shape), "num_classes": num_classes, **link, **config["model"]})
+    channel = {kind.channel_field: channel_name(config["channel"]["fading"])} if kind.channel_field else {}
+    return kind.build({"image_shape": tuple(image_shape), "num_classes": num_classes, **channel, **config["model"]})
 
 
 #: Training steps between restarts of unused codebook entries.
@@ -98,9 +99,9 @@ def objective(model: MaskedVQVAE, images, labels, snr_db, keep, channel, train_c
 
 
 def chain_settings(config: dict) -> ChainSettings:
-    """The digital chain of a training config's ``link`` section."""
+    """The digital chain of a training config's ``link`` and ``channel`` sections."""
     link = config["link"]
-    return ChainSettings(modulation=link["modulation"], code=link["code"], channel=link["channel"])
+    return ChainSettings(modulation=link["modulation"], code=link["code"], **config["channel"])
 
 
 def make_link(config: dict, model_config: CodecConfig, run_dir: str):
