@@ -20,9 +20,9 @@ bench: setup
 	$(BIN)/semcomm bench ldpc --json --out results/bench/ldpc.json
 	$(BIN)/semcomm bench qam --json --out results/bench/qam.json
 
-# Open GNU Radio Companion with the semcomm blocks on its block path.
+# Open GNU Radio Companion with the semcomm blocks on its block path (the wrapper tools/bootstrap.sh installs).
 grc: setup
-	$(BIN)/python $$(command -v gnuradio-companion) flowgraphs/*.grc
+	$(BIN)/gnuradio-companion flowgraphs/*.grc
 
 clean:
 	rm -rf results .pytest_cache build *.egg-info

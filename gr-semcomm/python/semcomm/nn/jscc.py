@@ -95,7 +95,8 @@ class JSCCConfig(ViTConfig):
     channel: str = "awgn"           #: awgn | rayleigh (per-symbol fading, MMSE with perfect CSI)
 
     TOKEN_WIDTHS = ("dim", "decoder_dim")
-    #: ``channel`` is the training config's ``link.channel`` (:data:`semcomm.registry.FAMILIES`)
+    #: ``channel`` comes from the training config's ``channel.fading`` (``none`` is ``awgn``:
+    #: :func:`semcomm.config.link.channel_name`, :data:`semcomm.registry.FAMILIES`)
     SCHEMA = section({**ViTConfig.SCHEMA_FIELDS, **ENCODER_DECODER_FIELDS, "symbols": POSITIVE_INT,
                              "snr_embedding": {"type": "boolean"}})
 
