@@ -60,7 +60,7 @@ def test_deployed_weights_prefer_the_average():
 
 def _ema_config(tmp_path, decay=0.9) -> str:
     config = {"name": "tiny_ema", "scheme": "masked_vqvae_at", "seed": 4,
-              "data": {"dataset": "fashion-mnist", "root": str(tmp_path / "data")},
+              "data": {"dataset": "fashion-mnist", "root": str(tmp_path / "data"), "validation_images": 0},
               "model": MODELS["masked_vqvae_at"],
               "link": {"modulation": "16qam", "code": "wifi1944_r12", "snr_db": [4, 12]},
               "train": {"epochs": 2, "batch_size": 32, "lr": 2e-3, "ema_decay": decay},

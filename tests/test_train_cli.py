@@ -245,7 +245,7 @@ def test_a_rerun_of_a_training_reproduces_its_weights_fingerprint(tmp_path):
 
 
 def test_show_config_prints_the_resolved_config_and_trains_nothing(tmp_path, capsys):
-    path = "models/configs/masked_vqvae_fim_at_2stage_fit_cw70.yaml"  # extends masked_vqvae_fim_at_2stage
+    path = "models/configs/experiments/masked_vqvae_fim_at_2stage_fit_cw70.yaml"  # extends masked_vqvae_fim_at_2stage
     assert main(["train", path, "--run-dir", str(tmp_path), "--epochs", "2", "--show-config"]) == 0
     printed = capsys.readouterr().out
     expected = train_config.load(path)

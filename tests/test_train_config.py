@@ -93,7 +93,7 @@ def test_training_keep_mixes_random_masks_with_the_inference_keep_set(fraction):
     assert trainer.training_keep(8) is None  # the analog baseline encodes every patch
 
 
-@pytest.mark.parametrize("path", sorted(glob.glob("models/configs/*.yaml")))
+@pytest.mark.parametrize("path", sorted(glob.glob("models/configs/**/*.yaml", recursive=True)))
 def test_every_shipped_config_is_valid_and_builds_its_model(path):
     from semcomm.train.trainer import build_model
 

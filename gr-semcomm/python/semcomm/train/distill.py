@@ -2,7 +2,7 @@
 in a Neural Network"), for the classification codecs.
 
 ``train.distill_from: <run name>`` names a finished training run of an image classifier (e.g.
-``models/configs/resnet_teacher.yaml``): its deployed weights (``<run_dir>/<run name>/checkpoint.pt``, the
+``models/configs/experiments/resnet_teacher.yaml``): its deployed weights (``<run_dir>/<run name>/checkpoint.pt``, the
 weight average where it kept one) and its config (``metrics.json``, written when that run ended). The
 teacher is frozen, in eval mode, and sees the clean (augmented) full image, never the link or the mask.
 With teacher logits ``t``, student logits ``s``, labels ``y``, weight ``w = train.distill_weight`` and

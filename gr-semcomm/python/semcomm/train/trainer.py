@@ -124,6 +124,9 @@ class Trainer:
         self.train_set, self.validation_set = training_images.hold_out_tail(data_cfg["validation_images"])
         if data_cfg["train_subset"]:
             self.train_set = self.train_set.subset(np.arange(min(data_cfg["train_subset"], len(self.train_set))))
+        if len(self.train_set) < config["train"]["batch_size"]:  # every epoch would be empty
+            raise ValueError(f"{len(self.train_set)} training images ({len(self.validation_set)} held out for "
+                             f"validation) are fewer than one batch of {config['train']['batch_size']}")
         torch.manual_seed(config["seed"])
         self.rng = np.random.default_rng(config["seed"])
         self.model = build_model(config, self.train_set.image_shape, len(self.train_set.classes))
