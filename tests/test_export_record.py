@@ -75,3 +75,14 @@ def test_export_refuses_a_run_without_its_record(trained_run, tmp_path, capsys, 
     err = capsys.readouterr().err
     assert str(run / "metrics.json") in err and "training config" in err
     assert not (tmp_path / "models").exists()
+
+
+def test_export_refuses_a_record_whose_config_this_version_no_longer_accepts(trained_run, tmp_path, capsys):
+    path, run = copy_run(trained_run, tmp_path)
+    record = json.loads((run / "metrics.json").read_text())
+    record["config"]["link"]["channel"] = record["config"].pop("channel")["fading"]  # the spelling before 3c73997
+    (run / "metrics.json").write_text(json.dumps(record))
+    assert main(["export", path, "--run-dir", str(run.parent), "--out", str(tmp_path / "models")]) == 2
+    err = capsys.readouterr().err
+    assert str(run / "metrics.json") in err and "not valid in this version" in err and "link" in err
+    assert not (tmp_path / "models").exists()

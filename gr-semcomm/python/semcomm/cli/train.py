@@ -75,34 +75,12 @@ def _fit(trainer, config: dict, device: str, resume: bool) -> None:
 
 
 def cmd_export(args) -> int:
-    import torch
+    from ..train.export_run import PARITY_IMAGES, export_run
 
-    from ..data import load_dataset
-    from ..export.run_record import load_run_record, training_entry
-    from ..registry import check_model_parity, export_model
-    from ..train import config as train_config
-    from ..train.ema import deployed_weights
-    from ..train.reproduce import reproduce_command
-    from ..train.trainer import build_model
-
-    run_dir = os.path.join(args.run_dir, train_config.load(args.config)["name"])
-    checkpoint = os.path.join(run_dir, "checkpoint.pt")
-    if not os.path.exists(checkpoint):
-        raise ValueError(f"no checkpoint at {checkpoint}; train first: semcomm train {args.config}")
-    trained = load_run_record(run_dir)
-    config = trained["config"]  # what the weights were trained with, not the YAML as it is now
-    test_set = load_dataset(config["data"]["dataset"], "test", root=config["data"]["root"])
-    model = build_model(config, test_set.image_shape, len(test_set.classes))
-    model.load_state_dict(deployed_weights(torch.load(checkpoint, map_location="cpu", weights_only=True)))
-    reproduce = reproduce_command(args.config, config, trained.get("metrics", {}))
-    card_extra = {"metrics": trained.get("metrics", {}), "training": training_entry(trained), "reproduce": reproduce}
-    images = torch.from_numpy(test_set.float_images()[:64])
-    paths = export_model(model, args.out, config["name"], dataset=config["data"]["dataset"], scheme=config["scheme"],
-                         classes=list(test_set.classes), card_extra=card_extra)
-    parity, summary = check_model_parity(model, paths, images, snr_db=12.0)
+    paths, parity, summary = export_run(args.config, args.run_dir, args.out)
     files = ", ".join(paths[role] for role in ("encoder", "decoder", "weights", "card") if role in paths)
     print(f"exported {files} (model id {paths['model_id'][:16]}...)")
-    print(f"parity on 64 test images: {summary}")
+    print(f"parity on {PARITY_IMAGES} test images: {summary}")
     return 0 if parity["ok"] else 1
 
 
