@@ -72,8 +72,15 @@ ATTACKER_STREAMS = [("jammer", "0", "jam_shaper", "0")]
 VARIABLES = {"link": "semcomm.model_link(model)", "taps": "semcomm.rrc_taps(sps, rolloff, rrc_span)"}
 
 
-def _zmq(kind: str, address: str):
-    return (f"zeromq_{kind}", dict(type="complex", address=address, timeout="100", hwm="-1"))
+def _zmq_out(address: str):
+    """GNU Radio's ZMQ PUSH sink: binds ``address`` (run checks that no other run holds it)."""
+    return ("zeromq_push_sink", dict(type="complex", address=address, timeout="100", hwm="-1"))
+
+
+def _zmq_in(address: str):
+    """semcomm's ZMQ IQ source: connects to ``address``; counts and drops malformed messages (GNU Radio's
+    PULL source stops on them)."""
+    return ("semcomm_zmq_iq_source", dict(address=address, timeout="100", hwm="-1"))
 
 
 def _uhd(kind: str):
@@ -95,15 +102,15 @@ def graphs() -> dict:
                 TX_STREAMS + RX_STREAMS + ATTACKER_STREAMS + [
                     ("shaper", "0", "chan", "0"), ("shaper", "0", "jammer", "0"), ("jam_shaper", "0", "chan", "1"),
                     ("chan", "0", "matched", "0")])
-    tx_zmq = ({**TX_BLOCKS, **tx_log, "out": _zmq("push_sink", "tx_out")}, TX_MESSAGES + tx_log_msg,
+    tx_zmq = ({**TX_BLOCKS, **tx_log, "out": _zmq_out("tx_out")}, TX_MESSAGES + tx_log_msg,
               TX_STREAMS + [("shaper", "0", "out", "0")])
-    rx_zmq = ({"src": _zmq("pull_source", "channel_out"), **RX_BLOCKS}, RX_MESSAGES,
-              RX_STREAMS + [("src", "0", "matched", "0")])
-    channel = ({"tx_in": _zmq("pull_source", "tx_out"), "attacker_in": _zmq("pull_source", "attacker_out"),
-                **CHANNEL_BLOCKS, "out": _zmq("push_sink", "channel_out")}, [],
+    rx_zmq = ({"channel_in": _zmq_in("channel_out"), **RX_BLOCKS}, RX_MESSAGES,
+              RX_STREAMS + [("channel_in", "0", "matched", "0")])
+    channel = ({"tx_in": _zmq_in("tx_out"), "attacker_in": _zmq_in("attacker_out"),
+                **CHANNEL_BLOCKS, "out": _zmq_out("channel_out")}, [],
                [("tx_in", "0", "chan", "0"), ("attacker_in", "0", "chan", "1"), ("chan", "0", "out", "0")])
     attacker = ({"sense": ("blocks_null_source", dict(type="complex")), **ATTACKER_BLOCKS,
-                 "out": _zmq("push_sink", "attacker_out")}, [],
+                 "out": _zmq_out("attacker_out")}, [],
                 ATTACKER_STREAMS + [("sense", "0", "jammer", "0"), ("jam_shaper", "0", "out", "0")])
     tx_b210 = ({**TX_BLOCKS, **tx_log, **scale, "out": _uhd("sink")}, TX_MESSAGES + tx_log_msg,
                TX_STREAMS + [("shaper", "0", "scale", "0"), ("scale", "0", "out", "0")])

@@ -5,6 +5,7 @@
 Transmitter: :class:`image_source` -> :class:`semantic_encoder` -> :class:`index_to_bits` ->
 :class:`framer` -> :class:`ldpc_encoder` -> :class:`qam_mapper` -> (PDU to tagged stream, RRC).
 Channel: :class:`channel_emulator` (+ :class:`attacker_source`).
+ZMQ links: :class:`zmq_iq_source` (IQ in; malformed messages counted and dropped).
 Receiver: (matched filter) -> :class:`frame_sync` -> :class:`soft_demapper` -> :class:`ldpc_decoder`
 -> :class:`deframer` -> :class:`bits_to_index` -> :class:`semantic_decoder` -> :class:`metrics_sink`, or
 :class:`frame_receiver` (the same receiver stages in one block, as the testbed flowgraphs use them).
@@ -26,6 +27,7 @@ from .index_bits import bits_to_index, index_to_bits
 from .metrics_sink import metrics_sink, tx_log_sink
 from .modem_blocks import deframer, framer, ldpc_decoder, ldpc_encoder, qam_mapper, soft_demapper
 from .semantic import semantic_decoder, semantic_encoder
+from .zmq_source import zmq_iq_source
 
 
 def model_link(prefix: str) -> SimpleNamespace:
@@ -39,4 +41,5 @@ def model_link(prefix: str) -> SimpleNamespace:
 
 __all__ = ["image_source", "semantic_encoder", "index_to_bits", "framer", "ldpc_encoder", "qam_mapper",
            "channel_emulator", "attacker_source", "frame_sync", "frame_receiver", "soft_demapper", "ldpc_decoder", "deframer",
-           "bits_to_index", "semantic_decoder", "metrics_sink", "tx_log_sink", "rrc_taps", "model_link"]
+           "bits_to_index", "semantic_decoder", "metrics_sink", "tx_log_sink", "zmq_iq_source", "rrc_taps",
+           "model_link"]
