@@ -12,6 +12,9 @@
   names it, failing that in that directory's parent. So an experiment in ``models/configs/experiments/``
   extends (or starts from the run of) a shipped config one level up, and a shipped config never depends
   on an experiment.
+- **YAML** (:mod:`.syntax`): files and override values are YAML 1.1 with YAML 1.2's numbers (``1e9`` is a
+  number, not a string); an integer field refuses ``4.0`` and a number field ``.nan`` and ``.inf``
+  (:mod:`.schema`).
 - **Overrides** (``--set section.field=value`` on the command line): :func:`parse_overrides` reads the
   values as YAML scalars, :func:`apply_overrides` sets them by dotted path before validation.
 - **Errors**: :class:`ConfigError`; a field's problem reads ``<path>: <the bad value and why>; allowed:

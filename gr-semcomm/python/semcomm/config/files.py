@@ -11,6 +11,7 @@ import yaml
 from .errors import ConfigError
 from .overrides import apply_overrides
 from .schema import NAME_PATTERN
+from .syntax import parse_yaml
 
 
 def find_config(path: str, name: str) -> str:
@@ -71,18 +72,22 @@ def merged(base: dict, overrides: dict) -> dict:
 
 
 #: the file syntaxes :func:`read_mapping` reads: parser and its syntax error
-_PARSERS = {"YAML": (yaml.safe_load, yaml.YAMLError), "JSON": (json.load, json.JSONDecodeError)}
+_PARSERS = {"YAML": (parse_yaml, yaml.YAMLError), "JSON": (json.load, json.JSONDecodeError)}
 
 
 def read_mapping(path: str, what: str, syntax: str = "YAML") -> dict:
     """The mapping in the YAML (or JSON) file ``path`` (an empty YAML file is an empty mapping); ``what`` names
-    the kind of file in the :class:`ConfigError` of an unreadable file, bad syntax or anything but a mapping."""
+    the kind of file in the :class:`ConfigError` of an unreadable file, one that is not UTF-8 text, bad syntax or
+    anything but a mapping."""
     parse, syntax_error = _PARSERS[syntax]
     try:
-        with open(path) as handle:
+        with open(path, encoding="utf-8") as handle:
             data = parse(handle)
     except OSError as err:
         raise ConfigError(f"cannot read {what} {path!r}: {err.strerror}") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{what} {path!r} is not UTF-8 text (byte {err.object[err.start]:#04x} at position "
+                          f"{err.start}): is it a binary file?") from err
     except syntax_error as err:
         raise ConfigError(f"{what} {path!r} is not valid {syntax}: {err}") from err
     if data is None:

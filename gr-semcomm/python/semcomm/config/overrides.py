@@ -6,18 +6,20 @@ import copy
 import yaml
 
 from .errors import ConfigError
+from .syntax import parse_yaml
 
 
 def parse_overrides(items) -> dict:
-    """``["channel.snr_db=5", ...]`` (command line) -> ``{"channel.snr_db": 5}``; values are YAML scalars
-    (``5`` is an int, ``true`` a bool, ``null`` None; quote a value to keep it a string)."""
+    """``["channel.snr_db=5", ...]`` (command line) -> ``{"channel.snr_db": 5}``; values are YAML scalars as
+    :mod:`.syntax` reads them (``5`` is an int, ``1e9`` a float, ``true`` a bool, ``null`` None; quote a value to
+    keep it a string)."""
     overrides = {}
     for item in items:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"override {item!r} must look like section.field=value")
         try:
-            overrides[key.strip()] = yaml.safe_load(text)
+            overrides[key.strip()] = parse_yaml(text)
         except yaml.YAMLError as err:
             raise ConfigError(f"override {item!r}: value is not valid YAML: {err}") from err
     return overrides

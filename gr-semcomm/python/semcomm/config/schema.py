@@ -2,10 +2,16 @@
 
 A field's ``default`` (set by the builders' ``default`` argument) is what :func:`fill_defaults` puts in
 where the field is missing; validation itself ignores it.
+
+Checking is JSON Schema (draft 2020-12) with two stricter types, so that a config that passes is one the
+code can use as it stands: an ``integer`` is an int (``4.0`` is refused, where the draft accepts it and
+``range(4.0)`` would fail later), and a ``number`` is finite (``.nan`` passes every range check of the draft,
+``.inf`` every one without its bound).
 """
 from __future__ import annotations
 
 import copy
+import math
 
 import jsonschema
 
@@ -74,7 +80,43 @@ def fill_defaults(schema: dict, value):
     return value
 
 
+def _is_int(checker, value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_finite_number(checker, value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+#: draft 2020-12 with the stricter ``integer`` and ``number`` of the module docstring
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"integer": _is_int, "number": _is_finite_number}))
+
+
 def schema_problems(schema: dict, config) -> list[str]:
     """Every place ``config`` breaks ``schema``, as :func:`semcomm.config.problem` lines, in path order."""
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(map(str, e.path)))
-    return [problem("/".join(map(str, error.path)), error.message, allowed(error.schema)) for error in errors]
+    return [problem("/".join(map(str, error.path)), _message(error), allowed(error.schema))
+            for error in _errors(schema, config)]
+
+
+def value_problems(schema: dict, value) -> list[str]:
+    """How a single ``value`` (a command-line option's) breaks ``schema``: ``<message>; allowed: <what is>``."""
+    return [f"{_message(error)}; allowed: {allowed(error.schema)}" for error in _errors(schema, value)]
+
+
+def _errors(schema: dict, value) -> list:
+    return sorted(_Validator(schema).iter_errors(value), key=lambda e: list(map(str, e.path)))
+
+
+def _message(error) -> str:
+    """The validator's message, but a float that the stricter types refuse says why (module docstring)."""
+    value = error.instance
+    if error.validator != "type" or not isinstance(value, float):
+        return error.message
+    if not math.isfinite(value):
+        return f"{value} is not a finite number"
+    if value.is_integer() and "integer" in error.validator_value:
+        return f"{value} is not an integer (write {int(value)})"
+    return error.message
