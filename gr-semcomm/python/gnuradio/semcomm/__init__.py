@@ -15,7 +15,7 @@ gr-fec interoperability and benchmark helpers: :mod:`gnuradio.semcomm.grfec` (im
 """
 from types import SimpleNamespace
 
-from semcomm.export.contract import load_card, parse_metadata
+from semcomm.export.contract import link_model_info
 from semcomm.phy.bits import IndexBitMapper
 from semcomm.phy.pulse import rrc_taps
 
@@ -32,8 +32,9 @@ from .zmq_source import zmq_iq_source
 
 def model_link(prefix: str) -> SimpleNamespace:
     """What the link blocks need to know about a model ``prefix`` (``models/<name>``), from its card:
-    ``model_id`` (hex), ``alphabet``, ``num_tokens``, ``num_bits`` (T * bits per index)."""
-    info = parse_metadata(load_card(f"{prefix}.card.json")["metadata"], f"{prefix}.card.json")
+    ``model_id`` (hex), ``alphabet``, ``num_tokens``, ``num_bits`` (T * bits per index); a model without
+    indices (analog, JPEG) is refused (:func:`semcomm.export.contract.link_model_info`)."""
+    info = link_model_info(prefix)
     mapper = IndexBitMapper(info.alphabet, num_indices=info.num_tokens)
     return SimpleNamespace(model_id=info.model_id, alphabet=info.alphabet, num_tokens=info.num_tokens,
                            num_bits=mapper.num_bits)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import importlib
 
-_CONTRACT = ("ModelContractError", "ModelInfo", "METADATA_KEYS", "REQUIRED_KEYS", "check_card", "codec_paths",
-             "load_card", "parse_metadata", "sha256_file")
+_CONTRACT = ("ModelContractError", "ModelInfo", "METADATA_KEYS", "REQUIRED_KEYS", "check_card_files",
+             "check_card_model_id", "codec_paths", "link_model_info", "load_card", "parse_metadata", "sha256_file")
 _RUNTIME = ("OnnxDecoder", "OnnxEncoder", "OnnxImageClassifier", "SemanticCodec", "default_providers")
 _MODEL_ID = ("codec_model_id", "state_fingerprint")
 _GRAPHS = ("OPSET",)

@@ -29,6 +29,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -187,23 +188,60 @@ def parse_metadata(props: dict, source: str = "model") -> ModelInfo:
 
 # ------------------------------------------------------------------------------------------ cards, paths
 def load_card(path) -> dict:
+    """The model card at ``path``; :class:`ModelContractError` naming the file when it is not a JSON object."""
     with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+        try:
+            card = json.load(handle)
+        except ValueError as err:  # bad JSON or not UTF-8 text
+            raise ModelContractError(f"model card {path} is not valid JSON ({err}): is it damaged?", "card") from err
+    if not isinstance(card, dict):
+        raise ModelContractError(f"model card {path} must hold a JSON object, not {type(card).__name__}", "card")
+    return card
 
 
-def check_card(card: dict, model_id: str, files: dict) -> None:
-    """Refuse a card whose ``model_id`` differs from the files' or whose ``files.<role>.sha256`` does not match
-    the file ``files[role]`` (role -> path)."""
-    if card.get("model_id") != model_id:
-        raise ModelContractError(f"card model_id {card.get('model_id')!r} differs from the files' "
-                                 f"{KEY_MODEL_ID} {model_id!r}", "model_id")
+def require_file(path, role: str) -> Path:
+    """``path`` as a :class:`~pathlib.Path`; ``FileNotFoundError`` naming the ``role`` (``decoder``) if no file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{role} model file {path} does not exist")
+    return path
+
+
+def check_card_files(card: dict, files: dict) -> None:
+    """Refuse a card whose ``files.<role>.sha256`` does not match the file ``files[role]`` (role -> path). Run it
+    before loading the files: a damaged file is then named by its hash, not by an ONNX parser error."""
     entries = card.get("files", {})
     for role, path in files.items():
         want = entries.get(role, {}).get("sha256")
-        have = sha256_file(path)
+        have = sha256_file(require_file(path, role))
         if want != have:
             raise ModelContractError(f"card files.{role}.sha256 {want!r} does not match {path} "
-                                     f"(sha256 {have}): the file was changed after export", f"files.{role}.sha256")
+                                     f"(sha256 {have}): the file was changed after export (truncated, damaged or "
+                                     "replaced?)", f"files.{role}.sha256")
+
+
+def check_card_model_id(card: dict, model_id: str) -> None:
+    """Refuse a card whose ``model_id`` differs from the files' ``semcomm.model_id``."""
+    if card.get("model_id") != model_id:
+        raise ModelContractError(f"card model_id {card.get('model_id')!r} differs from the files' "
+                                 f"{KEY_MODEL_ID} {model_id!r}", "model_id")
+
+
+def link_model_info(prefix) -> ModelInfo:
+    """The metadata, read from its card, of the codec at ``prefix`` (``models/<name>``) whose indices a digital
+    link carries. An analog codec (symbols, no indices) and the JPEG baseline (no encoder) are refused, saying
+    so."""
+    card_path = codec_paths(prefix)["card"]
+    if not os.path.isfile(card_path):
+        raise FileNotFoundError(f"model card {card_path} does not exist")
+    info = parse_metadata(load_card(card_path).get("metadata", {}), card_path)
+    kinds = {ANALOG_ALPHABET: "an analog codec: its encoder sends I/Q symbols, not indices",
+             JPEG_ALPHABET: "the JPEG baseline: it ships only the receiver's classifier, no index encoder"}
+    if info.alphabet in kinds:
+        raise ModelContractError(f"{prefix} is {kinds[info.alphabet]} ({KEY_ALPHABET} {info.alphabet!r}); the "
+                                 "testbed carries a digital codec's indices over its digital link: use a digital "
+                                 "codec, e.g. models/masked_vqvae_fim_at", KEY_ALPHABET)
+    return info
 
 
 def codec_paths(prefix) -> dict:

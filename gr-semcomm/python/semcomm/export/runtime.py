@@ -14,7 +14,8 @@ Every session is created once, with explicit providers (:func:`default_providers
 ``onnxruntime-gpu`` is installed and a GPU is present, else CPU); ``providers`` reports what the
 session actually uses. Loading refuses a file whose metadata is missing a key or disagrees with the
 graph or with the other file of the pair, raising :class:`~semcomm.export.contract.ModelContractError` whose
-message (and ``key`` attribute) names the offending key.
+message (and ``key`` attribute) names the offending key; a file whose card's sha256 differs is refused before
+it is loaded, and one ONNX Runtime cannot read (truncated, damaged) is refused naming the file.
 
 Bad input: :meth:`SemanticCodec.encode` accepts only float32 ``[N, C, H, W]`` with values in
 ``[0, 1]`` (uint8 / ``[0, 255]`` images are refused, not rescaled); :meth:`SemanticCodec.decode`
@@ -28,16 +29,20 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 
 from .contract import (ANALOG_PORT, DIGITAL_PORT, ENCODER_INPUT, JPEG_ALPHABET, KEY_ALPHABET, KEY_CLASSES,
                        KEY_IMAGE_SHAPE, KEY_MODEL_ID, KEY_NUM_TOKENS, KEY_TASK, KEY_USES_SNR, SNR_PORT, TASK_OUTPUT,
-                       ModelContractError, check_card, codec_paths, load_card, parse_metadata)
+                       ModelContractError, check_card_files, check_card_model_id, codec_paths, load_card,
+                       parse_metadata, require_file)
 
 #: ONNX element types of the ports, as ONNX Runtime names them
 FLOAT = "tensor(float)"
 INT64 = "tensor(int64)"
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
+#: what ONNX Runtime raises for a file it cannot read as a model (truncated, damaged, not ONNX)
+UNREADABLE_MODEL = (ort_errors.InvalidProtobuf, ort_errors.InvalidGraph, ort_errors.Fail)
 
 
 # ------------------------------------------------------------------------------------------ providers
@@ -153,12 +158,14 @@ class _Session(_ContractProperties):
     """One ONNX Runtime session plus its parsed metadata."""
 
     def __init__(self, path, providers=None, session_options=None, role: str = "model"):
-        self.path = Path(path)
+        self.path = require_file(path, role)
         self.source = self.path.name
-        if not self.path.is_file():
-            raise FileNotFoundError(f"{role} model file {self.path} does not exist")
         requested = list(providers) if providers is not None else default_providers()
-        self.session = ort.InferenceSession(str(self.path), sess_options=session_options, providers=requested)
+        try:
+            self.session = ort.InferenceSession(str(self.path), sess_options=session_options, providers=requested)
+        except UNREADABLE_MODEL as err:
+            raise ModelContractError(f"{role} model file {self.path} is not a readable ONNX model (truncated or "
+                                     f"damaged?): {err}", role) from err
         self.providers = self.session.get_providers()
         self.info = parse_metadata(self.session.get_modelmeta().custom_metadata_map, self.source)
         self.inputs = {a.name: a for a in self.session.get_inputs()}
@@ -351,10 +358,13 @@ class OnnxImageClassifier(_Session):
         paths = codec_paths(prefix)
         if card is True and not Path(paths["card"]).is_file():
             raise FileNotFoundError(f"model card {paths['card']} does not exist")
+        loaded_card = load_card(paths["card"]) if card is not False and Path(paths["card"]).is_file() else None
+        if loaded_card is not None:
+            check_card_files(loaded_card, {"decoder": paths["decoder"]})
         classifier = cls(paths["decoder"], providers, session_options)
-        classifier.card = load_card(paths["card"]) if card is not False and Path(paths["card"]).is_file() else None
-        if classifier.card is not None:
-            check_card(classifier.card, classifier.model_id, {"decoder": classifier.path})
+        classifier.card = loaded_card
+        if loaded_card is not None:
+            check_card_model_id(loaded_card, classifier.model_id)
         return classifier
 
     def classify(self, images) -> np.ndarray:
@@ -371,10 +381,13 @@ class SemanticCodec(_ContractProperties):
 
     ``SemanticCodec(encoder_path, decoder_path, card=None)`` or ``SemanticCodec.from_prefix("<dir>/<name>")``
     (which uses ``<name>.card.json`` when it exists). ``card`` is a path or an already loaded dict;
-    its ``model_id`` and file sha256 values must match.
+    its file sha256 values must match (checked before the files are loaded) and so must its ``model_id``.
     """
 
     def __init__(self, encoder_path, decoder_path, card=None, providers=None, session_options=None):
+        self.card = card if card is None or isinstance(card, dict) else load_card(card)
+        if self.card is not None:
+            check_card_files(self.card, {"encoder": encoder_path, "decoder": decoder_path})
         self.encoder = OnnxEncoder(encoder_path, providers, session_options)
         self.decoder = OnnxDecoder(decoder_path, providers, session_options)
         enc, dec = self.encoder.info, self.decoder.info
@@ -388,10 +401,8 @@ class SemanticCodec(_ContractProperties):
                                          f"({enc.raw.get(key)!r}) and {self.decoder.source} ({dec.raw.get(key)!r})",
                                          key)
         self.info = enc
-        self.card = None
-        if card is not None:
-            self.card = load_card(card) if not isinstance(card, dict) else card
-            self._check_card(self.card)
+        if self.card is not None:
+            check_card_model_id(self.card, self.model_id)
 
     @classmethod
     def from_prefix(cls, prefix, providers=None, session_options=None, card: bool | None = None) -> "SemanticCodec":
@@ -403,9 +414,6 @@ class SemanticCodec(_ContractProperties):
             raise FileNotFoundError(f"model card {card_path} does not exist")
         use_card = card_path if (card is not False and card_path.is_file()) else None
         return cls(prefix + ".encoder.onnx", prefix + ".decoder.onnx", use_card, providers, session_options)
-
-    def _check_card(self, card: dict) -> None:
-        check_card(card, self.model_id, {"encoder": self.encoder.path, "decoder": self.decoder.path})
 
     # -------------------------------------------------------------------------------------- properties
     @property
