@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import argparse
 
+from ..config.link import ES_N0_DB
 from ..phy.ldpc import DECODER_ALGORITHMS
 from ..phy.qam import BITS_PER_SYMBOL
+from .arguments import integer, number, output_file, within
 from .output import err, table, write_json
 
 
@@ -74,10 +76,10 @@ def cmd_bench_flowgraph(args) -> int:
 
 
 def _add_bench_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs; the best counts")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeats", type=integer(1), default=3, help="timed runs; the best counts")
+    parser.add_argument("--seed", type=integer(0), default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--out", help="also write the JSON object to this file")
+    parser.add_argument("--out", type=output_file, help="also write the JSON object to this file")
 
 
 def add_commands(sub) -> None:
@@ -87,31 +89,32 @@ def add_commands(sub) -> None:
     bl = bench_sub.add_parser("ldpc", help="LDPC decoding throughput vs gr-fec on the same code and LLRs")
     bl.add_argument("--code", default="wifi1944_r12")
     bl.add_argument("--mod", default="16qam", choices=list(BITS_PER_SYMBOL))
-    bl.add_argument("--iterations", type=int, nargs="+", default=[10, 20], help="maximum iterations to time")
-    bl.add_argument("--target-bler", type=float, default=1e-2, help="calibrate Eb/N0 to this BLER")
-    bl.add_argument("--ebn0", type=float, help="use this Eb/N0 instead of calibrating")
+    bl.add_argument("--iterations", type=integer(1), nargs="+", default=[10, 20], help="maximum iterations to time")
+    bl.add_argument("--target-bler", type=number(0, 1, exclusive=True), default=1e-2,
+                    help="calibrate Eb/N0 to this BLER")
+    bl.add_argument("--ebn0", type=within(ES_N0_DB), help="use this Eb/N0 instead of calibrating")
     bl.add_argument("--decoder", default="nms", choices=list(DECODER_ALGORITHMS))
-    bl.add_argument("--frames", type=int, default=4096, help="codewords timed for semcomm")
-    bl.add_argument("--grfec-frames", type=int, default=128, help="codewords timed for gr-fec (slow)")
+    bl.add_argument("--frames", type=integer(1), default=4096, help="codewords timed for semcomm")
+    bl.add_argument("--grfec-frames", type=integer(1), default=128, help="codewords timed for gr-fec (slow)")
     _add_bench_options(bl)
     bl.set_defaults(func=cmd_bench_ldpc)
     bq = bench_sub.add_parser("qam", help="QAM map / soft-demap throughput")
-    bq.add_argument("--symbols", type=int, default=1_000_000)
+    bq.add_argument("--symbols", type=integer(1), default=1_000_000)
     _add_bench_options(bq)
     bq.set_defaults(func=cmd_bench_qam)
     bo = bench_sub.add_parser("onnx", help="ONNX Runtime vs PyTorch eager, same codec and weights, on CPU")
     bo.add_argument("--model", metavar="PREFIX", help="<dir>/<name> of an export (default: the default architecture)")
     bo.add_argument("--checkpoint", help="PyTorch weights of that model (semcomm train checkpoint); default: recovered from its ONNX files")
-    bo.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64])
-    bo.add_argument("--threads", type=int, help="intra-op threads of both (default: torch's default)")
-    bo.add_argument("--seconds", type=float, default=1.0, help="minimum seconds per timed round")
+    bo.add_argument("--batch-sizes", type=integer(1), nargs="+", default=[1, 64])
+    bo.add_argument("--threads", type=integer(1), help="intra-op threads of both (default: torch's default)")
+    bo.add_argument("--seconds", type=number(0, exclusive=True), default=1.0, help="minimum seconds per timed round")
     bo.add_argument("--spin", action="store_true", help="let ONNX Runtime worker threads busy-wait")
     _add_bench_options(bo)
     bo.set_defaults(func=cmd_bench_onnx)
     bf = bench_sub.add_parser("flowgraph", help="receiver and transmitter flowgraph rates (samples/s), unthrottled")
     bf.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
     bf.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="config override")
-    bf.add_argument("--images", type=int, default=1000, help="images (frames) per benchmark")
+    bf.add_argument("--images", type=integer(1), default=1000, help="images (frames) per benchmark")
     bf.add_argument("--json", action="store_true", help="print one JSON object")
-    bf.add_argument("--out", help="also write the JSON object to this file")
+    bf.add_argument("--out", type=output_file, help="also write the JSON object to this file")
     bf.set_defaults(func=cmd_bench_flowgraph)

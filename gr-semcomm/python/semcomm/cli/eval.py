@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..eval import report as eval_report
 from ..eval.settings import CHANNELS, PROBES, ReportSettings, eps_label, parse_values
+from .arguments import output_directory
 
 
 def _names(text: str) -> tuple:
@@ -107,11 +108,13 @@ def add_commands(subparsers):
     sub = evaluate.add_subparsers(dest="eval", required=True, metavar="WHAT")
     report = sub.add_parser("report", help="every figure and table of the paper through the digital chain",
                             description=eval_report.__doc__.split("\n\n")[0])
-    report.add_argument("--out", required=True, help="output directory (PNG figures + report.json)")
+    report.add_argument("--out", type=output_directory, required=True,
+                        help="output directory (PNG figures + report.json)")
     _add_options(report)
     report.set_defaults(func=cmd_report)
     overhead = sub.add_parser("overhead", help="Table II: channel symbols per image of each scheme vs JPEG")
-    overhead.add_argument("--out", help="also write DIR/overhead.json and DIR/table2_code_choices.png")
+    overhead.add_argument("--out", type=output_directory,
+                          help="also write DIR/overhead.json and DIR/table2_code_choices.png")
     _add_options(overhead)
     overhead.set_defaults(func=cmd_overhead)
     _add_probe_parser(sub)

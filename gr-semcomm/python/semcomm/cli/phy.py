@@ -6,8 +6,11 @@ import sys
 
 import numpy as np
 
+from ..config.link import CHANNEL
+from ..phy.framing import DEFAULT_MAX_PAYLOAD
 from ..phy.ldpc import DECODER_ALGORITHMS, available_codes
 from ..phy.qam import BITS_PER_SYMBOL
+from .arguments import db_range, integer, output_directory, output_file, within
 from .output import table, write_json
 
 
@@ -17,7 +20,7 @@ def cmd_ber(args) -> int:
     from ..channel import esn0_to_ebn0_db
     from ..phy.ldpc import get_code
     from ..phy.qam import QAM
-    from ..sim.ber import FadingSpec, parse_db_range, simulate_point, theoretical_ber, theoretical_ber_rayleigh
+    from ..sim.ber import FadingSpec, simulate_point, theoretical_ber, theoretical_ber_rayleigh
 
     qam = QAM(args.mod)
     channel = FadingSpec(args.channel, args.k_factor, args.fading_block, not args.no_csi)
@@ -25,8 +28,7 @@ def cmd_ber(args) -> int:
     rate = code.rate if code else 1.0
     if (args.ebn0 is None) == (args.esn0 is None):
         raise ValueError("give exactly one of --ebn0 RANGE or --esn0 RANGE")
-    ebn0_points = (parse_db_range(args.ebn0) if args.ebn0 is not None else
-                   esn0_to_ebn0_db(parse_db_range(args.esn0), qam.bits_per_symbol, rate))
+    ebn0_points = args.ebn0 if args.ebn0 is not None else esn0_to_ebn0_db(args.esn0, qam.bits_per_symbol, rate)
     rng = np.random.default_rng(args.seed)
     decoder = {"max_iterations": args.iterations, "algorithm": args.decoder} if code else {}
     points = []
@@ -62,12 +64,11 @@ def cmd_ber(args) -> int:
 def cmd_phy_loopback(args) -> int:
     from ..phy.modem import LinkConfig
     from ..sim import phy_loopback
-    from ..sim.ber import parse_db_range
 
     config = LinkConfig(modulation=args.mod, code=args.code, max_iterations=args.iterations)
     print(f"PHY loopback: {args.frames} frames x {args.payload} bytes per SNR, {config.modulation}, "
           f"LDPC {config.code}, AWGN (frame-aligned symbols, no pulse shaping or synchronisation)")
-    rows = phy_loopback.run(config, parse_db_range(args.esn0), args.frames, args.payload, args.seed)
+    rows = phy_loopback.run(config, args.esn0, args.frames, args.payload, args.seed)
     write_json({"demo": "phy_loopback", "config": {k: str(v) for k, v in vars(config).items()}, "points": rows},
                os.path.join(args.out, "phy_loopback.json"), False)
     from ..eval.plots import plot_error_rates
@@ -101,20 +102,21 @@ def add_ber(sub) -> None:
                          "Ranges are START:STOP[:STEP] in dB, inclusive.")
     ber.add_argument("--mod", default="qpsk", choices=list(BITS_PER_SYMBOL), help="modulation (default qpsk)")
     ber.add_argument("--code", default="none", help="LDPC code name or .alist path, or 'none' (default); see `semcomm codes`")
-    ber.add_argument("--ebn0", help="Eb/N0 range in dB, e.g. 0:10 or 0:10:0.5")
-    ber.add_argument("--esn0", help="Es/N0 range in dB (instead of --ebn0)")
-    ber.add_argument("--max-errors", type=int, default=1000, help="stop a point after this many bit errors")
-    ber.add_argument("--max-bits", type=int, default=2_000_000, help="stop a point after this many information bits")
+    ber.add_argument("--ebn0", type=db_range, help="Eb/N0 range in dB, e.g. 0:10 or 0:10:0.5")
+    ber.add_argument("--esn0", type=db_range, help="Es/N0 range in dB (instead of --ebn0)")
+    ber.add_argument("--max-errors", type=integer(1), default=1000, help="stop a point after this many bit errors")
+    ber.add_argument("--max-bits", type=integer(1), default=2_000_000,
+                     help="stop a point after this many information bits")
     ber.add_argument("--channel", default="awgn", choices=["awgn", "rayleigh", "rician"], help="channel model")
-    ber.add_argument("--k-factor", type=float, default=0.0, help="Rician K-factor in dB")
-    ber.add_argument("--fading-block", type=int, default=1, help="symbols per fading block (1: fast fading)")
+    ber.add_argument("--k-factor", type=within(CHANNEL["k_factor_db"]), default=0.0, help="Rician K-factor in dB")
+    ber.add_argument("--fading-block", type=integer(1), default=1, help="symbols per fading block (1: fast fading)")
     ber.add_argument("--no-csi", action="store_true", help="demap without equalising (receiver does not know h)")
     ber.add_argument("--decoder", default="nms", choices=list(DECODER_ALGORITHMS), help="LDPC decoder")
-    ber.add_argument("--iterations", type=int, default=20, help="maximum LDPC iterations")
-    ber.add_argument("--seed", type=int, default=1)
+    ber.add_argument("--iterations", type=integer(1), default=20, help="maximum LDPC iterations")
+    ber.add_argument("--seed", type=integer(0), default=1)
     ber.add_argument("--json", action="store_true", help="print the points as a JSON list")
-    ber.add_argument("--out", help="also write the points to this JSON file")
-    ber.add_argument("--plot", help="also draw BER/BLER vs Eb/N0 into this PNG file")
+    ber.add_argument("--out", type=output_file, help="also write the points to this JSON file")
+    ber.add_argument("--plot", type=output_file, help="also draw BER/BLER vs Eb/N0 into this PNG file")
     ber.add_argument("--quiet", action="store_true", help="no progress bar")
     ber.set_defaults(func=cmd_ber)
 
@@ -124,12 +126,12 @@ def add_phy_loopback(sub) -> None:
     phy = sub.add_parser("phy-loopback", help="symbol-level PHY loopback sweep of the digital chain (table + JSON)")
     phy.add_argument("--mod", default="16qam", choices=list(BITS_PER_SYMBOL))
     phy.add_argument("--code", default="wifi1944_r12")
-    phy.add_argument("--iterations", type=int, default=20)
-    phy.add_argument("--esn0", default="4:12:2", help="Es/N0 range in dB (default 4:12:2)")
-    phy.add_argument("--frames", type=int, default=200, help="frames per SNR")
-    phy.add_argument("--payload", type=int, default=784, help="payload bytes per frame")
-    phy.add_argument("--seed", type=int, default=1)
-    phy.add_argument("--out", default="results/phy_loopback", help="output directory")
+    phy.add_argument("--iterations", type=integer(1), default=20)
+    phy.add_argument("--esn0", type=db_range, default="4:12:2", help="Es/N0 range in dB (default 4:12:2)")
+    phy.add_argument("--frames", type=integer(1), default=200, help="frames per SNR")
+    phy.add_argument("--payload", type=integer(1, DEFAULT_MAX_PAYLOAD), default=784, help="payload bytes per frame")
+    phy.add_argument("--seed", type=integer(0), default=1)
+    phy.add_argument("--out", type=output_directory, default="results/phy_loopback", help="output directory")
     phy.set_defaults(func=cmd_phy_loopback)
 
 

@@ -1,6 +1,8 @@
 """``semcomm demo``, ``semcomm run`` and ``semcomm agreement``: the testbed's flowgraphs."""
 from __future__ import annotations
 
+from .arguments import output_directory
+
 
 def cmd_demo(args) -> int:
     from pathlib import Path
@@ -57,7 +59,7 @@ def add_commands(sub) -> None:
     demo.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
     demo.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                       help="override a config field, e.g. --set data.num_images=500 (repeatable)")
-    demo.add_argument("--out", default="results/demo", help="output directory")
+    demo.add_argument("--out", type=output_directory, default="results/demo", help="output directory")
     demo.set_defaults(func=cmd_demo)
 
     run = sub.add_parser("run", help="run a testbed flowgraph headless: loopback, one ZMQ role, all ZMQ roles, B210")
@@ -65,7 +67,8 @@ def add_commands(sub) -> None:
     run.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
     run.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                      help="override a config field, e.g. --set channel.snr_db=5 (repeatable)")
-    run.add_argument("--out", default="results/run", help="output directory (summary.json, frames.jsonl, logs)")
+    run.add_argument("--out", type=output_directory, default="results/run",
+                     help="output directory (summary.json, frames.jsonl, logs)")
     run.add_argument("--condition", default="loopback", help="condition name in the summary")
     run.add_argument("--timeout", type=float, default=600.0, help="seconds before the run is cut short")
     run.set_defaults(func=cmd_run)
@@ -76,5 +79,5 @@ def add_commands(sub) -> None:
     agree.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="config override")
     agree.add_argument("--images", type=int, default=1000, help="test images per SNR")
     agree.add_argument("--snr", type=float, nargs="+", default=[10.0, 1.5], help="Es/N0 points in dB")
-    agree.add_argument("--out", default="results/agreement", help="output directory")
+    agree.add_argument("--out", type=output_directory, default="results/agreement", help="output directory")
     agree.set_defaults(func=cmd_agreement)

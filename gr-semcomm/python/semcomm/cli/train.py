@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from .arguments import output_directory
 from .output import write_json
 
 
@@ -121,5 +122,5 @@ def add_commands(sub) -> None:
     export = sub.add_parser("export", help="export a trained codec to ONNX + model card (model contract)")
     export.add_argument("config", help="the YAML training config of the model")
     export.add_argument("--run-dir", default="runs", help="where `semcomm train` put RUN_DIR/<name>/checkpoint.pt")
-    export.add_argument("--out", default="models", help="output directory")
+    export.add_argument("--out", type=output_directory, default="models", help="output directory")
     export.set_defaults(func=cmd_export)

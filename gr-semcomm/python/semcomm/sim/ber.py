@@ -57,6 +57,8 @@ def parse_db_range(text: str) -> np.ndarray:
         values = [float(p) for p in parts]
     except ValueError:
         raise ValueError(f"invalid dB range {text!r}: expected START:STOP[:STEP] with numbers, e.g. 0:10 or 0:10:0.5") from None
+    if not all(math.isfinite(value) for value in values):
+        raise ValueError(f"invalid dB range {text!r}: START, STOP and STEP must be finite numbers (no inf or nan)")
     if len(values) == 1:
         return np.array(values)
     if len(values) not in (2, 3):
@@ -129,6 +131,8 @@ def simulate_point(qam: QAM, code: LDPCCode | None, ebn0_db: float, rng: np.rand
                    max_errors: int = 1000, max_bits: int = 10_000_000, block_bits: int = 1944,
                    blocks_per_batch: int = 256, channel: FadingSpec = FadingSpec(), **decoder_options) -> BerPoint:
     """One Monte-Carlo point (see module docstring)."""
+    if max_errors < 1 or max_bits < 1:
+        raise ValueError(f"a point needs max_errors >= 1 and max_bits >= 1, got {max_errors} and {max_bits}")
     rate = code.rate if code is not None else 1.0
     esn0_db = float(ebn0_to_esn0_db(ebn0_db, qam.bits_per_symbol, rate))
     info_len = code.k if code is not None else block_bits
