@@ -25,7 +25,10 @@ from pathlib import Path
 
 import yaml
 
+from ..config import parse_overrides
+from .config import load_testbed_config
 from .parameters import parameter_values
+from .zmq_link import check_endpoints_free
 
 ROOT = Path(os.environ.get("SEMCOMM_ROOT", Path(__file__).resolve().parents[4]))
 FLOWGRAPHS = ROOT / "flowgraphs"
@@ -152,11 +155,12 @@ def active_seconds(metrics) -> float | None:
 def counters(graph) -> dict:
     """Drop / reject counters of every semcomm block in ``graph`` (all zero in a clean loopback)."""
     found = {}
-    for name in ("sem_encoder", "to_bits", "framer", "ldpc_enc", "mapper", "receiver", "sem_decoder", "metrics"):
+    for name in ("channel_in", "sem_encoder", "to_bits", "framer", "ldpc_enc", "mapper", "receiver", "sem_decoder",
+                 "metrics"):
         block = getattr(graph, name, None)
         if block is None:
             continue
-        for counter in ("dropped", "rejected"):
+        for counter in ("dropped", "dropped_bytes", "rejected"):
             if getattr(block, counter, 0):
                 found[f"{name}.{counter}"] = int(getattr(block, counter))
     receiver = getattr(graph, "receiver", None)
@@ -170,6 +174,7 @@ def run_role(role: str, config: dict, out_dir: Path, timeout_s: float = 600.0) -
     """Run one ZMQ/B210 role until done (tx: all images sent and flushed; rx: all received or idle;
     channel/attacker: until interrupted)."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    check_endpoints_free(config, [role])
     stop_signals = {signal.SIGINT, signal.SIGTERM}
     if role in ("channel", "attacker"):
         signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)  # before start: GNU Radio's threads inherit it
@@ -227,7 +232,9 @@ def _wait_ready(out_dir: Path, roles, processes: dict, timeout_s: float) -> None
 
 def run_zmq(config_path: str, overrides: list[str], out_dir: Path, timeout_s: float = 600.0) -> dict:
     """Launch channel, attacker, receiver and transmitter as separate processes connected by ZMQ on
-    the config's endpoints; wait for the receiver's summary; tear everything down."""
+    the config's endpoints; wait for the receiver's summary; tear everything down. Refuses before starting
+    any process when another run holds an endpoint that one of them would bind (:mod:`.zmq_link`)."""
+    check_endpoints_free(load_testbed_config(config_path, parse_overrides(overrides)), ("tx", "channel", "attacker"))
     out_dir.mkdir(parents=True, exist_ok=True)
     for role in ("tx", "rx", "channel", "attacker"):
         compile_graph(role)  # compile once, before the processes race for it

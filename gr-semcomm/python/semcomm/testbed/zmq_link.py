@@ -3,8 +3,8 @@
 The ZMQ roles exchange complex64 samples over PUSH/PULL sockets: each PUSH side binds its endpoint
 (``tx`` binds ``endpoints.tx_out``, ``attacker`` ``endpoints.attacker_out``, ``channel``
 ``endpoints.channel_out``) and each PULL side connects to it. A connecting socket never fails on a busy
-port: a second run on the same ports would connect its receiver to the first run's channel and take
-half of its frames. :func:`check_endpoints_free` therefore bind-tests every endpoint a run will bind before
+port: a second run on the same ports would connect its receiver to the first run's channel, which then
+deals it a share of the first run's frames. :func:`check_endpoints_free` therefore bind-tests every endpoint a run will bind before
 any role starts, and refuses (:class:`EndpointInUse`) when another run holds one.
 
 :class:`IqReader` is the PULL side: it reads messages of whole complex64 samples; a message of any other
