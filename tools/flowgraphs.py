@@ -18,6 +18,7 @@ import sys
 
 import yaml
 
+from semcomm.testbed.pacing import DEFAULT_LIMIT
 from semcomm.testbed.parameters import parameter_defaults
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,7 +30,8 @@ PARAMETERS = parameter_defaults()
 # block name -> (GRC id, parameters); connections as (src, port, dst, port)
 TX_BLOCKS = {
     "source": ("semcomm_image_source", dict(dataset="dataset", path="data_path", split="split", num_images="num_images",
-                                            start="first_image", images_per_s="images_per_s", seed="image_seed")),
+                                            start="first_image", images_per_s="images_per_s", seed="image_seed",
+                                            max_in_flight=str(DEFAULT_LIMIT))),
     "sem_encoder": ("semcomm_semantic_encoder", dict(model="model")),
     "to_bits": ("semcomm_index_to_bits", dict(alphabet="link.alphabet", num_indices="link.num_tokens")),
     "framer": ("semcomm_framer", dict(model_id="link.model_id", modulation="modulation", code="code")),
@@ -69,6 +71,12 @@ ATTACKER_BLOCKS = {  # the jammer shapes its waveform with the link's RRC: all i
     "jam_shaper": ("fir_filter_xxx", dict(type="ccf", decim="1", taps="taps")),
 }
 ATTACKER_STREAMS = [("jammer", "0", "jam_shaper", "0")]
+# the image source's in-flight window (semcomm.testbed.pacing) is closed by the receiver's decisions where the
+# receiver runs in the same graph, else by a frame acks block on the transmitter's output stream
+RECEIVER_ACKS = [("sem_decoder", "pdus", "source", "acks"), ("receiver", "rejects", "source", "acks")]
+STREAM_ACKS = {"acks": ("semcomm_frame_acks", {})}
+STREAM_ACK_MESSAGES = [("acks", "acks", "source", "acks")]
+STREAM_ACK_STREAMS = [("shaper", "0", "acks", "0")]
 VARIABLES = {"link": "semcomm.model_link(model)", "taps": "semcomm.rrc_taps(sps, rolloff, rrc_span)"}
 
 
@@ -98,12 +106,12 @@ def graphs() -> dict:
     scale = {"scale": ("blocks_multiply_const_vxx", dict(type="complex", const="tx_amplitude"))}
     local_metrics = {"metrics": ("semcomm_metrics_sink", dict(jsonl_path="metrics_path", tx_log_path="''"))}
     loopback = ({**TX_BLOCKS, **CHANNEL_BLOCKS, **ATTACKER_BLOCKS, **RX_BLOCKS, **local_metrics},
-                TX_MESSAGES + RX_MESSAGES + [("ldpc_enc", "tx_log", "metrics", "tx")],
+                TX_MESSAGES + RX_MESSAGES + RECEIVER_ACKS + [("ldpc_enc", "tx_log", "metrics", "tx")],
                 TX_STREAMS + RX_STREAMS + ATTACKER_STREAMS + [
                     ("shaper", "0", "chan", "0"), ("shaper", "0", "jammer", "0"), ("jam_shaper", "0", "chan", "1"),
                     ("chan", "0", "matched", "0")])
-    tx_zmq = ({**TX_BLOCKS, **tx_log, "out": _zmq_out("tx_out")}, TX_MESSAGES + tx_log_msg,
-              TX_STREAMS + [("shaper", "0", "out", "0")])
+    tx_zmq = ({**TX_BLOCKS, **tx_log, **STREAM_ACKS, "out": _zmq_out("tx_out")}, TX_MESSAGES + tx_log_msg
+              + STREAM_ACK_MESSAGES, TX_STREAMS + STREAM_ACK_STREAMS + [("shaper", "0", "out", "0")])
     rx_zmq = ({"channel_in": _zmq_in("channel_out"), **RX_BLOCKS}, RX_MESSAGES,
               RX_STREAMS + [("channel_in", "0", "matched", "0")])
     channel = ({"tx_in": _zmq_in("tx_out"), "attacker_in": _zmq_in("attacker_out"),
@@ -112,8 +120,9 @@ def graphs() -> dict:
     attacker = ({"sense": ("blocks_null_source", dict(type="complex")), **ATTACKER_BLOCKS,
                  "out": _zmq_out("attacker_out")}, [],
                 ATTACKER_STREAMS + [("sense", "0", "jammer", "0"), ("jam_shaper", "0", "out", "0")])
-    tx_b210 = ({**TX_BLOCKS, **tx_log, **scale, "out": _uhd("sink")}, TX_MESSAGES + tx_log_msg,
-               TX_STREAMS + [("shaper", "0", "scale", "0"), ("scale", "0", "out", "0")])
+    tx_b210 = ({**TX_BLOCKS, **tx_log, **STREAM_ACKS, **scale, "out": _uhd("sink")}, TX_MESSAGES + tx_log_msg
+               + STREAM_ACK_MESSAGES, TX_STREAMS + STREAM_ACK_STREAMS + [("shaper", "0", "scale", "0"),
+                                                                        ("scale", "0", "out", "0")])
     rx_b210 = ({"src": _uhd("source"), **RX_BLOCKS}, RX_MESSAGES, RX_STREAMS + [("src", "0", "matched", "0")])
     return {
         "loopback": ("Semantic link loopback", "Image source -> semantic encoder -> digital PHY -> channel emulator "
