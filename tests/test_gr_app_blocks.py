@@ -257,6 +257,23 @@ def test_metrics_sink_joins_the_tx_and_rx_ports(tmp_path):
     check_sink_results(sink, tmp_path / "frames.jsonl")  # stop() finalized the run
 
 
+def test_metrics_sink_writes_each_line_as_the_frame_is_decided_and_keeps_a_write_error(tmp_path):
+    jsonl = tmp_path / "frames.jsonl"
+    sink, full = metrics_sink(jsonl_path=str(jsonl)), metrics_sink(jsonl_path="/dev/full")  # /dev/full: ENOSPC
+    top = gr.top_block()
+    for block in (sink, full):
+        connect_idle_upstream(top, block, "tx")
+    with running(top):
+        for block in (sink, full):
+            for port, msg in [(TX, msg) for msg in tx_pdus()] + [(RX, msg) for msg in rx_pdus()]:
+                block._post(port, msg)
+        wait_for(lambda: sink.results_seen == 2 and full.results_seen == 2, "2 joined results")
+        assert sorted(json.loads(line)["seq"] for line in jsonl.read_text().splitlines()) == [0, 1]  # before stop
+        assert sink.write_error is None
+    assert full.write_error == "cannot write /dev/full: No space left on device"  # the block kept running
+    assert full.summary("x")["frames_missed"] == 1 and len(jsonl.read_text().splitlines()) == 3
+
+
 def test_metrics_sink_reads_the_tx_log_of_another_process(tmp_path):
     log = tmp_path / "tx_log.jsonl"
     writer = tx_log_sink(str(log))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from semcomm.testbed import LinkMetrics, TxLogReader, TxLogWriter, read_tx_log, write_tx_log
-from semcomm.testbed.metrics import decode_record, encode_record
+from semcomm.testbed.metrics import JsonLinesWriter, decode_record, encode_record
 
 
 def bits(n, seed):
@@ -110,6 +110,18 @@ def test_new_lines_return_each_frame_once(run):
     assert [line["seq"] for line in run.new_lines()] == [3]
 
 
+def test_a_frame_is_decided_when_both_records_are_in_whichever_comes_first():
+    metrics = LinkMetrics()
+    metrics.add_rx({"seq": 0, "pred": 1})  # a receiver process may see a result before the TX log line
+    assert metrics.new_lines() == []
+    metrics.add_tx({"seq": 0, "label": 1})
+    metrics.add_tx({"seq": 1, "label": 2})
+    assert [(line["seq"], line["correct"]) for line in metrics.new_lines()] == [(0, True)]
+    metrics.add_rx({"seq": 1, "pred": 2})
+    metrics.add_rx({"seq": 1, "pred": 0})  # a duplicate: no second line
+    assert [line["seq"] for line in metrics.new_lines()] == [1] and metrics.new_lines() == []
+
+
 def test_empty_run_summary_has_nulls_not_errors():
     summary = LinkMetrics().summary("idle", 0.0)
     assert summary["images"] == 0 and summary["accuracy"] is None and summary["latency_ms_mean"] is None
@@ -147,3 +159,18 @@ def test_tx_log_reader_follows_a_growing_file(tmp_path):
     with open(path, "a") as handle:  # corrupt lines (a crashed writer, a stray edit) are skipped and counted
         handle.write('{"seq": 3, "tx_payload_bits": {"hex": "zz"}}\n[1, 2]\n\n{"seq": 4}\n')
     assert [r["seq"] for r in reader.read_new()] == [4] and reader.bad_lines == 2
+
+
+def test_lines_writer_flushes_each_line_and_keeps_a_write_error_instead_of_raising(tmp_path):
+    path = tmp_path / "frames.jsonl"
+    writer = JsonLinesWriter(path)
+    writer.write({"seq": 0})
+    assert path.read_text() == '{"seq": 0}\n' and writer.error is None  # on disk before close
+    full = JsonLinesWriter("/dev/full")  # every write: ENOSPC, as on a full disk
+    for seq in range(3):
+        full.write({"seq": seq})
+    full.close()
+    assert full.error == "cannot write /dev/full: No space left on device"
+    assert (full.written, full.lost) == (0, 3)
+    with pytest.raises(OSError, match="cannot write /dev/full: No space left"):
+        write_tx_log("/dev/full", [{"seq": 0}])

@@ -16,7 +16,7 @@ import time
 import pmt
 from gnuradio import gr
 
-from semcomm.testbed.metrics import LinkMetrics, TxLogReader, TxLogWriter
+from semcomm.testbed.metrics import JsonLinesWriter, LinkMetrics, TxLogReader, TxLogWriter
 
 from .pdus import KEYS, PduDropped, meta_value, split_pdu
 
@@ -69,20 +69,22 @@ class _RecordSink(gr.basic_block):
 class metrics_sink(_RecordSink):
     """Joins transmitter and receiver records (see module docstring) into per-frame results.
 
-    Parameters: ``jsonl_path`` (per-frame JSON lines of the completed frames, appended at each periodic
-    summary and at :meth:`finalize`; ``""``: none), ``summary_every`` (seconds between logged
-    summaries; 0: none),
+    Parameters: ``jsonl_path`` (per-frame JSON lines, each written and flushed as soon as its frame has
+    both records, those of frames never received at :meth:`finalize`; ``""``: none), ``summary_every``
+    (seconds between logged summaries; 0: none),
     ``tx_log_path`` (read transmitter records from this JSON-lines file, written by a
     :class:`tx_log_sink` in another process, instead of port ``tx``).
     Attributes: ``metrics`` (:class:`LinkMetrics`), ``frames_seen`` (receiver messages),
-    ``results_seen`` (sent images with a receiver record), ``tx_seen`` (transmitter records).
+    ``results_seen`` (sent images with a receiver record), ``tx_seen`` (transmitter records),
+    ``write_error`` (why the lines file could not be written, e.g. a full disk; None while all is well:
+    the block goes on joining records, the run's owner decides to stop).
     :meth:`finalize` runs at the latest when the flowgraph stops; records arriving later are ignored.
     """
 
     def __init__(self, jsonl_path="", summary_every=0.0, tx_log_path=""):
         _RecordSink.__init__(self, "semcomm_metrics_sink", with_rx=True)
         self.metrics = LinkMetrics()
-        self.jsonl_path, self.summary_every = jsonl_path, float(summary_every)
+        self.summary_every = float(summary_every)
         self.tx_log = TxLogReader(tx_log_path) if tx_log_path else None
         self.frames_seen = self.tx_seen = 0
         self._lock = threading.RLock()
@@ -90,8 +92,11 @@ class metrics_sink(_RecordSink):
         self._thread = None
         self._t_start = time.time()
         self._last_poll = 0.0
-        if jsonl_path:
-            open(jsonl_path, "w").close()
+        self._lines = JsonLinesWriter(jsonl_path) if jsonl_path else None
+
+    @property
+    def write_error(self) -> str | None:
+        return self._lines.error if self._lines else None
 
     @property
     def results_seen(self) -> int:
@@ -102,8 +107,11 @@ class metrics_sink(_RecordSink):
     def add_tx(self, record):
         if self.tx_log is None:
             with self._lock:
+                if self.metrics.finalized:
+                    return
                 self.metrics.add_tx(record)
                 self.tx_seen += 1
+                self._write_lines()
 
     def add_rx(self, record):
         with self._lock:
@@ -112,21 +120,24 @@ class metrics_sink(_RecordSink):
             self.metrics.add_rx(record)
             self.frames_seen += 1
             self._poll_tx_log(force=False)
+            self._write_lines()
 
     def _poll_tx_log(self, force):
-        if self.tx_log is None or (not force and time.monotonic() - self._last_poll < TX_LOG_POLL_S):
+        if self.tx_log is None or self.metrics.finalized or \
+                (not force and time.monotonic() - self._last_poll < TX_LOG_POLL_S):
             return
         self._last_poll = time.monotonic()
         for record in self.tx_log.read_new():
             if record.get("seq") is not None:
                 self.metrics.add_tx(record)
                 self.tx_seen += 1
+        self._write_lines()  # frames whose transmitter record came after the receiver's
 
     def _write_lines(self):
         lines = self.metrics.new_lines()
-        if self.jsonl_path and lines:
-            with open(self.jsonl_path, "a") as handle:
-                handle.writelines(json.dumps(line) + "\n" for line in lines)
+        if self._lines is not None:
+            for line in lines:
+                self._lines.write(line)
 
     def start(self):
         self._t_start = time.time()
@@ -141,13 +152,14 @@ class metrics_sink(_RecordSink):
         if self._thread is not None:
             self._thread.join()
         self.finalize()
+        if self._lines is not None:
+            self._lines.close()
         return True
 
     def _periodic(self):
         while not self._stop.wait(self.summary_every):
             with self._lock:
                 self._poll_tx_log(force=True)
-                self._write_lines()
                 LOG.info(json.dumps(self.summary("running")))
 
     def finalize(self):
@@ -170,18 +182,25 @@ class metrics_sink(_RecordSink):
 class tx_log_sink(_RecordSink):
     """Writes the transmitter records of port ``tx`` to a JSON-lines file (``path``), one line per
     message, flushed at once, for a :class:`metrics_sink` in the receiver process (``tx_log_path``).
-    Records without ``seq`` are dropped and counted. Attribute ``written``."""
+    Records without ``seq`` are dropped and counted. Attributes ``written`` and ``write_error`` (as the
+    metrics sink's)."""
 
     def __init__(self, path):
         _RecordSink.__init__(self, "semcomm_tx_log_sink", with_rx=False)
         self.writer = TxLogWriter(path)
-        self.written = 0
+
+    @property
+    def written(self) -> int:
+        return self.writer.written
+
+    @property
+    def write_error(self) -> str | None:
+        return self.writer.error
 
     def add_tx(self, record):
         if record.get("seq") is None:
             raise PduDropped("transmitter record without seq")
         self.writer.write(record)
-        self.written += 1
 
     def stop(self):
         self.writer.close()

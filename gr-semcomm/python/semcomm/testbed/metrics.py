@@ -16,6 +16,8 @@ null and the frame is counted in ``ber_length_mismatches``.
 
 The transmitter log (:class:`TxLogWriter`, :class:`TxLogReader`) carries transmitter records from a
 TX process to an RX process as JSON lines, bit vectors as ``{"nbits": n, "hex": packed bits}``.
+Both it and the per-frame lines are written by :class:`JsonLinesWriter`: flushed line by line, so a run
+cut short leaves every line written so far, and a write error (a full disk) is kept, not raised.
 """
 from __future__ import annotations
 
@@ -65,10 +67,14 @@ class LinkMetrics:
         self.header_failures = 0
         self.finalized = False
         self._emitted: set[int] = set()
+        self._joined: set[int] = set()  #: seqs with both records whose line was not yet emitted
 
     def add_tx(self, record: dict) -> None:
         """Merge a transmitter record (must have ``seq``; later values of a key win)."""
-        self.tx.setdefault(int(record["seq"]), {}).update(record)
+        seq = int(record["seq"])
+        if seq not in self.tx and seq in self.rx:
+            self._joined.add(seq)
+        self.tx.setdefault(seq, {}).update(record)
 
     def add_rx(self, record: dict) -> None:
         """Add a receiver record. Per seq the first record is kept, except that a decoded result
@@ -83,6 +89,8 @@ class LinkMetrics:
             return
         seq = int(record["seq"])
         kept = self.rx.get(seq)
+        if kept is None and seq in self.tx:
+            self._joined.add(seq)
         if kept is None or (kept.get("pred") is None and record.get("pred") is not None):
             self.rx[seq] = record
         else:
@@ -110,18 +118,19 @@ class LinkMetrics:
                 "latency_ms": _plain(latency), "snr_est_db": _plain(rx.get("snr_est_db")),
                 "reject": rx.get("reject")}
 
-    def _done_seqs(self) -> list[int]:
-        """Transmitted seqs with a final result: received ones, and after :meth:`finalize` all."""
-        return sorted(self.tx if self.finalized else (s for s in self.rx if s in self.tx))
-
     def lines(self) -> list[dict]:
-        """Per-frame lines of every transmitted frame with a final result, by seq."""
-        return [self.line(seq) for seq in self._done_seqs()]
+        """Per-frame lines of every transmitted frame with a final result (received; after :meth:`finalize`
+        all), by seq."""
+        return [self.line(seq) for seq in sorted(self.tx if self.finalized else self.rx.keys() & self.tx.keys())]
 
     def new_lines(self) -> list[dict]:
-        """Like :meth:`lines`, but each seq only once over all calls (for appending to a file)."""
-        seqs = [s for s in self._done_seqs() if s not in self._emitted]
+        """Like :meth:`lines`, but each seq only once over all calls (for appending to a file as frames
+        are decided): the seqs joined since the last call, and after :meth:`finalize` the missed ones.
+        A frame's line is taken from its first receiver record; should a decoded result replace a
+        record without one later (see :meth:`add_rx`), the summary counts the result, the line stays."""
+        seqs = sorted(set(self.tx) - self._emitted if self.finalized else self._joined)
         self._emitted.update(seqs)
+        self._joined.clear()
         return [self.line(seq) for seq in seqs]
 
     def summary(self, condition: str, elapsed_s: float) -> dict:
@@ -194,21 +203,46 @@ def decode_record(line: str) -> dict:
     return record
 
 
-class TxLogWriter:
-    """Appends transmitter records to a JSON-lines file, flushed per record (a live RX process reads it)."""
+class JsonLinesWriter:
+    """Appends one JSON line per record to a file (``path``, emptied first unless ``append``), flushed at
+    once: a reader in another process, or a run cut short, finds every line written so far.
 
-    def __init__(self, path, append: bool = False):
-        self.path = os.fspath(path)
+    Opening the file may raise :class:`OSError`; a later write error (e.g. a full disk) does not: it is
+    kept in ``error`` (the file and the reason), the partial line is left as it is, and the records after
+    it are counted in ``lost`` (a flowgraph block never raises). ``written``: lines written."""
+
+    def __init__(self, path, append: bool = False, encode=json.dumps):
+        self.path, self.encode = os.fspath(path), encode
+        self.error: str | None = None
+        self.written = self.lost = 0
         if not append:
             open(self.path, "w").close()
         self._handle = open(self.path, "a", encoding="utf-8")  # O_APPEND: every line lands at the end
 
     def write(self, record: dict) -> None:
-        self._handle.write(encode_record(record) + "\n")
-        self._handle.flush()
+        if self.error is not None:
+            self.lost += 1
+            return
+        try:
+            self._handle.write(self.encode(record) + "\n")
+            self._handle.flush()
+            self.written += 1
+        except OSError as err:
+            self.error = f"cannot write {self.path}: {err.strerror or err}"
+            self.lost += 1
 
     def close(self) -> None:
-        self._handle.close()
+        try:
+            self._handle.close()
+        except OSError as err:  # the buffered rest of a line that failed: already reported in ``error``
+            self.error = self.error or f"cannot write {self.path}: {err.strerror or err}"
+
+
+class TxLogWriter(JsonLinesWriter):
+    """The transmitter log: records as :func:`encode_record` lines, for a live RX process to read."""
+
+    def __init__(self, path, append: bool = False):
+        super().__init__(path, append, encode=encode_record)
 
 
 class TxLogReader:
@@ -239,13 +273,13 @@ class TxLogReader:
 
 
 def write_tx_log(path, records) -> None:
-    """Write transmitter records to a new JSON-lines file."""
+    """Write transmitter records to a new JSON-lines file (:class:`OSError` when that fails)."""
     writer = TxLogWriter(path)
-    try:
-        for record in records:
-            writer.write(record)
-    finally:
-        writer.close()
+    for record in records:
+        writer.write(record)
+    writer.close()
+    if writer.error:
+        raise OSError(writer.error)
 
 
 def read_tx_log(path) -> list[dict]:
