@@ -465,6 +465,19 @@ def test_folder_empty_split_and_bad_options(tmp_path):
             load_image_folder(tmp_path, **options)
 
 
+def test_folder_labels_index_the_models_classes_matched_by_name(tmp_path):
+    model = ["T-shirt/top", "Trouser", "Pullover", "Ankle boot"]
+    for folder, value in (("ankle_boot", 3), ("t-shirt top", 0), ("TROUSER", 1)):  # sorted: TROUSER, ankle, t-shirt
+        write_image(tmp_path / folder / "x.png", np.full((2, 2), value, np.uint8))
+    data = load_dataset(tmp_path, "train", classes=model)
+    assert data.classes == model and dict(zip(data.images[:, 0, 0, 0].tolist(), data.labels.tolist())) \
+        == {0: 0, 1: 1, 3: 3}  # the folder of pixel value k holds model class k; no Pullover folder: fine
+    write_image(tmp_path / "Handbag" / "x.png", np.full((2, 2), 9, np.uint8))
+    with pytest.raises(ValueError, match=r"class\(es\) 'Handbag' not among the model's classes 'T-shirt/top', "
+                                         r"'Trouser', 'Pullover', 'Ankle boot' \(unmatched: 'Pullover'\)"):
+        load_dataset(tmp_path, "train", classes=model)
+
+
 # --- load_dataset ----------------------------------------------------------------------------------
 
 def test_load_dataset_by_name(tmp_path):

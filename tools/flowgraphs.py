@@ -31,7 +31,7 @@ PARAMETERS = parameter_defaults()
 TX_BLOCKS = {
     "source": ("semcomm_image_source", dict(dataset="dataset", path="data_path", split="split", num_images="num_images",
                                             start="first_image", images_per_s="images_per_s", seed="image_seed",
-                                            max_in_flight=str(DEFAULT_LIMIT))),
+                                            max_in_flight=str(DEFAULT_LIMIT), classes="link.classes")),
     "sem_encoder": ("semcomm_semantic_encoder", dict(model="model")),
     "to_bits": ("semcomm_index_to_bits", dict(alphabet="link.alphabet", num_indices="link.num_tokens")),
     "framer": ("semcomm_framer", dict(model_id="link.model_id", modulation="modulation", code="code")),

@@ -34,12 +34,13 @@ from .zmq_source import zmq_iq_source
 
 def model_link(prefix: str) -> SimpleNamespace:
     """What the link blocks need to know about a model ``prefix`` (``models/<name>``), from its card:
-    ``model_id`` (hex), ``alphabet``, ``num_tokens``, ``num_bits`` (T * bits per index); a model without
-    indices (analog, JPEG) is refused (:func:`semcomm.export.contract.link_model_info`)."""
+    ``model_id`` (hex), ``alphabet``, ``num_tokens``, ``num_bits`` (T * bits per index), ``classes`` (class
+    names, None for a reconstruction model); a model without indices (analog, JPEG) is refused
+    (:func:`semcomm.export.contract.link_model_info`)."""
     info = link_model_info(prefix)
     mapper = IndexBitMapper(info.alphabet, num_indices=info.num_tokens)
     return SimpleNamespace(model_id=info.model_id, alphabet=info.alphabet, num_tokens=info.num_tokens,
-                           num_bits=mapper.num_bits)
+                           num_bits=mapper.num_bits, classes=info.classes)
 
 
 __all__ = ["image_source", "frame_acks", "semantic_encoder", "index_to_bits", "framer", "ldpc_encoder",

@@ -2,7 +2,9 @@
 
 Each image leaves on port ``pdus`` as an f32vector ``[C*H*W]`` in ``[0, 1]`` (``pixel / 255``) with
 metadata ``seq`` (0 .. N-1), ``label``, ``index`` (position in the dataset split) and ``t_tx``
-(``time.time()`` at publication), see :mod:`.pdus`.
+(``time.time()`` at publication), see :mod:`.pdus`. Given the model's class names (``classes``), labels
+index those, matched by name to the dataset's (:func:`semcomm.data.match_classes`): an image folder's
+labels index its sorted sub-folder names, which a classifier's outputs do not.
 
 Rate control: ``images_per_s > 0`` publishes on a fixed schedule (image ``k`` at ``t0 + k / rate``),
 ``images_per_s = 0`` as fast as the chain takes the images. GNU Radio gives message ports no
@@ -26,7 +28,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from semcomm.data import load_dataset
+from semcomm.data import load_dataset, match_classes
 from semcomm.data.dataset import to_unit_float
 from semcomm.testbed.pacing import InFlightWindow
 
@@ -51,7 +53,8 @@ class image_source(gr.basic_block):
     Parameters: ``dataset`` (``fashion-mnist`` | ``cifar10`` | ``folder`` | a directory), ``path``
     (dataset directory; ``""`` for the default Fashion-MNIST location), ``split`` (``test`` | ``train``),
     ``num_images``, ``start``, ``images_per_s`` (0: unpaced), ``seed`` (-1: dataset order),
-    ``max_in_flight`` (images published and not yet acknowledged on ``acks``; 0: no limit).
+    ``max_in_flight`` (images published and not yet acknowledged on ``acks``; 0: no limit), ``classes``
+    (the model's class names that labels index; None: the dataset's own).
     ``data`` may be an already loaded :class:`semcomm.data.ImageDataset` (then ``dataset``, ``path``
     and ``split`` are ignored). Attributes: ``sent`` (images published), ``done`` (threading.Event),
     ``window`` (the :class:`~semcomm.testbed.pacing.InFlightWindow`, None without a limit).
@@ -59,13 +62,14 @@ class image_source(gr.basic_block):
     """
 
     def __init__(self, dataset="fashion-mnist", path="", split="test", num_images=100, start=0,
-                 images_per_s=0.0, seed=-1, data=None, max_in_flight=0):
+                 images_per_s=0.0, seed=-1, data=None, max_in_flight=0, classes=None):
         gr.basic_block.__init__(self, name="semcomm_image_source", in_sig=None, out_sig=None)
         if images_per_s < 0:
             raise ValueError(f"images_per_s must be >= 0 (0: as fast as possible), got {images_per_s}")
         if max_in_flight < 0:
             raise ValueError(f"max_in_flight must be >= 0 (0: no limit), got {max_in_flight}")
-        self.data = data if data is not None else load_dataset(dataset, split, root=path or None)
+        data = data if data is not None else load_dataset(dataset, split, root=path or None)
+        self.data = match_classes(data, classes) if classes else data
         self.indices = select_indices(len(self.data), int(num_images), int(start), seed)
         self.images_per_s = float(images_per_s)
         self.window = InFlightWindow(int(max_in_flight)) if max_in_flight else None

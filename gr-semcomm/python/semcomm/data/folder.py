@@ -1,6 +1,7 @@
 """ImageFolder-style trees: ``root/<class name>/<image files>`` read with Pillow.
 
-Classes are the sorted sub-folder names (label ``k`` = ``classes[k]``); image files are found
+Classes are the sorted sub-folder names (label ``k`` = ``classes[k]``; a model's outputs index its own
+class list, to which :func:`semcomm.data.match_classes` maps them by name); image files are found
 recursively below each class folder by extension (:data:`IMAGE_EXTENSIONS`, any case) and read in
 sorted path order; hidden (dot) files and folders are skipped. The train/test split comes from
 ``root/train`` and ``root/test`` trees when both exist, else from a seeded, per-class random

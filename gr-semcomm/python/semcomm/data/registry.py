@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from .cifar import CIFAR10_SUBDIR, load_cifar10
+from .classes import match_classes
 from .dataset import ImageDataset, check_split
 from .folder import load_image_folder
 from .idx import FASHION_MNIST_FILES, load_fashion_mnist
@@ -33,8 +34,10 @@ def detect_format(path) -> str:
     return "folder"
 
 
-def load_dataset(name_or_path, split: str = "train", *, root=None, **folder_options) -> ImageDataset:
-    """Load ``split`` ("train" or "test") of a dataset given by name or by directory.
+def load_dataset(name_or_path, split: str = "train", *, root=None, classes=None, **folder_options) -> ImageDataset:
+    """Load ``split`` ("train" or "test") of a dataset given by name or by directory; with ``classes`` (the
+    class names of the model it meets, e.g. a card's ``classes``), labels index those
+    (:func:`~semcomm.data.classes.match_classes`).
 
     * ``"fashion-mnist"``: IDX files in ``root`` (default ``/usr/share/datasets/fashion-mnist``);
     * ``"cifar10"``: python pickle batches in ``root`` (required);
@@ -43,9 +46,15 @@ def load_dataset(name_or_path, split: str = "train", *, root=None, **folder_opti
     * a directory path: its format is detected by :func:`detect_format` (``root`` must be None).
 
     Returns an :class:`ImageDataset` (images uint8 ``[N, C, H, W]``, labels int64 ``[N]``).
-    Raises ValueError for an unknown name or split, a missing required ``root`` or options the
-    format does not take; FileNotFoundError for a missing directory.
+    Raises ValueError for an unknown name or split, a missing required ``root``, options the
+    format does not take or a class ``classes`` does not name; FileNotFoundError for a missing directory.
     """
+    data = _load(name_or_path, split, root, folder_options)
+    return data if classes is None else match_classes(data, classes)
+
+
+def _load(name_or_path, split: str, root, folder_options: dict) -> ImageDataset:
+    """:func:`load_dataset` before the classes are matched."""
     check_split(split)
     name = _dataset_name(name_or_path)
     if name is None:
