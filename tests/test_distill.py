@@ -130,3 +130,24 @@ def test_a_missing_or_unfit_teacher_is_refused(tmp_path):
                  "--eval-sweep", ""]) == 0
     with pytest.raises(TeacherError, match="run 'tiny_recon' is a masked_vqvae model, not an image classifier"):
         Trainer(train_config.load(_student_config(tmp_path, teacher="tiny_recon")), run_dir=runs)
+
+
+def test_a_teacher_whose_outputs_index_other_classes_is_refused(tmp_path):
+    from PIL import Image
+
+    from semcomm.data import load_dataset
+
+    write_fashion(tmp_path / "data", n_train=64, n_test=16)
+    runs = str(tmp_path / "runs")
+    assert main(["train", _teacher_config(tmp_path), "--run-dir", runs, "--eval-images", "16", "--threads", "1",
+                 "--eval-sweep", ""]) == 0
+    for split in ("train", "test"):  # the teacher's images as an image folder: labels index the sorted folders
+        data = load_dataset("fashion-mnist", split, root=tmp_path / "data")
+        for index, (image, label) in enumerate(zip(data.images, data.labels)):
+            path = tmp_path / "folder" / split / data.classes[label].replace("/", "_") / f"{index:02d}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image[0]).save(path)
+    student = train_config.load(_student_config(tmp_path), {"data.dataset": "folder",
+                                                            "data.root": str(tmp_path / "folder")})
+    with pytest.raises(TeacherError, match="the teacher run 'tiny_teacher' learned the classes \\['T-shirt/top', "):
+        Trainer(student, run_dir=runs)

@@ -13,7 +13,7 @@ from onnx import numpy_helper  # noqa: E402
 
 from semcomm.baselines.jpeg import JpegLink, JpegSettings, compress  # noqa: E402
 from semcomm.cli.eval import add_commands, settings_from_args  # noqa: E402
-from semcomm.data import load_dataset  # noqa: E402
+from semcomm.data import FASHION_MNIST_CLASSES, load_dataset  # noqa: E402
 from semcomm.eval import figures  # noqa: E402
 from semcomm.eval.accuracy import accuracy  # noqa: E402
 from semcomm.eval.overhead import (analog_overhead, code_choices, digital_overhead, jpeg_overhead,  # noqa: E402
@@ -35,7 +35,7 @@ from semcomm.sim.exact_chain import ExactChain  # noqa: E402
 from test_jpeg_baseline import one_torch_thread  # noqa: E402,F401 - autouse fixture
 from test_jscc import write_fashion  # noqa: E402
 
-CLASSES = [f"class{i}" for i in range(10)]
+CLASSES = list(FASHION_MNIST_CLASSES)  # the labels of the Fashion-MNIST-format test set index these
 VIT = dict(dim=16, heads=2)
 CODEC = dict(VIT, encoder_depth=1, decoder_dim=16, decoder_depth=1, code_dim=8, codebook_size=16)
 CONFIG_YAML = """name: {name}
@@ -365,6 +365,27 @@ def test_report_only_option_selects_cards_and_surrogates(zoo, tmp_path):
     settings = settings_from_args(build_args(common + ["--only", "jscc,resnet_surrogate"]))
     ev = figures.evaluator(settings)
     assert [x.name for x in ev.models()] == ["jscc"] and [x.name for x in ev.surrogates] == ["resnet_surrogate"]
+
+
+def test_report_labels_a_folder_dataset_by_the_cards_class_names(zoo, tmp_path):
+    from PIL import Image
+
+    fashion = load_dataset("fashion-mnist", "test", root=zoo["root"] / "data")
+    folder = tmp_path / "folder"
+    for split in ("train", "test"):  # class folders as a user names them; sorted, not in the cards' order
+        for index, (image, label) in enumerate(zip(fashion.images, fashion.labels)):
+            path = folder / split / CLASSES[label].replace("/", "_").lower() / f"{index:02d}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image[0]).save(path)
+    common = ["eval", "report", "--out", str(tmp_path / "report"), "--quick", "--quiet", "--models", str(zoo["models"]),
+              "--run-dir", str(zoo["runs"]), "--only", "masked_vqvae_fim_at,resnet_surrogate", "--dataset"]
+    ev = figures.evaluator(settings_from_args(build_args(common + [str(folder)])))
+    order = sorted(range(len(fashion)), key=lambda i: (CLASSES[fashion.labels[i]].replace("/", "_").lower(), i))
+    assert ev.data.classes == CLASSES and ev.labels.tolist() == fashion.labels[order].tolist()
+    assert [x.name for x in ev.surrogates] == ["resnet_surrogate"]
+    (folder / "test" / "bag").rename(folder / "test" / "handbag")
+    with pytest.raises(ValueError, match="class.es. 'handbag' not among the model's classes 'T-shirt/top', "):
+        figures.evaluator(settings_from_args(build_args(common + [str(folder)])))
 
 
 def test_report_on_the_shipped_model_attacks_it_white_box_from_its_onnx_files(tmp_path):

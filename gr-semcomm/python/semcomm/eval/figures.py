@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from ..baselines.jpeg import JpegLink, JpegSettings
 from ..config.link import FADING_OF_CHANNEL
+from ..data import match_classes
 from ..nn.vit import patchify
 from ..phy.ldpc import CODE_IDS
 from ..phy.modem import LinkConfig
@@ -476,6 +477,28 @@ def _usable(schemes: list[Scheme], data, missing: list) -> list[Scheme]:
     return usable
 
 
+def _labelled_for(schemes: list[Scheme], data, missing: list):
+    """``(schemes, data)``: the data with labels indexing the first scheme's class names (matched by name,
+    :func:`semcomm.data.match_classes`: an image folder's labels index its sorted class folders), and the
+    schemes with those class names; the others go to ``missing``."""
+    if not schemes:
+        return schemes, data
+    classes = list(schemes[0].info.classes)
+    same = [x for x in schemes if list(x.info.classes) == classes]
+    missing += [{"item": f"scheme {x.name}", "reason": f"classes {list(x.info.classes)} differ from those of "
+                 f"{schemes[0].name}, {classes}, which the labels index"} for x in schemes if x not in same]
+    return same, match_classes(data, classes)
+
+
+def _surrogate_mismatch(surrogate: Scheme, data) -> str | None:
+    """Why a black-box surrogate cannot attack the data (image shape or class names differ), or None."""
+    if tuple(surrogate.card["config"]["image_shape"]) != tuple(data.image_shape):
+        return f"image shape {surrogate.card['config']['image_shape']} differs from the data's {data.image_shape}"
+    if list(surrogate.card["classes"]) != list(data.classes):
+        return f"classes {surrogate.card['classes']} differ from the labels' {list(data.classes)}"
+    return None
+
+
 def evaluator(settings: ReportSettings, torch_weights: bool = True) -> Evaluator:
     """The test images, the usable schemes (with PyTorch weights when ``torch_weights``: checkpoints from
     ``settings.run_dir`` or recovered from the ONNX files) and the ``missing`` list started with the absent
@@ -484,16 +507,16 @@ def evaluator(settings: ReportSettings, torch_weights: bool = True) -> Evaluator
     torch.manual_seed(settings.seed)
     data = _load_data(settings)
     missing = []
-    schemes, ablations = split_ablations(_usable(discover(settings.models_dir, settings.run_dir, torch_weights,
-                                                          settings.only_models), data, missing), settings.main_models)
+    usable, data = _labelled_for(_usable(discover(settings.models_dir, settings.run_dir, torch_weights,
+                                                  settings.only_models), data, missing), data, missing)
+    schemes, ablations = split_ablations(usable, settings.main_models)
     present = {x.scheme for x in schemes}
     missing += [{"item": f"scheme {name}", "reason": f"no usable model card with scheme {name} in "
                                                       f"{settings.models_dir}"}
                 for name in PAPER_SCHEMES if name not in present]
     found, problems = discover_surrogates(settings.models_dir, settings.only_models)
-    surrogates = [x for x in found if tuple(x.card["config"]["image_shape"]) == tuple(data.image_shape)]
-    problems += [{"item": f"surrogate {x.name}", "reason": f"image shape {x.card['config']['image_shape']} "
-                                                           f"differs from the data's {data.image_shape}"}
+    surrogates = [x for x in found if _surrogate_mismatch(x, data) is None]
+    problems += [{"item": f"surrogate {x.name}", "reason": _surrogate_mismatch(x, data)}
                  for x in found if x not in surrogates]
     ev = Evaluator(settings, schemes, data, missing + problems, ablations, surrogates)
     for scheme in ev.models():

@@ -40,9 +40,9 @@ def image_frames(config: dict) -> ImageFrames:
     from ..phy.modem import FrameModem, LinkConfig
 
     data, modem_cfg = config["data"], config["modem"]
-    dataset = load_dataset(data["dataset"], data["split"], root=data["path"])
-    chosen = np.arange(data["start"], data["start"] + data["num_images"])
     codec = SemanticCodec.from_prefix(config["model"])
+    dataset = load_dataset(data["dataset"], data["split"], root=data["path"], classes=codec.classes)
+    chosen = np.arange(data["start"], data["start"] + data["num_images"])
     mapper = codec.index_bit_mapper()
     modem = FrameModem(LinkConfig(modulation=modem_cfg["modulation"], code=modem_cfg["code"],
                                   decoder=modem_cfg["decoder"], max_iterations=modem_cfg["max_iterations"],

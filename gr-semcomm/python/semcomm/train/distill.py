@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data import class_key, load_dataset
 from ..export.contract import sha256_file
 from .ema import deployed_weights
 from .trades import output_divergence
@@ -44,11 +45,12 @@ def distillation_loss(student_logits: torch.Tensor, labels: torch.Tensor, teache
     return (1 - weight) * hard + weight * temperature**2 * soft
 
 
-def load_teacher(run_dir: str, run_name: str, build: Callable[[dict], nn.Module],
-                 device: torch.device) -> tuple[nn.Module, dict]:
+def load_teacher(run_dir: str, run_name: str, build: Callable[[dict], nn.Module], device: torch.device,
+                 data: dict, classes) -> tuple[nn.Module, dict]:
     """``(frozen teacher in eval mode, record)`` of the finished run ``run_name`` under ``run_dir``;
-    ``build(config)`` makes the untrained model of a config. The record holds ``run``, ``checkpoint``,
-    its ``sha256`` and the teacher's clean test accuracy from its ``metrics.json``."""
+    ``build(config)`` makes the untrained model of a config; ``data`` and ``classes`` are the student's data
+    section and class names, which the teacher's must match (:func:`check_teacher_classes`). The record
+    holds ``run``, ``checkpoint``, its ``sha256`` and the teacher's clean test accuracy from its ``metrics.json``."""
     folder = os.path.join(run_dir, run_name)
     checkpoint, metrics_path = os.path.join(folder, "checkpoint.pt"), os.path.join(folder, "metrics.json")
     for path in (checkpoint, metrics_path):
@@ -57,6 +59,7 @@ def load_teacher(run_dir: str, run_name: str, build: Callable[[dict], nn.Module]
                                f"{run_name!r} first")
     with open(metrics_path) as handle:
         trained = json.load(handle)
+    check_teacher_classes(run_name, trained["config"]["data"], data, classes)
     teacher = build(trained["config"])
     if not callable(getattr(teacher, "logits", None)):
         raise TeacherError(f"train.distill_from: run {run_name!r} is a {trained['config']['scheme']} model, "
@@ -70,3 +73,17 @@ def load_teacher(run_dir: str, run_name: str, build: Callable[[dict], nn.Module]
     record = {"run": run_name, "checkpoint": checkpoint, "sha256": sha256_file(checkpoint),
               "clean_accuracy": clean.get("accuracy")}
     return teacher, record
+
+
+def check_teacher_classes(run_name: str, teacher_data: dict, data: dict, classes) -> None:
+    """TeacherError unless the teacher's logits index the student's ``classes``: the same class names
+    (:func:`semcomm.data.class_key`) in the same order, read from the teacher's dataset when it trained on
+    another one (e.g. Fashion-MNIST's IDX files, the student an image folder of the same images, whose
+    labels index its sorted class folders)."""
+    if (teacher_data["dataset"], teacher_data.get("root")) == (data["dataset"], data.get("root")):
+        return
+    learned = load_dataset(teacher_data["dataset"], "test", root=teacher_data.get("root")).classes
+    if [class_key(name) for name in learned] != [class_key(name) for name in classes]:
+        raise TeacherError(f"train.distill_from: the teacher run {run_name!r} learned the classes {learned} "
+                           f"(dataset {teacher_data['dataset']}), this run's data has {list(classes)}: the "
+                           "teacher's outputs must index the same classes in the same order")

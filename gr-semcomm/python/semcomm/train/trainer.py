@@ -161,8 +161,9 @@ class Trainer:
             return None, None
         if self.config["model"].get("task", "classification") != "classification":
             raise ValueError("train.distill_from needs a classification model (model.task: classification)")
-        shape, classes = self.train_set.image_shape, len(self.train_set.classes)
-        return load_teacher(run_dir, name, lambda config: build_model(config, shape, classes), self.device)
+        shape, classes = self.train_set.image_shape, self.train_set.classes
+        return load_teacher(run_dir, name, lambda config: build_model(config, shape, len(classes)), self.device,
+                            self.config["data"], classes)
 
     # ------------------------------------------------------------------ checkpoints
     @functools.cached_property
