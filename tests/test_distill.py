@@ -86,11 +86,17 @@ def test_a_distilled_run_records_its_teacher_in_metrics_and_card(tmp_path, capsy
     capsys.readouterr()
 
 
-def test_the_teacher_is_frozen_and_changes_only_the_task_loss(tmp_path):
+def _trained_teacher(tmp_path) -> str:
+    """Fashion-MNIST-format data in ``tmp_path/data`` and the tiny teacher trained on it; returns the run dir."""
     write_fashion(tmp_path / "data", n_train=64, n_test=16)
     runs = str(tmp_path / "runs")
     assert main(["train", _teacher_config(tmp_path), "--run-dir", runs, "--eval-images", "16", "--threads", "1",
                  "--eval-sweep", ""]) == 0
+    return runs
+
+
+def test_the_teacher_is_frozen_and_changes_only_the_task_loss(tmp_path):
+    runs = _trained_teacher(tmp_path)
     trainer = Trainer(train_config.load(_student_config(tmp_path)), run_dir=runs)
     assert not trainer.teacher.training
     assert not any(p.requires_grad for p in trainer.teacher.parameters())
@@ -137,10 +143,7 @@ def test_a_teacher_whose_outputs_index_other_classes_is_refused(tmp_path):
 
     from semcomm.data import load_dataset
 
-    write_fashion(tmp_path / "data", n_train=64, n_test=16)
-    runs = str(tmp_path / "runs")
-    assert main(["train", _teacher_config(tmp_path), "--run-dir", runs, "--eval-images", "16", "--threads", "1",
-                 "--eval-sweep", ""]) == 0
+    runs = _trained_teacher(tmp_path)
     for split in ("train", "test"):  # the teacher's images as an image folder: labels index the sorted folders
         data = load_dataset("fashion-mnist", split, root=tmp_path / "data")
         for index, (image, label) in enumerate(zip(data.images, data.labels)):

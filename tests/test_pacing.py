@@ -52,8 +52,10 @@ def test_frames_never_acknowledged_are_given_up_after_the_stall_time_and_close_w
 
 
 def frame_latencies(out_dir) -> np.ndarray:
-    lines = [json.loads(line) for line in (out_dir / "frames.jsonl").read_text().splitlines()]
-    return np.array([line["latency_ms"] for line in lines if line["latency_ms"] is not None])
+    """Latency (ms) of each frame of ``out_dir/frames.jsonl`` in sequence order (NaN: not received)."""
+    lines = sorted((json.loads(line) for line in (out_dir / "frames.jsonl").read_text().splitlines()),
+                   key=lambda line: line["seq"])
+    return np.array([np.nan if line["latency_ms"] is None else line["latency_ms"] for line in lines])
 
 
 @pytest.mark.gnuradio
@@ -66,10 +68,12 @@ def test_an_unpaced_loopback_keeps_its_latency_within_the_window(tmp_path):
     summary = run_loopback(config, "unpaced", tmp_path, timeout_s=300)
     assert summary["frames_missed"] == 0 and summary["images_per_s"] > 0
     # at most DEFAULT_LIMIT frames between source and receiver: a frame waits for fewer than that many
-    # ahead of it, each taking 1 / rate on average (x4 for jitter); unbounded, the 300th waits for ~300
-    bound_ms = 4 * DEFAULT_LIMIT / summary["images_per_s"] * 1e3
+    # ahead of it, each taking 1 / rate on average (x6 for jitter), once the graph has warmed up (its first
+    # frames wait for the blocks' first calls); unbounded, the 300th waited for the 299 before it
+    bound_ms = 6 * DEFAULT_LIMIT / summary["images_per_s"] * 1e3
     latencies = frame_latencies(tmp_path)
-    assert latencies.size == 300 and latencies.max() < bound_ms, (latencies.max(), bound_ms)
+    steady = latencies[2 * DEFAULT_LIMIT:]
+    assert latencies.size == 300 and steady.max() < bound_ms, (steady.max(), bound_ms)
 
 
 @pytest.mark.gnuradio
@@ -83,3 +87,17 @@ def test_an_unpaced_zmq_transmitter_loses_no_frame_at_the_end_of_the_run(tmp_pat
     # without the window the transmitter queued all 400 images at once and stopped 1 s after the last
     # left its source: the last 88 never reached the air
     assert summary["images"] == 400 and summary["frames_missed"] == 0
+
+
+@pytest.mark.gnuradio
+def test_the_soak_benchmark_reports_its_figures(tmp_path, capsys):
+    pytest.importorskip("gnuradio.gr", reason="GNU Radio (gnuradio.gr) cannot be imported")
+    from semcomm.cli import main
+
+    assert main(["bench", "soak", "--images", "40", "--out", str(tmp_path / "soak.json")]) == 0
+    result = json.loads((tmp_path / "soak.json").read_text())
+    assert (result["images"], result["frames_missed"], result["ended"]) == (40, 0, "completed")
+    assert set(result["latency_ms"]) == {"p50", "p95", "p99", "max"} and result["latency_ms"]["max"] > 0
+    assert 0 < result["rss_mib_start"] <= result["rss_mib_max"] and result["memory_samples"]["rows"][-1][2] == 40
+    assert "soak: 40 images, unpaced, loopback" in capsys.readouterr().out
+    assert len((tmp_path / "soak" / "frames.jsonl").read_text().splitlines()) == 40

@@ -1,4 +1,4 @@
-"""``semcomm bench ldpc | qam | onnx | flowgraph``: throughput benchmarks (figures printed, JSON written)."""
+"""``semcomm bench ldpc | qam | onnx | flowgraph | soak``: throughput benchmarks (figures printed, JSON written)."""
 from __future__ import annotations
 
 import argparse
@@ -75,6 +75,21 @@ def cmd_bench_flowgraph(args) -> int:
     return 0
 
 
+def cmd_bench_soak(args) -> int:
+    from pathlib import Path
+
+    from ..config import parse_overrides
+    from ..testbed.config import load_testbed_config
+    from ..testbed.soak import format_soak, run_soak
+
+    config = load_testbed_config(args.config, {**parse_overrides(args.set), "data.num_images": args.images})
+    result = run_soak(config, (Path(args.out).parent if args.out else Path("results/bench")) / "soak", args.timeout)
+    write_json(result, args.out, args.json)
+    if not args.json:
+        print(format_soak(result))
+    return 0
+
+
 def _add_bench_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=integer(1), default=3, help="timed runs; the best counts")
     parser.add_argument("--seed", type=integer(0), default=1)
@@ -118,3 +133,14 @@ def add_commands(sub) -> None:
     bf.add_argument("--json", action="store_true", help="print one JSON object")
     bf.add_argument("--out", type=output_file, help="also write the JSON object to this file")
     bf.set_defaults(func=cmd_bench_flowgraph)
+    bs = bench_sub.add_parser("soak", help="a long loopback run with an unpaced source: frames missed, memory (RSS), "
+                              "latency percentiles, images/s")
+    bs.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
+    bs.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="config override")
+    bs.add_argument("--images", type=integer(1), default=10000, help="images (frames) sent")
+    bs.add_argument("--timeout", type=number(0, exclusive=True), default=3600.0,
+                    help="seconds before the run is cut short")
+    bs.add_argument("--json", action="store_true", help="print one JSON object")
+    bs.add_argument("--out", type=output_file, help="also write the JSON object to this file (the run's files go to "
+                    "soak/ beside it; default results/bench/soak/)")
+    bs.set_defaults(func=cmd_bench_soak)
