@@ -54,6 +54,7 @@ def test_an_argument_a_graph_has_no_parameter_for_is_an_error():
 def test_loopback_clean_delivers_every_image(tmp_path):
     summary = run_loopback(load_testbed_config(LOOPBACK, FIXTURE), "clean", tmp_path, timeout_s=120)
     assert summary["images"] == 12 and summary["frames_detected"] == 12 and summary["frames_missed"] == 0
+    assert summary["ended"] == "completed" and summary["ended_detail"] == {}
     assert summary["ber_post_fec"] == 0.0 and 0.02 < summary["ber_pre_fec"] < 0.12  # 16-QAM at 10 dB: 0.06
     assert summary["accuracy"] >= 0.6
     assert not [k for k in summary["counters"] if k.endswith((".dropped", ".rejected"))]
@@ -75,6 +76,7 @@ def test_zmq_processes_end_to_end(tmp_path):
              "endpoints.channel_out": "tcp://127.0.0.1:55613", "data.num_images": 8}
     summary = run_zmq(LOOPBACK, [f"{k}={v}" for k, v in ports.items()], tmp_path, timeout_s=300)
     assert summary["images"] == 8 and summary["frames_detected"] == 8 and summary["ber_post_fec"] == 0.0
+    assert summary["ended"] == "completed"
     for role in ("tx", "rx", "channel", "attacker"):
         assert (tmp_path / f"{role}.log").is_file()
 

@@ -1,7 +1,20 @@
 """``semcomm demo``, ``semcomm run`` and ``semcomm agreement``: the testbed's flowgraphs."""
 from __future__ import annotations
 
-from .arguments import output_directory
+import argparse
+import sys
+
+from .arguments import number, output_directory
+
+RUN_EXIT_STATUS = """exit status (summary.json's "ended" and "ended_detail" say the same):
+  0    completed: every image has a result, or the source finished and nothing more arrived
+  2    refused: a config, option or model file is not usable (nothing ran)
+  3    timed out: --timeout passed first
+  4    peer died: another role's process of `run zmq` ended during the run
+  5    write failed: a results file could not be written (e.g. a full disk)
+  130  interrupted by SIGINT (Ctrl-C); 143 by SIGTERM
+A run that ends early stops its flowgraph cleanly and still writes summary.json and the per-frame lines
+(frames.jsonl, written as frames are decided) of what it received."""
 
 
 def cmd_demo(args) -> int:
@@ -10,8 +23,8 @@ def cmd_demo(args) -> int:
     from ..config import parse_overrides
     from ..testbed.demo import run_demo
 
-    run_demo(args.config, Path(args.out), parse_overrides(args.set))
-    return 0
+    summaries = run_demo(args.config, Path(args.out), parse_overrides(args.set))
+    return _report_end(summaries[-1], "demo")
 
 
 def cmd_run(args) -> int:
@@ -19,22 +32,36 @@ def cmd_run(args) -> int:
 
     from ..config import parse_overrides
     from ..testbed.config import load_testbed_config
-    from ..testbed.run import run_loopback, run_role, run_zmq
+    from ..testbed.run import RunAborted, run_loopback, run_role, run_zmq
 
     out = Path(args.out)
-    if args.role == "zmq":
-        summary = run_zmq(args.config, args.set, out, args.timeout)
-    else:
-        config = load_testbed_config(args.config, parse_overrides(args.set))
-        if args.role == "loopback":
-            summary = run_loopback(config, args.condition, out, args.timeout)
+    try:
+        if args.role == "zmq":
+            summary = run_zmq(args.config, args.set, out, args.timeout)
         else:
-            summary = run_role(args.role, config, out, args.timeout)
-    if summary is not None:
+            config = load_testbed_config(args.config, parse_overrides(args.set))
+            if args.role == "loopback":
+                summary = run_loopback(config, args.condition, out, args.timeout)
+            else:
+                summary = run_role(args.role, config, out, args.timeout)
+    except RunAborted as err:
+        print(f"semcomm run: error: {err}", file=sys.stderr)
+        return err.exit_status
+    if "images" in summary:  # a receiver's summary (loopback, zmq, rx)
         from ..testbed.demo import format_table
         print(format_table([summary]))
-        print(f"wrote {out / 'summary.json'} and {out / 'frames.jsonl'}")
-    return 0
+        if summary["ended"] != "write_failed":
+            print(f"wrote {out / 'summary.json'} and {out / 'frames.jsonl'}")
+    return _report_end(summary, "run")
+
+
+def _report_end(summary: dict, command: str) -> int:
+    """Say why a run ended early (on stderr), and the exit status of why it ended (:data:`RUN_EXIT_STATUS`)."""
+    from ..testbed.outcome import exit_status
+
+    if summary["ended"] != "completed":
+        print(f"semcomm {command}: {summary['ended_detail']['message']}", file=sys.stderr)
+    return exit_status(summary)
 
 
 def cmd_agreement(args) -> int:
@@ -62,7 +89,8 @@ def add_commands(sub) -> None:
     demo.add_argument("--out", type=output_directory, default="results/demo", help="output directory")
     demo.set_defaults(func=cmd_demo)
 
-    run = sub.add_parser("run", help="run a testbed flowgraph headless: loopback, one ZMQ role, all ZMQ roles, B210")
+    run = sub.add_parser("run", help="run a testbed flowgraph headless: loopback, one ZMQ role, all ZMQ roles, B210",
+                         epilog=RUN_EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("role", choices=["loopback", "zmq", "tx", "rx", "channel", "attacker", "tx_b210", "rx_b210"])
     run.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
     run.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
@@ -70,7 +98,8 @@ def add_commands(sub) -> None:
     run.add_argument("--out", type=output_directory, default="results/run",
                      help="output directory (summary.json, frames.jsonl, logs)")
     run.add_argument("--condition", default="loopback", help="condition name in the summary")
-    run.add_argument("--timeout", type=float, default=600.0, help="seconds before the run is cut short")
+    run.add_argument("--timeout", type=number(0, exclusive=True), default=600.0,
+                     help="seconds before the run is cut short (> 0)")
     run.set_defaults(func=cmd_run)
 
     agree = sub.add_parser("agreement", help="accuracy through the loopback flowgraph vs the core's simulation, "

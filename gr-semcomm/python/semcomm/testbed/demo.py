@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from .config import load_testbed_config
+from .metrics import cannot_write
+from .outcome import write_failed
 from .run import run_loopback
 
 TABLE_COLUMNS = (  # (summary key, header, format)
@@ -39,6 +41,9 @@ def format_table(summaries: list[dict]) -> str:
 
 
 def run_demo(config_path: str, out_dir: Path, overrides: dict | None = None) -> list[dict]:
+    """Run the conditions, print the table, write ``summary.json`` and ``demo.png``; a condition that does
+    not complete (interrupted, timed out, write error: its ``ended``) ends the demo with the summaries so
+    far and no plot. Returns the summaries."""
     base = load_testbed_config(config_path, overrides)
     summaries = []
     for index, (name, condition) in enumerate(conditions(base)):
@@ -48,11 +53,20 @@ def run_demo(config_path: str, out_dir: Path, overrides: dict | None = None) -> 
         summary = run_loopback(config, name, out_dir / f"condition{index}")
         summary.update(config={k: config[k] for k in ("model", "modem", "channel", "attacker")})
         summaries.append(summary)
-    with open(out_dir / "summary.json", "w") as handle:
-        json.dump(summaries, handle, indent=2)
+        if summary["ended"] != "completed":
+            break
     print(format_table(summaries))
-    plot_demo(base, summaries, out_dir)
-    print(f"wrote {out_dir / 'summary.json'}, {out_dir / 'demo.png'} and per-frame JSON lines in {out_dir}/condition*/")
+    try:
+        with open(out_dir / "summary.json", "w") as handle:
+            json.dump(summaries, handle, indent=2)
+    except OSError as err:
+        summaries[-1].update(write_failed([cannot_write(out_dir / "summary.json", err)]).fields())
+        return summaries
+    written = [out_dir / "summary.json"]
+    if summaries[-1]["ended"] == "completed":
+        plot_demo(base, summaries, out_dir)
+        written.append(out_dir / "demo.png")
+    print(f"wrote {', '.join(map(str, written))} and per-frame JSON lines in {out_dir}/condition*/")
     return summaries
 
 
@@ -91,7 +105,7 @@ def plot_demo(config: dict, summaries: list[dict], out_dir: Path, grid: int = 8)
     ax.set_ylabel("BER")
     ax.legend(fontsize=8)
     for row, summary in enumerate(summaries, start=1):
-        frames = _frames(out_dir / f"condition{row - 1}" / "frames.jsonl")[:grid]
+        frames = sorted(_frames(out_dir / f"condition{row - 1}" / "frames.jsonl"), key=lambda f: f["seq"])[:grid]
         for col, frame in enumerate(frames):
             ax = figure.add_subplot(grid_spec[row, col])
             if data["seed"] is None:  # images in dataset order: seq n is image start + n

@@ -37,6 +37,11 @@ DUPLICATE = "duplicate"      #: reject reason: a second record for an already re
 BER_PAIRS = (("pre_fec_ber", "coded_hard", "tx_coded_bits"), ("post_fec_ber", "rx_payload_bits", "tx_payload_bits"))
 
 
+def cannot_write(path, err: OSError) -> str:
+    """``cannot write <path>: <reason>`` of a failed write (e.g. ``No space left on device``)."""
+    return f"cannot write {path}: {err.strerror or err}"
+
+
 def _plain(value):
     """A JSON-serialisable Python value (numpy scalars -> Python)."""
     return value.item() if isinstance(value, np.generic) else value
@@ -228,14 +233,14 @@ class JsonLinesWriter:
             self._handle.flush()
             self.written += 1
         except OSError as err:
-            self.error = f"cannot write {self.path}: {err.strerror or err}"
+            self.error = cannot_write(self.path, err)
             self.lost += 1
 
     def close(self) -> None:
         try:
             self._handle.close()
         except OSError as err:  # the buffered rest of a line that failed: already reported in ``error``
-            self.error = self.error or f"cannot write {self.path}: {err.strerror or err}"
+            self.error = self.error or cannot_write(self.path, err)
 
 
 class TxLogWriter(JsonLinesWriter):

@@ -9,12 +9,17 @@ Roles: ``loopback`` (everything in one process), ``tx``, ``rx``, ``channel``, ``
 process each), ``zmq`` (launches the four processes on 127.0.0.1 and tears them down), ``tx_b210`` and
 ``rx_b210`` (UHD instead of ZMQ). GNU Radio is imported only here, inside functions, so the core
 package stays importable without it.
+
+Every run ends cleanly on SIGINT or SIGTERM, on a write error, at ``--timeout`` and (``zmq``) when a role's
+process dies: the graph is stopped, what was received is written, and the summary says why the run
+ended (:mod:`.outcome`: ``ended``, the exit status).
 """
 from __future__ import annotations
 
 import hashlib
 import importlib.util
 import json
+import math
 import os
 import shutil
 import signal
@@ -27,6 +32,9 @@ import yaml
 
 from ..config import parse_overrides
 from .config import load_testbed_config
+from .metrics import cannot_write
+from .outcome import (COMPLETED, EXIT_STATUS, RunEnd, StopSignals, describe_exit, exit_status, peer_died,
+                      signals_blocked, timed_out, write_failed)
 from .parameters import parameter_values
 from .zmq_link import check_endpoints_free
 
@@ -36,10 +44,21 @@ BLOCKS = ROOT / "gr-semcomm" / "grc"
 BUILD = ROOT / "build" / "grc"
 ROLES = ("loopback", "tx", "rx", "channel", "attacker", "tx_b210", "rx_b210")
 IDLE_TIMEOUT_S = 5.0  #: the receiver gives up this long after the last image was sent and nothing new arrived
+POLL_S = 0.02  #: how often a running role checks whether it is done
+TX_FLUSH_S = 1.0  #: the transmitter runs this long after its last image: the frames leave the filters and sockets
 
 
 class FlowgraphError(RuntimeError):
     """A flowgraph cannot be compiled or started (message says which and why)."""
+
+
+class RunAborted(FlowgraphError):
+    """A run ended without a summary to show: the message says why, ``exit_status`` is what ``semcomm run``
+    exits with (:mod:`.outcome`)."""
+
+    def __init__(self, message: str, exit_status: int):
+        super().__init__(message)
+        self.exit_status = exit_status
 
 
 def graph_arguments(config: dict, role: str, out_dir: Path | None = None) -> dict:
@@ -108,39 +127,99 @@ def build_graph(role: str, arguments: dict):
     return getattr(module, role)(**arguments)
 
 
-def wait_for_receiver(graph, num_images: int, timeout_s: float, source_finished) -> float:
-    """Block until the metrics sink has a result for every image, or nothing new arrived for
-    ``IDLE_TIMEOUT_S`` once ``source_finished()`` is true, or ``timeout_s`` passed. Returns the time
-    of the last receiver message (seconds since the call)."""
-    metrics = graph.metrics
-    start = last_change = time.time()
-    seen = 0
-    while time.time() - start < timeout_s and metrics.results_seen < num_images:
-        time.sleep(0.02)
-        if metrics.frames_seen != seen:
-            seen, last_change = metrics.frames_seen, time.time()
-        if source_finished() and time.time() - max(last_change, start) > IDLE_TIMEOUT_S:
-            break
-    return last_change - start
+class ReceiverProgress:
+    """Whether the metrics sink has all it will get: a result for every one of ``num_images``, or nothing
+    new for ``IDLE_TIMEOUT_S`` once ``source_finished()`` is true. ``active_s``: seconds from the start to
+    the last receiver message."""
+
+    def __init__(self, metrics, num_images: int, source_finished):
+        self.metrics, self.num_images, self.source_finished = metrics, num_images, source_finished
+        self.start = self.last_change = time.time()
+        self._seen = 0
+
+    def finished(self) -> bool:
+        if self.metrics.frames_seen != self._seen:
+            self._seen, self.last_change = self.metrics.frames_seen, time.time()
+        return self.metrics.results_seen >= self.num_images or \
+            (self.source_finished() and time.time() - self.last_change > IDLE_TIMEOUT_S)
+
+    @property
+    def active_s(self) -> float:
+        return self.last_change - self.start
+
+
+def wait_for_end(graph, stop: StopSignals, timeout_s: float, finished) -> RunEnd:
+    """Poll until a stop signal, a write error of the graph's sinks, ``finished()`` or ``timeout_s``: why
+    the run ends."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        errors = write_errors(graph)
+        if stop.signum or errors:
+            return stop.end() or write_failed(errors)
+        if finished():
+            return COMPLETED
+        if time.monotonic() > deadline:
+            return timed_out(timeout_s)
+        time.sleep(POLL_S)
+
+
+def write_errors(graph) -> list[str]:
+    """Why the graph's sinks could not write their files (per-frame lines, transmitter log), if so."""
+    sinks = (getattr(graph, name, None) for name in ("metrics", "tx_log"))
+    return [sink.write_error for sink in sinks if sink is not None and sink.write_error]
+
+
+def start_graph(role: str, arguments: dict):
+    """Build and start the ``role`` graph, its threads shielded from stop signals (:func:`signals_blocked`)."""
+    try:
+        with signals_blocked():
+            graph = build_graph(role, arguments)
+            graph.start()
+    except RuntimeError as err:  # e.g. UHD: no device found
+        raise FlowgraphError(f"cannot start the {role} flowgraph: {err}") from err
+    return graph
+
+
+def stop_graph(graph, end: RunEnd) -> RunEnd:
+    """Stop the graph and wait for it; why the run ended, a write error at the stop (the last lines) first."""
+    graph.stop()
+    graph.wait()
+    errors = write_errors(graph)
+    return write_failed(errors) if errors else end
 
 
 def run_loopback(config: dict, condition: str, out_dir: Path, timeout_s: float = 600.0) -> dict:
-    """Run the single-process loopback graph for one condition; returns the metrics summary."""
+    """Run the single-process loopback graph for one condition until every image has a result, the
+    timeout, a stop signal or a write error; returns the metrics summary (``ended``: why it ended)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    graph = build_graph("loopback", graph_arguments(config, "loopback", out_dir))
-    graph.start()
-    elapsed = wait_for_receiver(graph, config["data"]["num_images"], timeout_s, graph.source.done.is_set)
-    graph.stop()
-    graph.wait()
-    return write_summary(graph, condition, elapsed, out_dir)
+    (out_dir / "summary.json").unlink(missing_ok=True)
+    with StopSignals() as stop:
+        graph = start_graph("loopback", graph_arguments(config, "loopback", out_dir))
+        progress = ReceiverProgress(graph.metrics, config["data"]["num_images"], graph.source.done.is_set)
+        end = stop_graph(graph, wait_for_end(graph, stop, timeout_s, progress.finished))
+        return write_summary(graph, condition, end, progress.active_s, out_dir)
 
 
-def write_summary(graph, condition: str, elapsed: float, out_dir: Path) -> dict:
-    """The receiver's metrics summary plus the blocks' counters, also written to ``summary.json``."""
+def write_summary(graph, condition: str, end: RunEnd, elapsed: float, out_dir: Path) -> dict:
+    """The receiver's metrics summary, the blocks' counters and why the run ended, also written to
+    ``summary.json`` (when that fails, the returned summary says so)."""
     summary = graph.metrics.summary(condition, active_seconds(graph.metrics.metrics) or elapsed)
     summary.update(counters(graph))
-    with open(out_dir / "summary.json", "w") as handle:
-        json.dump(summary, handle, indent=2)
+    summary.update(end.fields())
+    return save_summary(summary, out_dir)
+
+
+def save_summary(summary: dict, out_dir: Path) -> dict:
+    """Write ``summary`` to ``out_dir/summary.json``; when that fails, the summary returned ends
+    ``write_failed`` with the reason, and no partial file is left behind."""
+    path = out_dir / "summary.json"
+    try:
+        with open(path, "w") as handle:
+            json.dump(summary, handle, indent=2)
+    except OSError as err:
+        path.unlink(missing_ok=True)
+        summary.update(write_failed(summary["ended_detail"].get("write_errors", []) + [cannot_write(path, err)])
+                       .fields())
     return summary
 
 
@@ -170,33 +249,30 @@ def counters(graph) -> dict:
     return {"counters": found}
 
 
-def run_role(role: str, config: dict, out_dir: Path, timeout_s: float = 600.0) -> dict | None:
+def run_role(role: str, config: dict, out_dir: Path, timeout_s: float = 600.0) -> dict:
     """Run one ZMQ/B210 role until done (tx: all images sent and flushed; rx: all received or idle;
-    channel/attacker: until interrupted)."""
+    channel/attacker: until a stop signal), the timeout, a stop signal or a write error. Returns the
+    receiver's summary (rx), else why the role ended (``ended``, ``ended_detail``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     check_endpoints_free(config, [role])
-    stop_signals = {signal.SIGINT, signal.SIGTERM}
-    if role in ("channel", "attacker"):
-        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)  # before start: GNU Radio's threads inherit it
-    try:
-        graph = build_graph(role, graph_arguments(config, role, out_dir))
-        graph.start()
-    except RuntimeError as err:  # e.g. UHD: no device found
-        raise FlowgraphError(f"cannot start the {role} flowgraph: {err}") from err
-    (out_dir / f"{role}.ready").touch()  # for run_zmq: this process is up
-    try:
-        if role.startswith("tx"):
-            graph.source.done.wait(timeout_s)
-            time.sleep(1.0)  # let the last frames leave the filters and sockets
-        elif role.startswith("rx"):
+    receiving = role.startswith("rx")
+    if receiving:
+        (out_dir / "summary.json").unlink(missing_ok=True)
+    with StopSignals() as stop:
+        graph = start_graph(role, graph_arguments(config, role, out_dir))
+        (out_dir / f"{role}.ready").touch()  # for run_zmq: this process is up
+        if receiving:
             num_images = config["data"]["num_images"]
-            elapsed = wait_for_receiver(graph, num_images, timeout_s, lambda: graph.metrics.tx_seen >= num_images)
+            progress = ReceiverProgress(graph.metrics, num_images, lambda: graph.metrics.tx_seen >= num_images)
+            end = wait_for_end(graph, stop, timeout_s, progress.finished)
+        elif role.startswith("tx"):
+            end = wait_for_end(graph, stop, timeout_s, graph.source.done.is_set)
+            if end.reason == "completed":
+                time.sleep(TX_FLUSH_S)
         else:
-            signal.sigwait(stop_signals)
-    finally:
-        graph.stop()
-        graph.wait()
-    return write_summary(graph, role, elapsed, out_dir) if role.startswith("rx") else None
+            end = wait_for_end(graph, stop, math.inf, lambda: False)
+        end = stop_graph(graph, end)
+        return write_summary(graph, role, end, progress.active_s, out_dir) if receiving else end.fields()
 
 
 def _log_tail(out_dir: Path, role: str, lines: int = 15) -> str:
@@ -204,66 +280,105 @@ def _log_tail(out_dir: Path, role: str, lines: int = 15) -> str:
     return f"{out_dir / role}.log (last {lines} lines):\n" + "\n".join(text[-lines:])
 
 
-def _wait_receiver(out_dir: Path, processes: dict, timeout_s: float) -> None:
-    """Wait for the receiver to finish; fail early, with its log, when another role's process dies."""
-    deadline = time.time() + timeout_s
+def _watch_roles(out_dir: Path, processes: dict, timeout_s: float, deadline: float,
+                 stop: StopSignals) -> RunEnd | None:
+    """Wait for the receiver's process to end by itself (None), or why the run must end before: a stop
+    signal, the ``deadline`` (``time.monotonic()``, ``timeout_s`` after the start), or another role's process
+    that ended (channel and attacker run until stopped; tx ends, with 0, once all its frames are out)."""
     while processes["rx"].poll() is None:
-        for role, process in processes.items():
-            if process.poll() not in (None, 0):
-                raise FlowgraphError(f"the {role} process failed (exit {process.returncode}):\n"
-                                     + _log_tail(out_dir, role))
-        if time.time() > deadline:
-            raise FlowgraphError(f"the receiver did not finish within {timeout_s:.0f} s:\n" + _log_tail(out_dir, "rx"))
+        died = [role for role, process in processes.items() if role != "rx" and process.poll() is not None
+                and (role != "tx" or process.returncode != 0)]
+        if stop.signum or died:
+            return stop.end() or peer_died(died[0], processes[died[0]].returncode, out_dir / f"{died[0]}.log")
+        if time.monotonic() > deadline:
+            return timed_out(timeout_s)
         time.sleep(0.1)
+    return None
 
 
-def _wait_ready(out_dir: Path, roles, processes: dict, timeout_s: float) -> None:
-    """Wait until each role's process has started its flowgraph (its ``<role>.ready`` file exists)."""
-    deadline = time.time() + timeout_s
+def _wait_ready(out_dir: Path, roles, processes: dict, deadline: float, stop: StopSignals) -> None:
+    """Wait until each role's process has started its flowgraph (its ``<role>.ready`` file exists) or a
+    stop signal came."""
     for role in roles:
-        while not (out_dir / f"{role}.ready").exists():
+        while not (out_dir / f"{role}.ready").exists() and not stop.signum:
             if processes[role].poll() is not None:
                 raise FlowgraphError(f"the {role} process exited (code {processes[role].returncode}):\n"
                                      + _log_tail(out_dir, role))
-            if time.time() > deadline:
-                raise FlowgraphError(f"the {role} process did not start within {timeout_s:.0f} s")
+            if time.monotonic() > deadline:
+                raise FlowgraphError(f"the {role} process did not start in time (--timeout)")
             time.sleep(0.1)
 
 
 def run_zmq(config_path: str, overrides: list[str], out_dir: Path, timeout_s: float = 600.0) -> dict:
     """Launch channel, attacker, receiver and transmitter as separate processes connected by ZMQ on
     the config's endpoints; wait for the receiver's summary; tear everything down. Refuses before starting
-    any process when another run holds an endpoint that one of them would bind (:mod:`.zmq_link`)."""
+    any process when another run holds an endpoint that one of them would bind (:mod:`.zmq_link`).
+
+    A run cut short here (a stop signal, the timeout, another role's process that died) stops the
+    receiver, which writes what it saw; its summary then says why the run ended. :class:`RunAborted` when
+    the receiver left no summary."""
     check_endpoints_free(load_testbed_config(config_path, parse_overrides(overrides)), ("tx", "channel", "attacker"))
     out_dir.mkdir(parents=True, exist_ok=True)
     for role in ("tx", "rx", "channel", "attacker"):
         compile_graph(role)  # compile once, before the processes race for it
+    (out_dir / "summary.json").unlink(missing_ok=True)  # a receiver that writes none leaves no stale one
     tx_log = out_dir / "tx_log.jsonl"
     tx_log.unlink(missing_ok=True)
     tx_log.touch()
-    base = [sys.executable, "-m", "semcomm.cli", "run"]
-    extra = ["--config", config_path, "--out", str(out_dir)] + [item for o in overrides for item in ("--set", o)]
+    arguments = ["--config", config_path, "--out", str(out_dir), "--timeout", str(timeout_s)] + \
+        [item for override in overrides for item in ("--set", override)]
+    deadline = time.monotonic() + timeout_s
     processes = {}
-    try:
-        for role in ("channel", "attacker", "rx", "tx"):
-            if role == "tx":  # the receiver must be listening before the first frame leaves
-                _wait_ready(out_dir, ("channel", "attacker", "rx"), processes, timeout_s)
-            (out_dir / f"{role}.ready").unlink(missing_ok=True)
-            log = open(out_dir / f"{role}.log", "w")
-            processes[role] = subprocess.Popen(base + [role] + extra, stdout=log, stderr=subprocess.STDOUT)
-        _wait_receiver(out_dir, processes, timeout_s)
-    finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes.values():
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-    summary_path = out_dir / "summary.json"
-    if processes["rx"].returncode != 0 or not summary_path.is_file():
-        raise FlowgraphError(f"the receiver process failed (exit {processes['rx'].returncode}):\n"
-                             + _log_tail(out_dir, "rx"))
-    with open(summary_path) as handle:
-        return json.load(handle)
+    with StopSignals() as stop:
+        try:
+            _launch_roles(arguments, out_dir, processes, deadline, stop)
+            end = _watch_roles(out_dir, processes, timeout_s, deadline, stop)
+        finally:
+            _stop_processes(processes)
+        return _receiver_summary(out_dir, processes["rx"], end)
+
+
+def _launch_roles(arguments: list[str], out_dir: Path, processes: dict, deadline: float, stop: StopSignals) -> None:
+    """Start the role processes (``semcomm run <role> <arguments>``) into ``processes``, the transmitter once
+    the others are up (none after a stop signal)."""
+    for role in ("channel", "attacker", "rx", "tx"):
+        if role == "tx":  # the receiver must be listening before the first frame leaves
+            _wait_ready(out_dir, ("channel", "attacker", "rx"), processes, deadline, stop)
+            if stop.signum:
+                return
+        (out_dir / f"{role}.ready").unlink(missing_ok=True)
+        log = open(out_dir / f"{role}.log", "w")
+        processes[role] = subprocess.Popen([sys.executable, "-m", "semcomm.cli", "run", role] + arguments, stdout=log,
+                                           stderr=subprocess.STDOUT)
+
+
+def _stop_processes(processes: dict) -> None:
+    """SIGTERM to every role process still running (each stops its graph and writes its results), SIGKILL
+    to one that has not ended 10 s later."""
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _receiver_summary(out_dir: Path, rx: subprocess.Popen, end: RunEnd | None) -> dict:
+    """The receiver's summary, saying why the run ended when it was cut short here (``end``). Without one,
+    :class:`RunAborted` exits ``write_failed`` when the receiver could not write it, else as ``end`` or, when
+    the receiver itself died, ``peer_died``."""
+    path = out_dir / "summary.json"
+    if not path.is_file():
+        status = EXIT_STATUS["write_failed"] if rx.returncode == EXIT_STATUS["write_failed"] else \
+            exit_status(end.fields()) if end else EXIT_STATUS["peer_died"]
+        reason = end.message if end else f"the rx process {describe_exit(rx.returncode)}"
+        raise RunAborted(f"{reason}, and the receiver wrote no summary (its per-frame lines so far are in "
+                         f"{out_dir / 'frames.jsonl'}):\n" + _log_tail(out_dir, "rx"), status)
+    with open(path) as handle:
+        summary = json.load(handle)
+    if end is None:
+        return summary
+    summary.update(end.fields())
+    return save_summary(summary, out_dir)
