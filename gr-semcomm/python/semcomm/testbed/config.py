@@ -14,7 +14,8 @@ per sample; ``attacker.h_a`` the attacker channel gain ``|H_a|`` and ``h_a_phase
 ``attacker.sense_threshold`` the absolute per-sample power of the sensed transmitter stream above which a
 ``frame_aligned`` jammer transmits (see :class:`semcomm.channel.jammer.StreamJammer`; a frame on the air
 has power ``1 / sps``, so ``0.5 / sps`` = 0.125 at ``sps = 4`` splits frames from silence);
-``data.images_per_s`` images per second (0: as fast as the source allows).
+``data.images_per_s`` images per second (0: unpaced, as fast as the chain takes them; the testbed graphs
+keep at most :data:`semcomm.testbed.pacing.DEFAULT_LIMIT` images in flight either way).
 """
 from __future__ import annotations
 
