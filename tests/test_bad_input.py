@@ -165,7 +165,7 @@ def test_an_output_path_that_cannot_be_written_is_refused(argv, option, kind, re
     (["bench", "qam", "--repeats", "1.5"], "argument --repeats: '1.5' is not an integer; allowed: integer with 1 <= x"),
     (["bench", "onnx", "--batch-sizes", "0"], "argument --batch-sizes: 0 is less than the minimum of 1"),
     (["bench", "onnx", "--threads", "0"], "argument --threads: 0 is less than the minimum of 1"),
-    (["bench", "onnx", "--seconds", "0"], "argument --seconds: 0.0 is less than or equal to the minimum of 0"),
+    (["bench", "onnx", "--seconds", "-1"], "argument --seconds: -1.0 is less than the minimum of 0"),
     (["bench", "flowgraph", "--images", "0"], "argument --images: 0 is less than the minimum of 1"),
 ])
 def test_a_numeric_option_out_of_range_is_refused_while_parsing(argv, message, capsys):

@@ -122,7 +122,8 @@ def add_commands(sub) -> None:
     bo.add_argument("--checkpoint", help="PyTorch weights of that model (semcomm train checkpoint); default: recovered from its ONNX files")
     bo.add_argument("--batch-sizes", type=integer(1), nargs="+", default=[1, 64])
     bo.add_argument("--threads", type=integer(1), help="intra-op threads of both (default: torch's default)")
-    bo.add_argument("--seconds", type=number(0, exclusive=True), default=1.0, help="minimum seconds per timed round")
+    bo.add_argument("--seconds", type=number(0), default=1.0,
+                    help="minimum seconds per timed round (0: only the minimum iterations)")
     bo.add_argument("--spin", action="store_true", help="let ONNX Runtime worker threads busy-wait")
     _add_bench_options(bo)
     bo.set_defaults(func=cmd_bench_onnx)
