@@ -77,9 +77,8 @@ class LinkMetrics:
     def add_tx(self, record: dict) -> None:
         """Merge a transmitter record (must have ``seq``; later values of a key win)."""
         seq = int(record["seq"])
-        if seq not in self.tx and seq in self.rx:
-            self._joined.add(seq)
         self.tx.setdefault(seq, {}).update(record)
+        self._join(seq)
 
     def add_rx(self, record: dict) -> None:
         """Add a receiver record. Per seq the first record is kept, except that a decoded result
@@ -94,12 +93,21 @@ class LinkMetrics:
             return
         seq = int(record["seq"])
         kept = self.rx.get(seq)
-        if kept is None and seq in self.tx:
-            self._joined.add(seq)
         if kept is None or (kept.get("pred") is None and record.get("pred") is not None):
             self.rx[seq] = record
+            self._join(seq)
         else:
             self.rejects[DUPLICATE] += 1
+
+    def _join(self, seq: int) -> None:
+        """Mark ``seq``'s line ready once both sides are in and the transmitter's record holds every bit
+        vector the receiver's record is compared with (the framer's log may arrive after the receiver's
+        result: a line written before it would lack the BER)."""
+        tx, rx = self.tx.get(seq), self.rx.get(seq)
+        if tx is None or rx is None or seq in self._emitted:
+            return
+        if all(tx_key in tx for _, rx_key, tx_key in BER_PAIRS if rx.get(rx_key) is not None):
+            self._joined.add(seq)
 
     def finalize(self) -> None:
         """End of run: transmitted frames without a receiver record become missed frames."""
