@@ -35,6 +35,8 @@ and ``jpeg_ldpc_at`` (Fig. 6 numbers, eps = 0 included).
 """
 from __future__ import annotations
 
+from .settings import eps_label
+
 ABLATIONS = (("masked_vqvae_fim_at", "masked_vqvae_at", "FIM"),
              ("masked_vqvae_at", "masked_vqvae", "adversarial training"),
              ("jscc_at", "jscc", "adversarial training"),
@@ -84,7 +86,7 @@ def _summary(compared: list, axis: str) -> str:
 
 
 def _point_label(point, axis: str) -> str:
-    return f"{point * 255:.3g}/255" if axis == "eps" else f"{point:g} dB"
+    return eps_label(point) if axis == "eps" else f"{point:g} dB"
 
 
 def _threshold(label: str, value, target: float, images: int) -> dict:
