@@ -2,7 +2,7 @@
 
 An attack is a class with
 
-* ``name`` (its registry key), ``span`` (where its PSR is measured, :data:`.threat.SPANS`) and ``threat``
+* ``name`` (its registry key), ``families`` (the scheme families it applies to), ``span`` (where its PSR is measured, :data:`.threat.SPANS`) and ``threat``
   (a :class:`.threat.ThreatModel`);
 * ``craft(context)``: the data-dependent part, run once on *training* images (:class:`CraftContext`);
   structural and classical attacks need nothing and keep the default;
@@ -52,6 +52,7 @@ class Attack:
     name = "attack"
     span = "payload"
     threat = ThreatModel()
+    families = ("digital", "analog", "jpeg")  #: the scheme families (:mod:`semcomm.registry`) it applies to
 
     def craft(self, context: CraftContext) -> None:
         """Data-dependent crafting on training images (default: nothing to craft)."""

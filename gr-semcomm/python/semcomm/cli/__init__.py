@@ -2,14 +2,14 @@
 
 Each area's parsers and commands are a thin layer over the library: :mod:`.phy` (``ber``, ``phy-loopback``,
 ``codes``), :mod:`.bench`, :mod:`.testbed` (``demo``, ``run``, ``agreement``), :mod:`.train` (``train``,
-``export``) and :mod:`.eval` (``eval report | overhead | probe``); :mod:`.output` writes what they print.
+``export``), :mod:`.eval` (``eval report | overhead | probe``) and :mod:`.attack` (``attack craft | eval``); :mod:`.output` writes what they print.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import bench, phy, testbed, train
+from . import attack, bench, phy, testbed, train
 from . import eval as eval_commands
 
 
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_commands(sub)
     phy.add_codes(sub)
     eval_commands.add_commands(sub)
+    attack.add_commands(sub)
     return parser
 
 

@@ -1,0 +1,206 @@
+"""An attack campaign: craft on training images, sweep the PSR on test images, the attack-power table.
+
+For every scheme of the zoo and every attack that applies to its family (:attr:`Attack.families`):
+
+1. ``craft`` on ``craft_images`` training images (a seeded draw from the training split with the
+   validation tail held out, :meth:`semcomm.data.dataset.ImageDataset.hold_out_tail`), at the first Es/N0 and
+   ``craft_psr_db``; a crafted perturbation is written as a perturbation file when ``out`` is given;
+2. the sweep (:func:`.evaluate.sweep`) on the first ``images`` test images at each Es/N0 and PSR;
+3. the attack-power table: per scheme, attack and Es/N0, the minimum PSR and energy per frame that bring the
+   accuracy down to ``target`` x the clean accuracy (:func:`.evaluate.minimum_psr`), and per scheme the
+   **attack-power ratio** of the cheapest classical attack over the cheapest model-aware one (how many times
+   more energy per frame the classical attacker needs; > 1: the semantic attack is the threat).
+
+Results are JSON-ready dicts (``campaign.json``) with PNG curves (:func:`plot`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from .base import CraftContext, make_attack
+from .evaluate import minimum_psr, sweep
+from .threat import ATTACKER_CHANNELS
+
+CLASSICAL = ("gaussian", "payload_gaussian", "preamble", "tone")
+
+
+@dataclass(frozen=True)
+class CampaignSettings:
+    models_dir: str = "models"
+    schemes: tuple = ()                    #: card names (default: the seven paper schemes present)
+    attacks: tuple = ("universal", "vulnerable_set", "importance", "pga") + CLASSICAL
+    psr_db: tuple = tuple(float(p) for p in np.arange(-20.0, 10.1, 2.5))  #: the CLI default -20:10:2.5
+    snr_db: tuple = (10.0, 3.0)
+    images: int = 1000                     #: first test images
+    craft_images: int = 2000               #: training images for crafting
+    craft_psr_db: float = -10.0            #: PSR a universal perturbation is crafted at
+    batch_size: int = 250
+    attacker_channel: str = "none"
+    target: float = 0.5                    #: fraction of the clean accuracy the table's attacker aims for
+    dataset: str = "fashion-mnist"
+    data_root: str | None = None
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self):
+        from .base import attack_names
+
+        unknown = [a for a in self.attacks if a not in attack_names()]
+        if unknown:
+            raise ValueError(f"unknown attack(s) {', '.join(unknown)}; allowed: {', '.join(attack_names())}")
+        if not self.psr_db:
+            raise ValueError("the PSR range is empty: give START:STOP:STEP with START <= STOP, e.g. -20:10:2.5")
+        if self.attacker_channel not in ATTACKER_CHANNELS:
+            raise ValueError(f"unknown attacker channel {self.attacker_channel!r}; allowed: "
+                             f"{', '.join(ATTACKER_CHANNELS)}")
+        if not 0 < self.target < 1:
+            raise ValueError(f"target must be a fraction of the clean accuracy in (0, 1), got {self.target}")
+        if min(self.images, self.craft_images, self.batch_size) < 1:
+            raise ValueError("images, craft_images and batch_size must be >= 1")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def load_schemes(settings: CampaignSettings):
+    """The selected schemes with their PyTorch weights (needed by the gradient attacks)."""
+    from ..eval.schemes import PAPER_SCHEMES, check_selection, discover
+
+    check_selection(settings.models_dir, settings.schemes)
+    found = discover(settings.models_dir, None, True, settings.schemes or PAPER_SCHEMES)
+    if not found:
+        raise ValueError(f"no model cards of {', '.join(settings.schemes or PAPER_SCHEMES)} in {settings.models_dir}")
+    return found
+
+
+def test_images(settings: CampaignSettings, classes: list):
+    from ..data import load_dataset, match_classes
+    from ..data.torch_data import make_loader
+
+    data = match_classes(load_dataset(settings.dataset, "test", root=settings.data_root), classes)
+    data = data.subset(np.arange(min(settings.images, len(data))))
+    return next(iter(make_loader(data, len(data))))
+
+
+def training_images(settings: CampaignSettings, classes: list):
+    """``craft_images`` training images drawn with the seed from the training split less its validation tail."""
+    from ..data import load_dataset, match_classes
+    from ..data.torch_data import make_loader
+
+    train, _ = match_classes(load_dataset(settings.dataset, "train", root=settings.data_root), classes).hold_out_tail(None)
+    chosen = np.sort(np.random.default_rng(settings.seed).choice(len(train), min(settings.craft_images, len(train)),
+                                                                 replace=False))
+    return next(iter(make_loader(train.subset(chosen), len(chosen))))
+
+
+def craft(attack, victim, settings: CampaignSettings, images=None, labels=None) -> tuple[CraftContext, dict]:
+    """Run ``attack.craft`` on training images; returns the context and what it took (seconds, images)."""
+    if images is None:
+        images, labels = training_images(settings, list(victim.scheme.info.classes))
+    context = CraftContext(victim, images, labels, float(settings.snr_db[0]), float(settings.craft_psr_db),
+                           settings.attacker_channel, settings.seed, settings.progress)
+    start = time.perf_counter()
+    attack.craft(context)
+    return context, {"craft_seconds": round(time.perf_counter() - start, 2), "craft_images": int(len(images)),
+                     "craft_snr_db": context.snr_db, "craft_psr_db": context.psr_db}
+
+
+def applies(attack, victim) -> bool:
+    return victim.family in attack.families
+
+
+def run_campaign(settings: CampaignSettings, out: Path | None = None) -> dict:
+    """The campaign (module doc); writes ``campaign.json``, perturbation files and PNGs under ``out``."""
+    from ..sim.link import ChainSettings
+    from .victim import Victim
+
+    schemes = load_schemes(settings)
+    results = {"settings": settings.to_dict(), "schemes": {}, "skipped": []}
+    for scheme in schemes:
+        victim = Victim(scheme, ChainSettings())
+        images, labels = test_images(settings, list(scheme.info.classes))
+        entry = results["schemes"].setdefault(scheme.name, {"scheme": scheme.scheme, "family": scheme.family,
+                                                             "model_id": scheme.card["model_id"], "attacks": {}})
+        for name in settings.attacks:
+            attack = make_attack(name)
+            if not applies(attack, victim):
+                results["skipped"].append({"scheme": scheme.name, "attack": name,
+                                           "reason": f"{name} does not apply to the {victim.family} family"})
+                continue
+            _log(settings, f"{scheme.name}: {name}")
+            context, crafted = craft(attack, victim, settings)
+            if out is not None and hasattr(attack, "to_perturbation"):
+                from .perturbation import perturbation_path, save
+
+                save(attack.to_perturbation(victim, context), perturbation_path(out, f"{scheme.name}.{name}"))
+            curves = sweep(victim, attack, images, labels, settings.snr_db, settings.psr_db,
+                           settings.attacker_channel, settings.seed, settings.batch_size, settings.progress)
+            entry["attacks"][name] = {**attack.describe(), **crafted, "curves": {
+                str(snr): {"points": [p.to_dict() for p in points],
+                           "minimum": minimum_psr(points, settings.target * points[0].figures["accuracy"],
+                                                  settings.seed)}
+                for snr, points in curves.items()}}
+    results["table"] = power_table(results)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "campaign.json").write_text(json.dumps(results, indent=2) + "\n")
+        plot(results, out)
+    return results
+
+
+def _log(settings: CampaignSettings, message: str) -> None:
+    if settings.progress:
+        print(message, file=sys.stderr, flush=True)
+
+
+def power_table(results: dict) -> list[dict]:
+    """One row per (scheme, Es/N0, attack): clean accuracy, minimum PSR / energy per frame (with the CI) for the
+    target; per (scheme, Es/N0) the attack-power ratio classical / model-aware (module doc)."""
+    rows = []
+    for name, entry in results["schemes"].items():
+        for attack, data in entry["attacks"].items():
+            for snr, curve in data["curves"].items():
+                minimum = curve["minimum"]
+                rows.append({"scheme": name, "attack": attack, "snr_db": float(snr),
+                             "clean_accuracy": curve["points"][0]["accuracy"], "target": minimum["target_accuracy"],
+                             "psr_db": minimum["psr_db"], "psr_db_ci": minimum["psr_db_ci"],
+                             "energy_per_frame_db": minimum["energy_per_frame_db"],
+                             "classical": attack in CLASSICAL})
+    for row in rows:
+        row["power_ratio"] = _ratio(rows, row["scheme"], row["snr_db"]) if not row["classical"] else None
+    return rows
+
+
+def _ratio(rows, scheme, snr) -> float | None:
+    """Cheapest classical energy / cheapest model-aware energy (linear), or None when either is unknown."""
+    def cheapest(classical: bool):
+        values = [r["energy_per_frame_db"] for r in rows if r["scheme"] == scheme and r["snr_db"] == snr
+                  and r["classical"] == classical and r["energy_per_frame_db"] is not None]
+        return min(values) if values else None
+
+    classical, semantic = cheapest(True), cheapest(False)
+    return None if classical is None or semantic is None else float(10 ** ((classical - semantic) / 10))
+
+
+def plot(results: dict, out: Path) -> list[str]:
+    """``attack_<snr>dB.png``: accuracy vs PSR, one panel per scheme, one curve per attack."""
+    from ..eval.plots import plot_panels
+
+    snrs = results["settings"]["snr_db"]
+    paths = []
+    for snr in snrs:
+        panels = {}
+        for name, entry in results["schemes"].items():
+            panels[name] = {attack: ([p["psr_db"] for p in data["curves"][str(float(snr))]["points"][1:]],
+                                     [p["accuracy"] for p in data["curves"][str(float(snr))]["points"][1:]])
+                            for attack, data in entry["attacks"].items()}
+        if panels:
+            paths.append(plot_panels(panels, str(out / f"attack_{snr:g}dB.png"), "PSR (dB)", "accuracy",
+                                     f"accuracy vs PSR at Es/N0 {snr:g} dB", (0, 1), columns=min(4, len(panels))))
+    return paths

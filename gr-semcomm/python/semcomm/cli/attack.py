@@ -1,0 +1,141 @@
+"""``semcomm attack craft | eval``: receiver-side attacks crafted on training images and evaluated on test images
+through the exact digital chain (:mod:`semcomm.attacks.campaign`)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..attacks.threat import ATTACKER_CHANNELS
+from .arguments import integer, number, output_directory
+from .output import table, write_json
+
+ATTACK_HELP = "attack names (semcomm.attacks.base.ATTACKS)"
+DEFAULT_PSR = "-20:10:2.5"
+
+
+def _names(text: str) -> tuple:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def _psr_range(text: str) -> tuple:
+    """``START:STOP[:STEP]`` in dB, or comma-separated values; an empty range is refused."""
+    from ..eval.settings import parse_values
+
+    try:
+        values = parse_values(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"the PSR range {text!r} is empty: give START:STOP:STEP, e.g. -20:10:2.5")
+    return values
+
+
+def _snr_values(text: str) -> tuple:
+    from ..eval.settings import parse_values
+
+    try:
+        values = parse_values(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"no Es/N0 value in {text!r}")
+    return values
+
+
+def _settings(args, **fields):
+    from ..attacks.campaign import CampaignSettings
+
+    return CampaignSettings(models_dir=args.models, snr_db=args.snr, craft_images=args.craft_images,
+                            craft_psr_db=args.craft_psr, attacker_channel=args.attacker_channel,
+                            dataset=args.dataset, data_root=args.data_root, seed=args.seed,
+                            progress=not args.quiet, **fields)
+
+
+def cmd_craft(args) -> int:
+    from ..attacks.base import make_attack
+    from ..attacks.campaign import craft, load_schemes
+    from ..attacks.perturbation import perturbation_path, save
+    from ..attacks.victim import Victim
+    from ..sim.link import ChainSettings
+
+    settings = _settings(args, schemes=(args.scheme,), attacks=(args.attack,))
+    attack = make_attack(args.attack)
+    if not hasattr(attack, "to_perturbation"):
+        raise ValueError(f"attack {args.attack!r} crafts no perturbation file (it is generated per frame); "
+                         "evaluate it with semcomm attack eval")
+    victim = Victim(load_schemes(settings)[0], ChainSettings())
+    if victim.family not in attack.families:
+        raise ValueError(f"attack {args.attack!r} does not apply to {args.scheme} ({victim.family}); it applies to "
+                         f"{', '.join(attack.families)}")
+    context, info = craft(attack, victim, settings)
+    path = save(attack.to_perturbation(victim, context), perturbation_path(args.out, f"{args.scheme}.{args.attack}"))
+    print(f"{path}: {args.attack} against {args.scheme}, crafted on {info['craft_images']} training images at "
+          f"Es/N0 {info['craft_snr_db']:g} dB, PSR {info['craft_psr_db']:g} dB in {info['craft_seconds']:.1f} s")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from ..attacks.campaign import run_campaign
+
+    fields = {"psr_db": args.psr, "images": args.images, "batch_size": args.batch_size, "target": args.target}
+    if args.schemes:
+        fields["schemes"] = _names(args.schemes)
+    if args.attacks:
+        fields["attacks"] = _names(args.attacks)
+    settings = _settings(args, **fields)
+    out = Path(args.out) if args.out else None
+    results = run_campaign(settings, out)
+    write_json(results, None, args.json)
+    if not args.json:
+        print(table(results["table"], [("scheme", "scheme", "s"), ("snr_db", "Es/N0", "g"), ("attack", "attack", "s"),
+                                       ("clean_accuracy", "clean", ".3f"), ("psr_db", "min PSR dB", ".2f"),
+                                       ("energy_per_frame_db", "energy/frame dB", ".2f"),
+                                       ("power_ratio", "classical/semantic", ".2f")]))
+        if out:
+            print(f"results: {out / 'campaign.json'} and PNG curves in {out}")
+    return 0
+
+
+def _add_common(parser) -> None:
+    parser.add_argument("--models", default="models", help="directory of model cards (default: models)")
+    parser.add_argument("--snr", type=_snr_values, default=(10.0, 3.0),
+                        help="Es/N0 values in dB, comma-separated (default 10,3; crafting uses the first)")
+    parser.add_argument("--craft-images", type=integer(1), default=2000,
+                        help="training images to craft on (default 2000)")
+    parser.add_argument("--craft-psr", type=number(-60, 30), default=-10.0,
+                        help="PSR (dB) a universal perturbation is crafted for (default -10)")
+    parser.add_argument("--attacker-channel", choices=ATTACKER_CHANNELS, default="none",
+                        help="H_a per frame: none (1), phase (uniform phase), rayleigh (CN(0,1)); default none")
+    parser.add_argument("--dataset", default="fashion-mnist")
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--seed", type=integer(0), default=0)
+    parser.add_argument("--quiet", action="store_true", help="no progress on standard error")
+
+
+def add_commands(subparsers):
+    attack = subparsers.add_parser("attack", help="receiver-side attacks: craft perturbation files, the "
+                                                  "attack-power evaluation")
+    sub = attack.add_subparsers(dest="attack_command", required=True, metavar="WHAT")
+    crafting = sub.add_parser("craft", help="craft a perturbation file on training images")
+    crafting.add_argument("--scheme", required=True, help="model card name, e.g. masked_vqvae_fim_at")
+    crafting.add_argument("--attack", default="universal", help=f"{ATTACK_HELP} (default universal)")
+    crafting.add_argument("--out", type=output_directory, required=True, help="directory of the perturbation file")
+    _add_common(crafting)
+    crafting.set_defaults(func=cmd_craft)
+    evaluation = sub.add_parser("eval", help="accuracy vs PSR of schemes under attacks, and the attack-power table")
+    evaluation.add_argument("--schemes", default="", help="model card names, comma-separated (default: the paper's "
+                                                          "seven schemes)")
+    evaluation.add_argument("--attacks", default="", help=f"{ATTACK_HELP}, comma-separated (default: all)")
+    evaluation.add_argument("--psr", type=_psr_range, default=DEFAULT_PSR,
+                            help=f"PSR values in dB: START:STOP:STEP or a list (default {DEFAULT_PSR}; a value starting with - "
+                                 "needs the =, as in --psr=-20:10:2.5)")
+    evaluation.add_argument("--images", type=integer(1), default=1000, help="first test images (default 1000)")
+    evaluation.add_argument("--batch-size", type=integer(1), default=250)
+    evaluation.add_argument("--target", type=number(0, 1, exclusive=True), default=0.5,
+                            help="the table's target: this fraction of the clean accuracy (default 0.5)")
+    evaluation.add_argument("--out", type=output_directory, help="write campaign.json, PNGs and perturbation files")
+    evaluation.add_argument("--json", action="store_true", help="print the results as JSON on standard output")
+    _add_common(evaluation)
+    evaluation.set_defaults(func=cmd_eval)
+    return attack
+
