@@ -30,6 +30,11 @@ ATTACKS = {
     "preamble": "jamming:PreambleJamming",
     "tone": "jamming:ToneJamming",
     "payload_gaussian": "jamming:PayloadJamming",
+    "universal": "universal:UniversalNoise",
+    "universal_shift": "universal:ShiftRobustNoise",
+    "vulnerable_set": "vulnerable_set:VulnerableSetAttack",
+    "pga": "pga:ProgressiveGradientAscent",
+    "importance": "importance:ImportanceAttack",
 }
 
 

@@ -14,7 +14,8 @@ frame-aligned symbols:
 
 1. **detection**: the normalised, 4-segment preamble correlation :func:`detection_metric` against the
    synchroniser's threshold (0.5); a frame below it is *lost to sync*;
-2. **header**: BPSK header -> :meth:`FrameModem.decode_headers` (model id checked); a failure loses the frame;
+2. **header**: BPSK header, equalised with the gain, phase and noise measured on the 64 preamble symbols (as
+   in step 3 below) -> :meth:`FrameModem.decode_headers` (model id checked); a failure loses the frame;
 3. **gain, phase and noise** from the 532 known preamble + header symbols (step 5 of the synchroniser,
    no CFO: ``z_k = r_k conj(s_k)``, ``g e^{j theta} = mean z``, ``N0 = mean |r_k - g e^{j theta} s_k|^2``),
    so an attack on the preamble or header also corrupts the payload's equalisation and LLR scale;
