@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 
 from semcomm.attacks import perturbation as files  # noqa: E402
 from semcomm.attacks.base import CraftContext, make_attack  # noqa: E402
-from semcomm.attacks.campaign import CampaignSettings  # noqa: E402
+from semcomm.attacks.campaign import CampaignSettings, claims, power_table  # noqa: E402
 from semcomm.attacks.evaluate import PointResult, crossing, minimum_psr, run_point  # noqa: E402
 from semcomm.attacks.threat import (PAYLOAD_START, ThreatModel, attacker_gains, energy_ratio_db, psr_db,  # noqa: E402
                                     scale_to_span, span_mask)
@@ -149,6 +149,29 @@ def test_perturbation_files_round_trip_and_refuse_a_mismatch(victims, tmp_path):
         files.load(tmp_path / "bad.perturbation.npz")
     with pytest.raises(ValueError, match="no perturbation file"):
         files.load(tmp_path / "missing.perturbation.npz")
+
+
+def _row_curve(psr, low, high, energy_offset=-1.0):
+    energy = None if psr is None else psr + energy_offset  # None: the target was not reached
+    return {"points": [{"accuracy": 0.9}], "minimum": {"target_accuracy": 0.45, "psr_db": psr, "psr_db_ci": [low, high],
+                                                      "energy_per_frame_db": energy}}
+
+
+def test_an_et_al_claim_compares_the_cheapest_attacks_on_analog_and_jpeg_links():
+    results = {"schemes": {
+        "jscc": {"family": "analog", "attacks": {"pga": {"curves": {"10.0": _row_curve(-2.0, -2.5, -1.5)}},
+                                                 "gaussian": {"curves": {"10.0": _row_curve(1.0, 0.5, 1.5)}}}},
+        "jpeg_ldpc": {"family": "jpeg", "attacks": {"vulnerable_set": {"curves": {"10.0": _row_curve(-9.0, -9.5, -8.5)}},
+                                                    "payload_gaussian": {"curves": {"10.0": _row_curve(None, None,
+                                                                                                        None)}}}}}}
+    results["table"] = power_table(results)
+    (check,) = claims(results)
+    assert check["semantic_attack"] == "pga" and check["classical_attack"] == "vulnerable_set"
+    assert check["energy_difference_db"] == pytest.approx(7.0) and check["ratio"] == pytest.approx(10 ** 0.7)
+    assert check["interval_half_width_db"] == pytest.approx(np.hypot(0.5, 0.5)) and check["verdict"] == "ahead"
+    results["schemes"]["jscc"]["attacks"]["pga"]["curves"]["10.0"] = _row_curve(-9.2, -9.7, -8.7)
+    results["table"] = power_table(results)
+    assert claims(results)[0]["verdict"] == "tied"
 
 
 def test_bad_campaign_input_is_refused_with_what_is_allowed():

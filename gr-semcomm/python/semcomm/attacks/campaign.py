@@ -9,7 +9,13 @@ For every scheme of the zoo and every attack that applies to its family (:attr:`
 3. the attack-power table: per scheme, attack and Es/N0, the minimum PSR and energy per frame that bring the
    accuracy down to ``target`` x the clean accuracy (:func:`.evaluate.minimum_psr`), and per scheme the
    **attack-power ratio** of the cheapest classical attack over the cheapest model-aware one (how many times
-   more energy per frame the classical attacker needs; > 1: the semantic attack is the threat).
+   more energy per frame the classical attacker needs; > 1: the semantic attack is the threat);
+4. An et al.'s claim (:func:`claims`): an analog DeepJSCC link needs more attack energy per frame than a
+   classical separate source-channel (JPEG + LDPC) link to lose the same share of its accuracy (they report
+   14-16x). Per Es/N0 and (analog, JPEG) pair: the cheapest attack on each (any attack, classical or not),
+   the energy difference in dB with a 90 % interval (the two bootstrap intervals' half-widths added in
+   quadrature), and a verdict: *ahead* (the analog link needs significantly more: the claim holds), *tied*,
+   or *behind* (it needs less: the claim fails on our data).
 
 Results are JSON-ready dicts (``campaign.json``) with PNG curves (:func:`plot`).
 """
@@ -28,6 +34,7 @@ from .evaluate import minimum_psr, sweep
 from .threat import ATTACKER_CHANNELS
 
 CLASSICAL = ("gaussian", "payload_gaussian", "preamble", "tone")
+AN_ET_AL_RATIO = (14.0, 16.0)  #: the attack-power ratio An et al. report (analog DeepJSCC / LDPC-coded)
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,7 @@ def run_campaign(settings: CampaignSettings, out: Path | None = None) -> dict:
                                                   settings.seed)}
                 for snr, points in curves.items()}}
     results["table"] = power_table(results)
+    results["claims"] = claims(results)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "campaign.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -186,6 +194,46 @@ def _ratio(rows, scheme, snr) -> float | None:
 
     classical, semantic = cheapest(True), cheapest(False)
     return None if classical is None or semantic is None else float(10 ** ((classical - semantic) / 10))
+
+
+def _cheapest(rows: list, scheme: str, snr: float) -> dict | None:
+    found = [r for r in rows if r["scheme"] == scheme and r["snr_db"] == snr and r["energy_per_frame_db"] is not None]
+    return min(found, key=lambda r: r["energy_per_frame_db"]) if found else None
+
+
+def _half_width(row: dict) -> float | None:
+    low, high = row["psr_db_ci"]
+    return None if low is None or high is None else (high - low) / 2
+
+
+def claims(results: dict) -> list[dict]:
+    """An et al.'s claim on the table (module doc, item 4); one entry per Es/N0 and (analog, JPEG) pair."""
+    family = {name: entry["family"] for name, entry in results["schemes"].items()}
+    rows, checks = results.get("table", []), []
+    for snr in sorted({r["snr_db"] for r in rows}):
+        for analog in (n for n, f in family.items() if f == "analog"):
+            for classical in (n for n, f in family.items() if f == "jpeg"):
+                checks.append(_an_check(_cheapest(rows, analog, snr), _cheapest(rows, classical, snr), analog,
+                                        classical, snr))
+    return checks
+
+
+def _an_check(semantic: dict | None, classical: dict | None, analog: str, jpeg: str, snr: float) -> dict:
+    check = {"check": f"An et al.: {analog} needs more attack energy per frame than {jpeg} at Es/N0 {snr:g} dB",
+             "paper_ratio": list(AN_ET_AL_RATIO)}
+    if semantic is None or classical is None:
+        lacking = analog if semantic is None else jpeg
+        return {**check, "verdict": None, "summary": f"no attack reached the target on {lacking}"}
+    difference = semantic["energy_per_frame_db"] - classical["energy_per_frame_db"]
+    widths = [_half_width(semantic), _half_width(classical)]
+    half = None if None in widths else float(np.hypot(*widths))
+    verdict = "tied" if half is None or abs(difference) <= half else ("ahead" if difference > 0 else "behind")
+    interval = "" if half is None else f" +- {half:.2f}"
+    return {**check, "verdict": verdict, "semantic_attack": semantic["attack"], "classical_attack": classical["attack"],
+            "energy_difference_db": difference, "interval_half_width_db": half, "ratio": float(10 ** (difference / 10)),
+            "summary": f"{verdict}: {analog} ({semantic['attack']}) needs {difference:+.2f}{interval} dB "
+                       f"({10 ** (difference / 10):.2f}x) the energy per frame of {jpeg} ({classical['attack']}); "
+                       f"An et al. report {AN_ET_AL_RATIO[0]:g}-{AN_ET_AL_RATIO[1]:g}x"}
 
 
 def plot(results: dict, out: Path) -> list[str]:

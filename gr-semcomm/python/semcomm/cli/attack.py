@@ -91,6 +91,8 @@ def cmd_eval(args) -> int:
                                        ("clean_accuracy", "clean", ".3f"), ("psr_db", "min PSR dB", ".2f"),
                                        ("energy_per_frame_db", "energy/frame dB", ".2f"),
                                        ("power_ratio", "classical/semantic", ".2f")]))
+        for check in results["claims"]:
+            print(f"  {check['verdict'] or 'n/a':6}  {check['check']}: {check['summary']}")
         if out:
             print(f"results: {out / 'campaign.json'} and PNG curves in {out}")
     return 0

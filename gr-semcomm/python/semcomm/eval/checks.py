@@ -29,6 +29,16 @@ Claims of Hu et al. Sec. V-B (accuracy, higher is better, ties count as holding)
   differs from its main model only in ``model.masking: noise``, with semantic noise at ``eps_snr``, from
   the report's ``ablations`` table).
 
+Claims about receiver-side semantic noise (``fig8``, ``table3["receiver_side"]``, :mod:`semcomm.eval.receiver`):
+
+* Fig. 8: the proposed scheme is at least as accurate as every other scheme at every signal-to-semantic-noise
+  ratio;
+* Sec. V-C: against the sample-independent receiver-side noise "the effects of adversarial training ... is not
+  obvious" (``masked_vqvae_at`` vs ``masked_vqvae``, ``jscc_at`` vs ``jscc``): this claim holds where the
+  verdict is *tied*;
+* Table III: white-box noise is more severe than transferred (black-box) noise: each transfer source's
+  accuracy on a target against the white-box accuracy (the claim holds where the transfer is *ahead*).
+
 Targets of the issue, at ``eps_snr`` on the report's images: clean accuracy of the proposed scheme
 >= 0.90 and under PGD (``noise_eps``) >= 0.75; at every tested eps at least as accurate as ``jscc_at``
 and ``jpeg_ldpc_at`` (Fig. 6 numbers, eps = 0 included).
@@ -138,6 +148,7 @@ def check_report(report: dict) -> list[dict]:
             checks.append(dict(check, check=f"{module} helps: {check['check']}"))
         else:
             checks.append(_missing(f"{module} helps: {better} vs {worse}", "scheme not in the report"))
+    checks += _receiver_checks(report, names, me, images)
     checks += _codebook_checks(report.get("fig5", {}), proposed, images)
     checks += _masking_checks(report.get("ablations", {}), images)
     clean = by_eps[me][eps.index(0.0)] if 0.0 in eps else None
@@ -152,6 +163,33 @@ def check_report(report: dict) -> list[dict]:
             checks.append(dict(check, check=f"target: {check['check']}"))
         else:
             checks.append(_missing(f"target: {me} vs {baseline} at every eps", "scheme not in the report"))
+    return checks
+
+
+def _receiver_checks(report: dict, names: dict, me: str, images: int) -> list[dict]:
+    """The receiver-side claims of the module doc on ``fig8`` and ``table3["receiver_side"]``."""
+    fig8 = report.get("fig8", {})
+    curves, ssnr = fig8.get("curves", {}), fig8.get("ssnr_db", [])
+    if me not in curves:
+        return [_missing("Fig. 8: receiver-side noise", f"no receiver-side curve of {me} in the report")]
+    checks = [dict(c, check=f"Fig. 8: {c['check']}") for c in
+              (_compare(me, curves[me]["accuracy"], name, curves[name]["accuracy"], "ssnr_db", ssnr, images)
+               for scheme, name in names.items() if name != me and name in curves)]
+    for better, worse, module in ABLATIONS[1:3]:
+        if names.get(better) in curves and names.get(worse) in curves:
+            first, second = names[better], names[worse]
+            check = _compare(first, curves[first]["accuracy"], second, curves[second]["accuracy"], "ssnr_db", ssnr,
+                             images)
+            checks.append(dict(check, check=f"Fig. 8: {module} is not obvious (tied expected): {check['check']}"))
+    side = report.get("table3", {}).get("receiver_side", {})
+    for target, row in side.get("transfer", {}).items():
+        white_box = side["white_box"].get(target)
+        for source, accuracy in row.items():
+            if white_box is not None and accuracy is not None:
+                check = _compare(f"{source} -> {target}", [accuracy], f"{target} white box", [white_box], "ssnr_db",
+                                 [side["ssnr_db"]], images)
+                checks.append(dict(check, check=f"Table III receiver side: white box more severe than transfer: "
+                                                 f"{check['check']}"))
     return checks
 
 
