@@ -1,6 +1,7 @@
 """Adaptive semantic-noise attacks (semcomm.attacks.adaptive): losses and schedules, the eps-ball and [0, 1]
 constraints of every attack, their strength on a linear classifier, and the gradient paths through the
 shipped codecs' quantiser."""
+import json
 import math
 
 import numpy as np
@@ -153,3 +154,35 @@ def test_analog_expectation_over_channel_draws(models, test_batch):
     assert_in_ball(adversarial, images)
     with pytest.raises(ValueError, match="draws"):
         adaptive.analog_logits(model, 12.0, draws=0)
+
+
+# ------------------------------------------------------------------------------------------ the evaluation
+def test_paper_scheme_names_are_the_reports():
+    from semcomm.eval.adaptive_settings import PAPER_SCHEME_NAMES
+    from semcomm.eval.schemes import PAPER_SCHEMES
+
+    assert PAPER_SCHEME_NAMES == PAPER_SCHEMES
+
+
+def test_command_line_writes_the_per_image_worst_case(tmp_path, capsys):
+    """``semcomm eval adaptive`` on 8 test images: every attack listed for each family, each stays in the ball,
+    and ``robust`` is the share of images correct under every attack."""
+    from semcomm.cli import main
+
+    code = main(["eval", "adaptive", "--out", str(tmp_path), "--images", "8", "--batch-size", "8", "--steps", "2",
+                 "--restarts", "2", "--queries", "3", "--draws", "1", "--schemes", "masked_vqvae_fim_at,jpeg_ldpc",
+                 "--quiet"])
+    assert code == 0
+    report = json.loads((tmp_path / "adaptive.json").read_text())
+    digital, jpeg = report["results"]["masked_vqvae_fim_at"], report["results"]["jpeg_ldpc"]
+    assert list(digital["accuracy"]) == ["none", "pgd_k5", "pgd_ce", "pgd_margin", "pgd_soft", "pgd_transfer",
+                                         "square"]
+    assert list(jpeg["accuracy"]) == ["none", "pgd_k5", "pgd_ce", "pgd_margin", "square"]
+    assert report["missing"] == []
+    for row in (digital, jpeg):
+        correct = np.array(list(row["correct"].values()), dtype=bool)
+        assert correct.shape == (len(row["accuracy"]), 8)
+        assert row["robust"] == pytest.approx(correct.all(axis=0).mean())
+        assert row["robust"] <= min(row["accuracy"].values())
+        assert row["max_abs_delta"]["none"] == 0 and max(row["max_abs_delta"].values()) <= EPS + 1e-6
+    assert "robust (min)" in capsys.readouterr().out

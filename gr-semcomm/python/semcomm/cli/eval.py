@@ -118,6 +118,7 @@ def add_commands(subparsers):
     _add_options(overhead)
     overhead.set_defaults(func=cmd_overhead)
     _add_probe_parser(sub)
+    _add_adaptive_parser(sub)
     return evaluate
 
 
@@ -159,4 +160,66 @@ def cmd_probe(args) -> int:
           + ("n/a" if card is None else f"{100 * card:.2f} % on {result['card_clean_images']}"))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def _add_adaptive_parser(sub) -> None:
+    from ..eval.adaptive_settings import AdaptiveSettings
+
+    s = AdaptiveSettings()
+    adaptive = sub.add_parser("adaptive", help="adaptive white-box and gradient-free checks of the semantic-noise "
+                              "robustness numbers (semcomm.eval.adaptive): restarts, step schedule, quantiser "
+                              "gradient approximations, transfer, Square attack; per-image worst case")
+    adaptive.add_argument("--out", type=output_directory, required=True, help="output directory (adaptive.json)")
+    adaptive.add_argument("--models", default=s.models_dir, help="directory of the model cards + ONNX files")
+    adaptive.add_argument("--run-dir", default=s.run_dir, help="PyTorch checkpoints RUN_DIR/<name>/checkpoint.pt "
+                          "(else recovered from the ONNX files); '' for none")
+    adaptive.add_argument("--dataset", default=s.dataset, help="dataset name or directory (test split)")
+    adaptive.add_argument("--data-root", help="dataset directory when not the default location")
+    adaptive.add_argument("--schemes", default=",".join(s.schemes), metavar="NAME[,NAME]",
+                          help="model cards to evaluate (default: the seven paper schemes)")
+    adaptive.add_argument("--images", type=int, default=s.images, help=f"first N test images (default {s.images})")
+    adaptive.add_argument("--batch-size", type=int, default=s.batch_size)
+    adaptive.add_argument("--eps", default="8/255", help="L-inf radius (default 8/255)")
+    adaptive.add_argument("--snr", type=float, default=s.snr_db, help="Es/N0 in dB (default: Table III's 12)")
+    for option, value, text in (("--steps", s.steps, "iterations of each adaptive PGD run"),
+                                ("--restarts", s.restarts, "adaptive PGD runs (the first from the clean image)"),
+                                ("--queries", s.queries, "Square attack forward passes"),
+                                ("--draws", s.draws, "analog channel draws per adaptive-attack query (EOT)"),
+                                ("--baseline-steps", s.baseline_steps, "K of the reported PGD"),
+                                ("--baseline-draws", s.baseline_draws, "analog draws per step of the reported PGD"),
+                                ("--seed", s.seed, "random seed")):
+        adaptive.add_argument(option, type=int, default=value, help=f"{text} (default {value})")
+    adaptive.add_argument("--tau", type=float, default=s.tau, help=f"soft-quantiser temperature (default {s.tau})")
+    adaptive.add_argument("--p-init", type=float, default=s.p_init,
+                          help=f"Square attack's initial window share of the pixels (default {s.p_init})")
+    adaptive.add_argument("--threads", type=int, help="torch CPU threads")
+    adaptive.add_argument("--quiet", action="store_true", help="no progress bars")
+    adaptive.set_defaults(func=cmd_adaptive)
+
+
+def cmd_adaptive(args) -> int:
+    """``semcomm eval adaptive``: run :func:`semcomm.eval.adaptive.run_adaptive`, write DIR/adaptive.json, print
+    the accuracy table."""
+    import torch
+
+    from ..eval.adaptive import AdaptiveSettings, format_table, run_adaptive
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    settings = AdaptiveSettings(
+        models_dir=args.models, run_dir=args.run_dir or None, dataset=args.dataset, data_root=args.data_root,
+        schemes=_names(args.schemes), images=args.images, batch_size=args.batch_size, eps=parse_values(args.eps)[0],
+        snr_db=args.snr, steps=args.steps, restarts=args.restarts, queries=args.queries, p_init=args.p_init,
+        tau=args.tau, draws=args.draws, baseline_steps=args.baseline_steps, baseline_draws=args.baseline_draws,
+        seed=args.seed, progress=not args.quiet)
+    report = run_adaptive(settings)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    path = Path(args.out) / "adaptive.json"
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"accuracy (%) under each attack, eps {eps_label(settings.eps)}, Es/N0 {settings.snr_db:g} dB, "
+          f"{report['images']} test images; robust = correct under every attack (per image); {path}")
+    print(format_table(report))
+    for item in report["missing"]:
+        print(f"  missing: {item['item']}: {item['reason']}")
     return 0
