@@ -62,6 +62,8 @@ from ..phy.qam import QAM
 from .base import Attack, CraftContext
 from .threat import PAYLOAD_START, ThreatModel, energy_ratio_db
 
+POOL = 8  #: stopping sets a search keeps for later layouts (:meth:`VulnerableSetAttack.sets_for`)
+
 
 # ----------------------------------------------------------------------------------- graph and search
 class TransmittedGraph:
@@ -162,31 +164,47 @@ def _prune(graph: TransmittedGraph, members: np.ndarray, cost: np.ndarray) -> np
     return members
 
 
-def find_vulnerable_sets(layout: PayloadLayout, seeds: int = 64, max_size: int = 600, keep: int = 4,
-                         seed: int = 0) -> list[VulnerableSet]:
-    """The ``keep`` cheapest distinct stopping sets of codeword 0 of ``layout`` (module doc), cheapest first."""
+def _codeword_zero(layout: PayloadLayout):
+    """Codeword 0 of ``layout``: transmitted positions ``[n]`` bool, their index among the frame's coded bits
+    ``[n]`` (-1 for filler; codeword 0 comes first) and their cost ``[n]`` (``inf`` for filler)."""
     coder, qam = layout.coder, layout.qam
     if coder is None:
         raise ValueError("the vulnerable-set attack needs an LDPC-coded layout (code 'none' given)")
     free = coder._mask[0]
-    graph = TransmittedGraph(coder.code, free)
     coded_index = np.full(coder.code.n, -1, dtype=np.int64)
-    coded_index[free] = np.arange(int(free.sum()))          # codeword 0 comes first in the frame's bits
+    coded_index[free] = np.arange(int(free.sum()))
     cost = np.full(coder.code.n, np.inf)
     cost[free] = bit_costs(qam)[coded_index[free] % qam.bits_per_dim]
+    return free, coded_index, cost
+
+
+def vulnerable_set(layout: PayloadLayout, positions) -> VulnerableSet | None:
+    """The codeword-0 positions ``positions`` as a :class:`VulnerableSet` of ``layout``; None when one of them
+    is a filler bit there. Being a stopping set does not depend on which *other* bits are sent, so a set
+    found on one layout holds on every layout that transmits all its positions."""
+    free, coded_index, cost = _codeword_zero(layout)
+    positions = np.asarray(positions, dtype=np.int64)
+    if not free[positions].all():
+        return None
+    return VulnerableSet(0, positions, coded_index[positions], float(cost[positions].sum()))
+
+
+def find_vulnerable_sets(layout: PayloadLayout, seeds: int = 64, max_size: int = 600, keep: int = 4,
+                         seed: int = 0) -> list[VulnerableSet]:
+    """The ``keep`` cheapest distinct stopping sets of codeword 0 of ``layout`` (module doc), cheapest first."""
+    free, _, cost = _codeword_zero(layout)
+    graph = TransmittedGraph(layout.coder.code, free)
     rng = np.random.default_rng(seed)
     cheap = np.flatnonzero(free & (cost == cost[free].min()))
-    found: dict[tuple, VulnerableSet] = {}
+    found: dict[tuple, np.ndarray] = {}
     for start in rng.choice(cheap, size=min(seeds, cheap.size), replace=False):
         members = _grow(graph, int(start), cost, rng, max_size)
-        if members is None:
-            continue
-        members = _prune(graph, members, cost)
-        positions = np.flatnonzero(members)
-        found.setdefault(tuple(positions), VulnerableSet(0, positions, coded_index[positions], float(cost[members].sum())))
+        if members is not None:
+            positions = np.flatnonzero(_prune(graph, members, cost))
+            found.setdefault(tuple(positions), positions)
     if not found:
         raise RuntimeError(f"no stopping set of at most {max_size} bits found from {seeds} seeds")
-    return sorted(found.values(), key=lambda s: (s.cost, s.size))[:keep]
+    return sorted((vulnerable_set(layout, p) for p in found.values()), key=lambda s: (s.cost, s.size))[:keep]
 
 
 # ------------------------------------------------------------------------------------------ the attack
@@ -196,12 +214,13 @@ class VulnerableSetAttack(Attack):
     name, span = "vulnerable_set", "payload"
     families = ("digital", "jpeg")
 
-    def __init__(self, knows_symbols: bool = False, seeds: int = 64, max_size: int = 600, seed: int = 0):
-        self.knows_symbols = bool(knows_symbols)
+    def __init__(self, knows_symbols: bool = False, sets: int = 1, seeds: int = 64, max_size: int = 600, seed: int = 0):
+        self.knows_symbols, self.sets = bool(knows_symbols), int(sets)
         self.seeds, self.max_size, self.seed = int(seeds), int(max_size), int(seed)
         self.threat = ThreatModel(model="none", channel="none", sync="oracle")
         self.modem = None
         self._sets: dict[int, tuple] = {}    # payload bytes -> targeted sets
+        self._pool: list[np.ndarray] = []    # codeword-0 positions of every stopping set found so far
 
     def craft(self, context: CraftContext) -> None:
         """Keep the victim's modem; find the set of a digital codec's (single) layout now, JPEG's on demand."""
@@ -210,9 +229,17 @@ class VulnerableSetAttack(Attack):
             self.sets_for(self.modem.layout(-(-context.victim.mapper.num_bits // 8)))
 
     def sets_for(self, layout: PayloadLayout) -> tuple:
-        """The targeted set(s) of ``layout`` (cached per payload length)."""
+        """The ``sets`` cheapest stopping sets of ``layout`` (cached per payload length). Sets found on earlier
+        layouts are reused when ``layout`` transmits all their bits (:func:`vulnerable_set`), re-costed for its
+        bit alignment; the search runs only when fewer than ``sets`` of them fit (JPEG: one search serves
+        most payload lengths)."""
         if layout.payload_len not in self._sets:
-            self._sets[layout.payload_len] = tuple(find_vulnerable_sets(layout, self.seeds, self.max_size, 1, self.seed))
+            fitting = [s for s in (vulnerable_set(layout, p) for p in self._pool) if s is not None]
+            if len(fitting) < self.sets:
+                fitting = find_vulnerable_sets(layout, self.seeds, self.max_size, max(self.sets, POOL), self.seed)
+                known = {tuple(p) for p in self._pool}
+                self._pool += [s.positions for s in fitting if tuple(s.positions) not in known]
+            self._sets[layout.payload_len] = tuple(sorted(fitting, key=lambda s: (s.cost, s.size))[:self.sets])
         return self._sets[layout.payload_len]
 
     def perturb(self, batch, psr_db: float, rng: np.random.Generator) -> np.ndarray:
@@ -247,7 +274,7 @@ class VulnerableSetAttack(Attack):
         return delta
 
     def describe(self) -> dict:
-        return {**super().describe(), "knows_symbols": self.knows_symbols, "seeds": self.seeds,
+        return {**super().describe(), "knows_symbols": self.knows_symbols, "sets": self.sets, "seeds": self.seeds,
                 "max_size": self.max_size, "seed": self.seed}
 
 
