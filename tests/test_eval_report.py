@@ -238,11 +238,12 @@ def test_quick_report_on_tiny_fixtures(zoo, tmp_path):
                     "--run-dir", str(zoo["runs"]), "--data-root", str(zoo["root"] / "data"),
                     "--codebook-sizes", "16,32"]) == 0
     report = json.loads((out / "report.json").read_text())
-    for key in ("settings", "schemes", "missing", "fig4", "fig5", "fig6", "fig7", "fig9", "fig10", "table2", "table3",
-                "checks"):
+    for key in ("settings", "schemes", "missing", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "table2",
+                "table3", "checks"):
         assert key in report
     for png in ("fig4_accuracy_vs_snr", "fig5_codebook_size", "fig6_accuracy_vs_eps", "fig7_reserving_ratio",
-                "fig9_activation_frequency", "fig10_codebook_similarity", "table3_transfer_attacks"):
+                "fig8_accuracy_vs_ssnr", "fig9_activation_frequency", "fig10_codebook_similarity",
+                "table3_transfer_attacks", "table3_receiver_side"):
         assert (out / f"{png}.png").stat().st_size > 1000
     missing = {m["item"] for m in report["missing"]}
     assert {"scheme masked_vqvae_at", "scheme jscc_at", "scheme jpeg_ldpc_at", "fig5 J=32"} <= missing
@@ -267,6 +268,15 @@ def test_quick_report_on_tiny_fixtures(zoo, tmp_path):
     assert set(table3["accuracy"]["masked_vqvae"]) == set(table3["sources"])
     assert set(table3["white_box"]) == set(table3["targets"]) == set(fig4)
     assert all(0 <= row["resnet_surrogate"] <= 1 for row in table3["accuracy"].values())
+    fig8 = report["fig8"]
+    assert fig8["ssnr_db"] == [0.0, 10.0] and set(fig8["curves"]) == set(fig4)
+    assert {c["attack"] for c in fig8["curves"].values()} == {"universal", "vulnerable_set"}
+    assert all(0 <= a <= 1 for c in fig8["curves"].values() for a in c["accuracy"] + c["gaussian"])
+    receiver = table3["receiver_side"]
+    assert receiver["sources"] == ["masked_vqvae_fim_at", "masked_vqvae", "jscc"]  # universal: digital, analog
+    assert receiver["white_box"]["masked_vqvae"] is not None
+    assert receiver["transfer"]["masked_vqvae"]["jscc"] is None  # the tiny JSCC's frame is shorter: no transfer
+    assert any(c["check"].startswith("Fig. 8: masked_vqvae_fim_at vs") for c in report["checks"])
     assert report["table2"]["rows"]["jpeg_ldpc (measured)"]["jpeg"]["quality"] == 50  # the card's settings
     choices = report["table2"]["code_choices"]
     assert choices["scheme"] == "masked_vqvae_fim_at" and "wifi648_r12" in choices["rows"]
@@ -417,5 +427,9 @@ def test_report_eot_draws_option_reaches_the_attack(zoo, tmp_path):
     assert settings_from_args(build_args(common)).eot_draws == 1
     settings = settings_from_args(build_args(common + ["--eot-draws", "4"]))
     assert settings.eot_draws == 4 and figures.evaluator(settings).attack(8 / 255)["draws"] == 4
-    with pytest.raises(ValueError, match="eot_draws must be >= 1"):
+    with pytest.raises(ValueError, match="eot_draws and craft_images must be >= 1"):
         settings_from_args(build_args(common + ["--eot-draws", "0"]))
+    receiver = settings_from_args(build_args(common + ["--ssnr=-5,5", "--attacker-channel", "rayleigh"]))
+    assert receiver.attacker_channel == "rayleigh" and receiver.ssnr == (0.0, 10.0)  # --quick keeps two SSNRs
+    with pytest.raises(SystemExit):
+        build_args(common + ["--attacker-channel", "ricean"])

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from ..attacks.threat import ATTACKER_CHANNELS
 from ..eval import report as eval_report
 from ..eval.settings import CHANNELS, PROBES, ReportSettings, eps_label, parse_values
 from .arguments import output_directory
@@ -25,7 +26,9 @@ def settings_from_args(args) -> ReportSettings:
         ratios=parse_values(args.ratios),
         ratio_eps=parse_values(args.ratio_eps), codebook_sizes=tuple(int(j) for j in parse_values(args.codebook_sizes)),
         proposed=args.proposed, main_models=_names(args.main), only_models=_names(args.only),
-        jpeg_quality=args.jpeg_quality, seed=args.seed, progress=not args.quiet)
+        jpeg_quality=args.jpeg_quality, ssnr=parse_values(args.ssnr), craft_images=args.craft_images,
+        craft_ssnr=args.craft_ssnr, receiver_ssnr=args.receiver_ssnr, attacker_channel=args.attacker_channel,
+        seed=args.seed, progress=not args.quiet)
     return settings.quick() if args.quick else settings
 
 
@@ -85,13 +88,21 @@ def _add_options(parser) -> None:
             ("--noise-eps", "8/255", "semantic noise of figs 4, 5, 9 and table III"),
             ("--ratios", "0.1,0.3,0.5,0.7,0.9", "reserving ratios of fig 7"),
             ("--ratio-eps", "0,4/255,8/255", "semantic noise powers of fig 7"),
-            ("--codebook-sizes", "16,64,256,1024", "codebook sizes J fig 5 asks for")):
+            ("--codebook-sizes", "16,64,256,1024", "codebook sizes J fig 5 asks for"),
+            ("--ssnr", "-5:25:5", "signal-to-semantic-noise ratios (dB) of fig 8 (receiver-side noise)")):
         parser.add_argument(option, default=value, help=f"{text} (default {value})")
     parser.add_argument("--eps-snr", type=float, default=s.eps_snr, help="Es/N0 of figs 6, 7, 9 and table III")
     parser.add_argument("--steps", type=int, default=s.steps, help="PGD iterations K")
     parser.add_argument("--eot-draws", type=int, default=s.eot_draws,
                         help="analog JSCC: channel noise draws averaged per PGD step (expectation over "
                              "transformation; default 1)")
+    parser.add_argument("--craft-images", type=int, default=s.craft_images,
+                        help="training images the receiver-side noise of fig 8 / table III is crafted on")
+    parser.add_argument("--craft-ssnr", type=float, default=s.craft_ssnr, help="SSNR (dB) it is crafted at")
+    parser.add_argument("--receiver-ssnr", type=float, default=s.receiver_ssnr,
+                        help="SSNR (dB) of table III's receiver-side rows")
+    parser.add_argument("--attacker-channel", default=s.attacker_channel, choices=ATTACKER_CHANNELS,
+                        help="attacker channel H_a of the receiver-side noise")
     parser.add_argument("--proposed", default=s.proposed, help="scheme of fig 7 and of fig 5's first sweep")
     parser.add_argument("--main", default="", metavar="NAME[,NAME]",
                         help="model cards that stand for their scheme, e.g. masked_vqvae_fim_at_conv (default: "

@@ -24,6 +24,7 @@ from .accuracy import accuracy, classify, white_box_attack
 from .jpeg import classify_jpeg
 from .overhead import analog_overhead, code_choices, digital_overhead, jpeg_overhead, overhead_table
 from .plots import plot_accuracy_table, plot_heatmaps, plot_panels
+from .receiver import ReceiverSide, fig8, receiver_table
 from .schemes import (PAPER_SCHEMES, ReservedView, Scheme, card_model, check_selection, discover,
                       discover_surrogates, split_ablations)
 from .settings import ReportSettings, eps_label
@@ -45,6 +46,7 @@ class Evaluator:
                                    fading=FADING_OF_CHANNEL[settings.channel])
         self._accuracy: dict = {}
         self._adversarial: dict = {}
+        self.receiver = ReceiverSide(self)
         for scheme in self.models():
             if scheme.family == "analog":  # the analog channel is inside the model
                 scheme.model().config.channel = settings.channel
@@ -450,7 +452,8 @@ def table3(ev: Evaluator, out: Path) -> dict:
     return {"snr_db": s.eps_snr, "eps": s.noise_eps, "attack": ev.attack(s.noise_eps),
             "sources": [x.name for x in sources], "black_box_sources": [x.name for x in ev.surrogates],
             "targets": [x.name for x in ev.schemes], "accuracy": table,
-            "white_box": {x.name: table[x.name][x.name] for x in sources if x.name in table}}
+            "white_box": {x.name: table[x.name][x.name] for x in sources if x.name in table},
+            "receiver_side": receiver_table(ev, out)}
 
 
 # ----------------------------------------------------------------------------------------------- setup
@@ -528,6 +531,7 @@ def evaluator(settings: ReportSettings, torch_weights: bool = True) -> Evaluator
 
 
 #: report.json key -> section; sections with a PNG take (evaluator, output directory), tables the evaluator
-FIGURES = (("fig4", fig4), ("fig5", fig5), ("fig6", fig6), ("fig7", fig7), ("fig9", fig9), ("fig10", fig10),
+FIGURES = (("fig4", fig4), ("fig5", fig5), ("fig6", fig6), ("fig7", fig7), ("fig8", fig8), ("fig9", fig9),
+           ("fig10", fig10),
            ("table2", table2), ("table3", table3), ("masking", masking))
 TABLES = (("ablations", ablations),)

@@ -28,6 +28,9 @@ report.json sections
     ``fig6``: accuracy vs ``eps`` at ``eps_snr``;
     ``fig7``: accuracy of the proposed scheme vs reserving ratio, one curve per ``ratio_eps`` value
     (PyTorch only: the ONNX files fix ``T``);
+    ``fig8``: accuracy vs signal-to-semantic-noise ratio under receiver-side semantic noise (Hu et al.
+    Algorithm 1, crafted on training images; the vulnerable-set attack for JPEG) and, as the reference, payload
+    Gaussian jamming of the same power, per scheme (:mod:`semcomm.eval.receiver`);
     ``fig9``: codebook index usage frequency (an index is "activated" when an image's kept patch maps to it)
     on clean and attacked test images, per digital scheme, with/without FIM;
     ``fig10``: cosine similarity of the codebook vectors, per digital scheme, with the weight of loss (15)
@@ -40,6 +43,8 @@ report.json sections
     weights and the attack surrogates of ``<models_dir>/surrogates/`` (``black_box_sources``, e.g. the
     paper's ResNet-based model, :mod:`semcomm.export.surrogate`); noise enters each target where its
     semantic noise does (transmitter input, or received image for JPEG); drawn as an annotated heat map;
+    under ``receiver_side`` the same for the receiver-side universal noise at ``receiver_ssnr`` (white box on
+    the diagonal, transfer of a waveform crafted on another scheme elsewhere);
     ``masking``: per digital model the keep set it deploys (patch positions on its grid) and, for the
     noise-related masking strategy, the PGD noise energy per patch it was chosen from (the card's training
     history); drawn for the main models and the ablations whose keep set differs;

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from fractions import Fraction
 
+from ..attacks.threat import ATTACKER_CHANNELS
 from ..phy.modem import LinkConfig
 
 CHANNELS = ("awgn", "rayleigh")
@@ -38,22 +39,32 @@ class ReportSettings:
     only_models: tuple = ()                #: the model cards and surrogates to use (default: all of models_dir)
     jpeg_quality: int | None = None        #: None: the JPEG card's settings, else quality 75
     code_frames: int = 2000                #: at most this many frames per Es/N0 point of table II's code choices
+    ssnr: tuple = tuple(float(x) for x in range(-5, 26, 5))  #: signal-to-semantic-noise ratios (dB) of fig 8
+    craft_images: int = 2000               #: training images receiver-side noise is crafted on (figs 8, table III)
+    craft_ssnr: float = 10.0               #: SSNR (dB) it is crafted at
+    receiver_ssnr: float = 10.0            #: SSNR (dB) of table III's receiver-side rows
+    attacker_channel: str = "none"         #: H_a of the receiver-side noise (semcomm.attacks.threat)
     seed: int = 0
     progress: bool = True
 
     def __post_init__(self):
+        if self.attacker_channel not in ATTACKER_CHANNELS:
+            raise ValueError(f"unknown attacker channel {self.attacker_channel!r}; allowed: "
+                             f"{', '.join(ATTACKER_CHANNELS)}")
         if self.channel not in CHANNELS:
             raise ValueError(f"unknown channel {self.channel!r}; allowed: {', '.join(CHANNELS)}")
-        if min(int(self.images), int(self.batch_size), int(self.steps), int(self.eot_draws)) < 1:
-            raise ValueError("images, batch_size, steps and eot_draws must be >= 1")
+        if min(int(self.images), int(self.batch_size), int(self.steps), int(self.eot_draws),
+               int(self.craft_images)) < 1:
+            raise ValueError("images, batch_size, steps, eot_draws and craft_images must be >= 1")
         LinkConfig(modulation=self.modulation, code=self.code)  # names a bad modulation or code
 
     def quick(self) -> "ReportSettings":
         """A tiny sweep for tests and smoke runs: at most 16 images, SNR 0 and 12 dB, eps 0 and 8/255, reserving
-        ratios 0.3 and 0.5, K = 2, 32 frames per point of the code choices."""
+        ratios 0.3 and 0.5, K = 2, 32 frames per point of the code choices, SSNR 0 and 10 dB crafted on 16
+        training images."""
         return dataclasses.replace(self, images=min(self.images, 16), snr=(0.0, 12.0), eps=(0.0, 8 / 255),
                                    ratio_eps=(0.0, 8 / 255), ratios=(0.3, 0.5), steps=2, batch_size=16,
-                                   code_frames=32)
+                                   code_frames=32, ssnr=(0.0, 10.0), craft_images=min(self.craft_images, 16))
 
 
 def eps_label(eps: float) -> str:
