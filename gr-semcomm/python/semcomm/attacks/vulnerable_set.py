@@ -10,9 +10,11 @@ transmitted variables is a **stopping set** when every check with a neighbour in
 neighbours in ``S``. Erase ``S`` (LLR 0) and keep every other bit certain: a min-sum check sends
 ``alpha * min_{other inputs} |LLR| * prod sign``, which is 0 on every edge into ``S`` (each such check sees
 another erased input), so the messages into ``S`` stay 0 for ever and the decoder returns the hard decision
-0 on ``S``: the codeword is lost whenever it has a 1 on ``S``. A data-aware attacker that moves each bit of
-``S`` onto (or past) its decision boundary makes exactly that happen; the noise and the wrong-side
-confidence of a push past the boundary keep it failing.
+0 on ``S``: the codeword is wrong whenever it has a 1 on ``S`` (the payload, when one on ``S``'s information
+bits). A data-aware attacker that moves each bit of ``S`` onto (or past) its decision boundary makes exactly
+that happen; the noise and the wrong-side confidence of a push past the boundary keep it failing. The sets
+found on ``wifi1944_r12`` are supports of low-weight codewords (flipped at full confidence they decode to
+another codeword: the syndrome holds, the CRC catches it).
 
 Search (:func:`find_vulnerable_sets`), randomised greedy closure, then pruning:
 
@@ -20,15 +22,17 @@ Search (:func:`find_vulnerable_sets`), randomised greedy closure, then pruning:
 2. while some check has exactly one neighbour in ``S`` (a *deficient* check, through which the decoder could
    recover that neighbour), add one of its other transmitted neighbours, the one that leaves the fewest
    deficient checks (new single-``S`` checks minus the ones it closes), then the cheapest, ties at random;
-3. prune: for each ``v`` in ``S``, peel ``S - {v}`` (the erasure decoder: a check with one erased
-   neighbour recovers it) and keep the residue, the largest stopping set inside, when it is non-empty and
-   cheaper.
+3. prune: peel ``S - {v}`` (the erasure decoder: a check with one erased neighbour recovers it) and keep
+   the residue, the largest stopping set inside, when it is non-empty and cheaper; repeat until no ``v``
+   gives a cheaper one.
 
 Costs: a bit's cost is the mean squared distance from its PAM level to that bit's nearest decision boundary
 (16-QAM, ``s = 1/sqrt(10)``: the sign bit ``(1 + 9) s^2 / 2 = 5 s^2``, the magnitude bit ``s^2``), the
 energy a data-aware attacker spends to put it on the boundary; the cheapest set found over the seeds wins.
-A frame of ``C`` codewords is lost when one codeword is (the CRC covers them all): the attack targets one
-set in codeword 0 (every codeword of a frame has the same graph up to one filler bit).
+A frame of ``C`` codewords is lost when one codeword is (the CRC covers them all): the attack targets the
+cheapest set in codeword 0 (every codeword of a frame has the same graph up to one filler bit), or the union
+of the ``sets`` cheapest. Being a stopping set does not depend on which other bits are sent, so a set found
+on one layout serves every layout that transmits its bits (JPEG's many payload lengths share one search).
 
 Waveform (:class:`VulnerableSetAttack`)
 --------------------------------------
@@ -37,7 +41,9 @@ last ``k/2`` on Q, :mod:`semcomm.phy.qam`), bit ``t % (k/2)`` of its dimension. 
 carry a bit of the set get energy:
 
 * data-blind (default, the attacker knows the PHY, not the data): ``+-sqrt(cost)`` with a random sign per
-  dimension and frame;
+  dimension and frame. Without the data the push goes the wrong way half the time: a 16-QAM magnitude bit
+  pushed by ``a`` with ``s < |a| < 5 s`` is flipped with probability 1/2, so the set is randomised rather
+  than erased;
 * data-aware (``knows_symbols=True``, a stronger threat model: the oracle upper bound of an attacker who
   observes the frame): the displacement from the sent level to the targeted bit's nearest boundary; at
   scale 1 every bit of the set is erased, beyond it flipped. A dimension carrying two bits of the set is
@@ -45,9 +51,9 @@ carry a bit of the set get energy:
 
 The result is scaled to the PSR over the payload span (:meth:`Attack.scaled`).
 
-Minimum energy (:func:`minimum_energy`): bisection over the PSR on the measured frame failure rate
-(payload CRC failure or codeword syndrome failure of a received frame, or a lost frame) through the
-victim's exact chain, with common random numbers (one seed for every point).
+Minimum energy (:func:`minimum_energy`): bisection over the PSR on the measured frame failure rate (frame
+lost to sync or header, or payload decoded with wrong bits: :attr:`.victim.Reception.crc_ok` false) through
+the victim's exact chain, with common random numbers (one seed for every point).
 """
 from __future__ import annotations
 
