@@ -90,6 +90,7 @@ class _Layer:
         self.variables = torch.from_numpy(code.var_of_edge[edges])  # [r, d] (padding: any variable)
         self.flat_valid = torch.from_numpy(np.flatnonzero(self.valid.numpy()))
         self.written = self.variables.reshape(-1)[self.flat_valid]  # distinct within a layer
+        self.full = bool(self.valid.all())  #: every row of the layer has the same degree (no padding)
 
 
 class UnrolledMinSum:
@@ -116,15 +117,16 @@ class UnrolledMinSum:
     def _update(self, posterior, messages, layer: _Layer):
         """One layer: variable-to-check ``q = L - R``, check-to-variable ``R'``, ``L = q + R'``."""
         q = posterior[:, layer.variables] - messages  # [F, r, d]
-        magnitude = torch.where(layer.valid, q.abs(), torch.tensor(_BIG, dtype=q.dtype))
-        smallest, position = magnitude.topk(2, dim=-1, largest=False)
-        holds_min = torch.arange(q.shape[-1]) == position[..., :1]
-        others_min = torch.where(holds_min, smallest[..., 1:], smallest[..., :1])
-        signs = torch.where(q < 0, -1.0, 1.0).to(q.dtype)
-        signs = torch.where(layer.valid, signs, torch.ones((), dtype=q.dtype))
-        update = self.alpha * others_min * signs.prod(dim=-1, keepdim=True) * signs
-        update = torch.where(layer.valid, update, torch.zeros((), dtype=q.dtype))
-        values = (q + update).reshape(q.shape[0], -1)[:, layer.flat_valid]
+        magnitude = q.abs() if layer.full else torch.where(layer.valid, q.abs(), torch.tensor(_BIG, dtype=q.dtype))
+        smallest, position = magnitude.min(dim=-1, keepdim=True)
+        second = magnitude.scatter(-1, position, _BIG).amin(dim=-1, keepdim=True)
+        others_min = torch.where(torch.arange(q.shape[-1]) == position, second, smallest)
+        negative = q < 0 if layer.full else (q < 0) & layer.valid
+        odd = negative.sum(dim=-1, keepdim=True) % 2 == 1  # the product of the row's signs is negative
+        update = torch.where(negative ^ odd, -self.alpha, self.alpha) * others_min  # padding: finite, unused
+        values = (q + update).reshape(q.shape[0], -1)
+        if not layer.full:
+            values = values[:, layer.flat_valid]
         return posterior.index_copy(1, layer.written, values), update
 
 
