@@ -77,13 +77,11 @@ def test_shift_robust_noise_shifts_each_frame_and_keeps_the_psr(victims, train_b
     assert np.allclose(psr_db(delta, batch.symbols, mask), -5.0, atol=0.1)
     payload = delta[:, PAYLOAD_START:]
     for row in payload:
-        shift = int(np.flatnonzero(np.abs(np.correlate(row, attack.delta, "full")) ==
-                                   np.abs(np.correlate(row, attack.delta, "full")).max())[0]) - len(attack.delta) + 1
+        shift = int(np.argmax(np.abs(np.correlate(row, attack.delta, "full")))) - len(attack.delta) + 1
         assert -4 <= shift <= 4
-        expected = np.roll(attack.delta, shift)
-        window = slice(max(shift, 0), len(row) + min(shift, 0))
-        assert np.allclose(row[window] / np.linalg.norm(row[window]), expected[window] / np.linalg.norm(expected[window]),
-                           atol=1e-5)
+        window = slice(max(shift, 0), len(row) + min(shift, 0))  # row[k] = scale * delta[k - shift]
+        expected = np.roll(attack.delta, shift)[window]
+        assert np.allclose(row[window] / np.linalg.norm(row[window]), expected / np.linalg.norm(expected), atol=1e-5)
     assert len({int(np.argmax(np.abs(row) > 0)) for row in payload}) > 1  # not all frames got the same shift
 
 

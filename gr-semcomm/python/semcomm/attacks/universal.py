@@ -63,8 +63,9 @@ class UniversalNoise(Attack):
                  step_ratio: float = 2.0, decoder_iterations: int = 5, temperature: float = 30.0):
         if min(int(iterations), int(draws), int(batch_size), int(passes), int(decoder_iterations)) < 1:
             raise ValueError("iterations, draws, batch_size, passes and decoder_iterations must be >= 1")
-        self.iterations, self.draws, self.batch_size, self.passes = int(iterations), int(draws), int(batch_size), int(passes)
-        self.step_ratio, self.decoder_iterations, self.temperature = float(step_ratio), int(decoder_iterations), float(temperature)
+        self.iterations, self.draws, self.passes = int(iterations), int(draws), int(passes)
+        self.batch_size, self.step_ratio = int(batch_size), float(step_ratio)
+        self.decoder_iterations, self.temperature = int(decoder_iterations), float(temperature)
         self.delta: np.ndarray | None = None  #: the crafted payload waveform ``[P]`` complex64, ``||.|| = eps``
         self.training: dict = {}
 
