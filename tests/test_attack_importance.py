@@ -7,6 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from semcomm.attacks.base import CraftContext, make_attack  # noqa: E402
+from semcomm.attacks.campaign import PerBudget  # noqa: E402
 from semcomm.attacks.evaluate import run_point  # noqa: E402
 from semcomm.attacks.importance import target_symbols, tanner_neighbourhood, token_bits, token_importance  # noqa: E402
 from semcomm.attacks.threat import PAYLOAD_START, psr_db, span_mask  # noqa: E402
@@ -124,3 +125,17 @@ def test_beats_payload_jamming_at_equal_psr_and_refuses_analog(victim, crafted, 
     analog = Victim(discover("models", None, True, ("jscc",))[0], ChainSettings())
     with pytest.raises(ValueError, match="digital codecs only"):
         make_attack("importance").craft(CraftContext(analog, *test_batch, SNR_DB, 0.0))
+
+
+def test_crafting_per_budget_chooses_at_each_psr_and_keeps_the_importance(victim, train_batch, frames):
+    attack = PerBudget(make_attack("importance", draws=1), (-5.0, 5.0))
+    attack.craft(CraftContext(victim, *train_batch, SNR_DB, 0.0))
+    low, high = attack.crafted[-5.0], attack.crafted[5.0]
+    assert np.array_equal(low.weights, high.weights) and low._weights_key == high._weights_key
+    for crafted in (low, high):
+        assert crafted.training_accuracy[crafted.chosen] == min(crafted.training_accuracy.values())
+    hit = np.flatnonzero(np.abs(attack.perturb(frames, 5.0, np.random.default_rng(0))).sum(axis=0)) - PAYLOAD_START
+    assert np.array_equal(hit, high.symbols)
+    assert attack.describe()["crafted_per_psr"]["-5"]["tokens"] == low.chosen[0]
+    with pytest.raises(ValueError, match="crafted at PSR -5, 5 dB, not 0"):
+        attack.perturb(frames, 0.0, np.random.default_rng(0))

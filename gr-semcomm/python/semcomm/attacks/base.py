@@ -5,7 +5,9 @@ An attack is a class with
 * ``name`` (its registry key), ``families`` (the scheme families it applies to), ``span`` (where its PSR is measured, :data:`.threat.SPANS`) and ``threat``
   (a :class:`.threat.ThreatModel`);
 * ``craft(context)``: the data-dependent part, run once on *training* images (:class:`CraftContext`);
-  structural and classical attacks need nothing and keep the default;
+  structural and classical attacks need nothing and keep the default; ``budget_crafted`` says whether what it
+  crafts depends on the PSR budget (then an attacker that knows its budget crafts at that PSR,
+  :class:`.campaign.PerBudget`);
 * ``perturb(batch, psr_db, rng)``: the attacker's waveform for a batch of frames
   (:class:`.victim.FrameBatch`), complex64 ``[N, S]`` frame-aligned at the symbol rate, **already scaled**
   so that its PSR over ``span`` is ``psr_db`` for each frame (:meth:`Attack.scaled` does it), before the
@@ -58,6 +60,7 @@ class Attack:
     span = "payload"
     threat = ThreatModel()
     families = ("digital", "analog", "jpeg")  #: the scheme families (:mod:`semcomm.registry`) it applies to
+    budget_crafted = False  #: craft's result depends on ``context.psr_db`` (module doc)
 
     def craft(self, context: CraftContext) -> None:
         """Data-dependent crafting on training images (default: nothing to craft)."""

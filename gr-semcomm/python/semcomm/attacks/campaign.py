@@ -3,8 +3,11 @@
 For every scheme of the zoo and every attack that applies to its family (:attr:`Attack.families`):
 
 1. ``craft`` on ``craft_images`` training images (a seeded draw from the training split with the
-   validation tail held out, :meth:`semcomm.data.dataset.ImageDataset.hold_out_tail`), at the first Es/N0 and
-   ``craft_psr_db``; a crafted perturbation is written as a perturbation file when ``out`` is given;
+   validation tail held out, :meth:`semcomm.data.dataset.ImageDataset.hold_out_tail`), at the first Es/N0.
+   An attack whose crafting depends on its budget (:attr:`.base.Attack.budget_crafted`: the universal noise,
+   the importance attack) is crafted anew at every PSR of the sweep (:class:`PerBudget`: the attacker knows
+   its own power), or once at ``craft_psr_db`` when that is given (one perturbation scaled to every PSR); a
+   crafted perturbation is written as a perturbation file when ``out`` is given (one per crafting PSR);
 2. the sweep (:func:`.evaluate.sweep`) on the first ``images`` test images at each Es/N0 and PSR;
 3. the attack-power table: per scheme, attack and Es/N0, the minimum PSR and energy per frame that bring the
    accuracy down to ``target`` x the clean accuracy (:func:`.evaluate.minimum_psr`), and per scheme the
@@ -21,6 +24,7 @@ Results are JSON-ready dicts (``campaign.json``) with PNG curves (:func:`plot`).
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import sys
@@ -29,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from .base import CraftContext, make_attack
+from .base import Attack, CraftContext, make_attack
 from .evaluate import minimum_psr, sweep
 from .threat import ATTACKER_CHANNELS
 
@@ -46,7 +50,7 @@ class CampaignSettings:
     snr_db: tuple = (10.0, 3.0)
     images: int = 1000                     #: first test images
     craft_images: int = 2000               #: training images for crafting
-    craft_psr_db: float = -10.0            #: PSR a universal perturbation is crafted at
+    craft_psr_db: float | None = None      #: one crafting PSR for every point (None: each point's PSR)
     batch_size: int = 250
     attacker_channel: str = "none"
     target: float = 0.5                    #: fraction of the clean accuracy the table's attacker aims for
@@ -106,16 +110,66 @@ def training_images(settings: CampaignSettings, classes: list):
     return next(iter(make_loader(train.subset(chosen), len(chosen))))
 
 
+class PerBudget(Attack):
+    """A budget-crafted attack (:attr:`.base.Attack.budget_crafted`) crafted once per PSR of ``psr_db``:
+    ``perturb`` at a PSR uses the copy crafted at that PSR. Each copy starts from the previously crafted one
+    (:meth:`.importance.ImportanceAttack.craft` keeps its PSR-free token importance; the universal noise starts
+    from zero whatever it holds)."""
+
+    def __init__(self, attack: Attack, psr_db):
+        self.template, self.psr_db = attack, tuple(float(p) for p in psr_db)
+        self.name, self.span, self.threat, self.families = attack.name, attack.span, attack.threat, attack.families
+        self.crafted: dict[float, Attack] = {}
+
+    def craft(self, context: CraftContext) -> None:
+        previous = self.template
+        for psr in self.psr_db:
+            previous = copy.deepcopy(previous)
+            previous.craft(dataclasses.replace(context, psr_db=psr))
+            self.crafted[psr] = previous
+
+    def perturb(self, batch, psr_db: float, rng) -> np.ndarray:
+        if float(psr_db) not in self.crafted:
+            raise ValueError(f"{self.name} was crafted at PSR {', '.join(f'{p:g}' for p in self.crafted)} dB, "
+                             f"not {psr_db:g}")
+        return self.crafted[float(psr_db)].perturb(batch, psr_db, rng)
+
+    def describe(self) -> dict:
+        return {**self.template.describe(), "crafted_per_psr": {f"{p:g}": a.describe() for p, a in self.crafted.items()}}
+
+
 def craft(attack, victim, settings: CampaignSettings, images=None, labels=None) -> tuple[CraftContext, dict]:
-    """Run ``attack.craft`` on training images; returns the context and what it took (seconds, images)."""
+    """Run ``attack.craft`` on training images at the first Es/N0 and ``craft_psr_db`` (for
+    :class:`PerBudget`, at each of its PSRs); returns the context and what it took (seconds, images)."""
     if images is None:
         images, labels = training_images(settings, list(victim.scheme.info.classes))
-    context = CraftContext(victim, images, labels, float(settings.snr_db[0]), float(settings.craft_psr_db),
+    psr = settings.craft_psr_db if settings.craft_psr_db is not None else settings.psr_db[0]  # unused by PerBudget
+    context = CraftContext(victim, images, labels, float(settings.snr_db[0]), float(psr),
                            settings.attacker_channel, settings.seed, settings.progress)
     start = time.perf_counter()
     attack.craft(context)
+    crafted_at = list(attack.psr_db) if isinstance(attack, PerBudget) else (
+        context.psr_db if attack.budget_crafted else None)
     return context, {"craft_seconds": round(time.perf_counter() - start, 2), "craft_images": int(len(images)),
-                     "craft_snr_db": context.snr_db, "craft_psr_db": context.psr_db}
+                     "craft_snr_db": context.snr_db, "craft_psr_db": crafted_at}
+
+
+def campaign_attack(name: str, settings: CampaignSettings) -> Attack:
+    """The registered attack, wrapped in :class:`PerBudget` when it is budget-crafted and no single
+    ``craft_psr_db`` is set."""
+    attack = make_attack(name)
+    return PerBudget(attack, settings.psr_db) if attack.budget_crafted and settings.craft_psr_db is None else attack
+
+
+def save_perturbations(attack: Attack, victim, context: CraftContext, scheme: str, out: Path) -> list[Path]:
+    """The crafted perturbation files: ``<scheme>.<attack>`` or, per crafting PSR, ``<scheme>.<attack>.psr<P>``."""
+    from .perturbation import perturbation_path, save
+
+    if isinstance(attack, PerBudget):
+        return [save(crafted.to_perturbation(victim, dataclasses.replace(context, psr_db=psr)),
+                     perturbation_path(out, f"{scheme}.{attack.name}.psr{psr:g}"))
+                for psr, crafted in attack.crafted.items()]
+    return [save(attack.to_perturbation(victim, context), perturbation_path(out, f"{scheme}.{attack.name}"))]
 
 
 def applies(attack, victim) -> bool:
@@ -135,17 +189,15 @@ def run_campaign(settings: CampaignSettings, out: Path | None = None) -> dict:
         entry = results["schemes"].setdefault(scheme.name, {"scheme": scheme.scheme, "family": scheme.family,
                                                              "model_id": scheme.card["model_id"], "attacks": {}})
         for name in settings.attacks:
-            attack = make_attack(name)
+            attack = campaign_attack(name, settings)
             if not applies(attack, victim):
                 results["skipped"].append({"scheme": scheme.name, "attack": name,
                                            "reason": f"{name} does not apply to the {victim.family} family"})
                 continue
             _log(settings, f"{scheme.name}: {name}")
             context, crafted = craft(attack, victim, settings)
-            if out is not None and hasattr(attack, "to_perturbation"):
-                from .perturbation import perturbation_path, save
-
-                save(attack.to_perturbation(victim, context), perturbation_path(out, f"{scheme.name}.{name}"))
+            if out is not None and hasattr(getattr(attack, "template", attack), "to_perturbation"):
+                save_perturbations(attack, victim, context, scheme.name, out)
             curves = sweep(victim, attack, images, labels, settings.snr_db, settings.psr_db,
                            settings.attacker_channel, settings.seed, settings.batch_size, settings.progress)
             entry["attacks"][name] = {**attack.describe(), **crafted, "curves": {

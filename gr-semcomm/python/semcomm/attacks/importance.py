@@ -104,16 +104,19 @@ class ImportanceAttack(Attack):
     oracle push instead of random signs; ``draws``: random replacements per token for the importance."""
     name, span, families = "importance", "payload", ("digital",)
     threat = ThreatModel(model="white_box", channel="statistics", sync="oracle")
+    budget_crafted = True  #: (tokens, depth) are chosen at the crafting PSR
 
     def __init__(self, tokens: int | None = None, depth: int | None = None, knows_symbols: bool = False,
                  draws: int = 4):
         self.tokens, self.depth, self.knows_symbols, self.draws = tokens, depth, bool(knows_symbols), int(draws)
         self.chosen = (tokens, depth)  #: (tokens, depth) in use, set by craft when not given
-        self.weights = self.symbols = None
+        self.weights = self.symbols = self._weights_key = None
 
     def craft(self, context) -> None:
         """Token importance on the training images, then the (tokens, depth) with the lowest training
-        accuracy through the victim's chain at ``context.snr_db`` and ``context.psr_db``."""
+        accuracy through the victim's chain at ``context.snr_db`` and ``context.psr_db``. The importance does not
+        depend on the PSR: a copy of a crafted instance re-crafted at another PSR (:class:`.campaign.PerBudget`)
+        keeps it (same images, Es/N0 and seed) and only chooses (tokens, depth) again."""
         victim = context.victim
         if victim.family != "digital":
             raise ValueError(f"importance attacks digital codecs only, not a {victim.family} scheme")
@@ -122,8 +125,11 @@ class ImportanceAttack(Attack):
         if len(victim.mapper.segments) != 1:
             raise ValueError("importance needs a single-alphabet index mapper")
         alphabet = victim.mapper.segments[0].alphabet
-        self.weights = token_importance(victim.model, torch.from_numpy(frames.indices), context.labels,
-                                        context.snr_db, alphabet, self.draws, generator)
+        key = (tuple(context.images.shape), float(context.images.sum()), float(context.snr_db), int(context.seed))
+        if self.weights is None or self._weights_key != key:
+            self._weights_key = key
+            self.weights = token_importance(victim.model, torch.from_numpy(frames.indices), context.labels,
+                                            context.snr_db, alphabet, self.draws, generator)
         self._bits = token_bits(victim.mapper)
         self._layout = victim.modem.layout(int(frames.payload_lengths[0]))
         counts = [self.tokens] if self.tokens else sorted({min(n, len(self._bits)) for n in TOKEN_CHOICES})

@@ -58,6 +58,7 @@ class UniversalNoise(Attack):
     name, span = "universal", "payload"
     threat = ThreatModel(model="white_box", channel="statistics", sync="oracle")
     families = ("digital", "analog")
+    budget_crafted = True  #: step 3 normalises to the budget, and the directions found depend on it
 
     def __init__(self, iterations: int = 2, draws: int = 1, batch_size: int = 50, passes: int = 3,
                  step_ratio: float = 2.0, decoder_iterations: int = 5, temperature: float = 30.0):

@@ -11,6 +11,7 @@ from .output import table, write_json
 
 ATTACK_HELP = "attack names (semcomm.attacks.base.ATTACKS)"
 DEFAULT_PSR = "-20:10:2.5"
+CRAFT_PSR_DEFAULT = 0.0  #: dB; a budget-crafted perturbation is strongest near the PSR it was crafted at
 
 
 def _names(text: str) -> tuple:
@@ -58,6 +59,8 @@ def cmd_craft(args) -> int:
     from ..attacks.victim import Victim
     from ..sim.link import ChainSettings
 
+    if args.craft_psr is None:
+        args.craft_psr = CRAFT_PSR_DEFAULT
     settings = _settings(args, schemes=(args.scheme,), attacks=(args.attack,))
     attack = make_attack(args.attack)
     if not hasattr(attack, "to_perturbation"):
@@ -70,8 +73,12 @@ def cmd_craft(args) -> int:
     context, info = craft(attack, victim, settings)
     path = save(attack.to_perturbation(victim, context), perturbation_path(args.out, f"{args.scheme}.{args.attack}"))
     print(f"{path}: {args.attack} against {args.scheme}, crafted on {info['craft_images']} training images at "
-          f"Es/N0 {info['craft_snr_db']:g} dB, PSR {info['craft_psr_db']:g} dB in {info['craft_seconds']:.1f} s")
+          f"Es/N0 {info['craft_snr_db']:g} dB{_at_psr(info['craft_psr_db'])} in {info['craft_seconds']:.1f} s")
     return 0
+
+
+def _at_psr(psr) -> str:
+    return "" if psr is None else f", PSR {psr:g} dB"
 
 
 def cmd_eval(args) -> int:
@@ -104,8 +111,9 @@ def _add_common(parser) -> None:
                         help="Es/N0 values in dB, comma-separated (default 10,3; crafting uses the first)")
     parser.add_argument("--craft-images", type=integer(1), default=2000,
                         help="training images to craft on (default 2000)")
-    parser.add_argument("--craft-psr", type=number(-60, 30), default=-10.0,
-                        help="PSR (dB) a universal perturbation is crafted for (default -10)")
+    parser.add_argument("--craft-psr", type=number(-60, 30), default=None,
+                        help="PSR (dB) a budget-crafted attack (universal, importance) is crafted at (eval default: "
+                             f"each PSR of the sweep; craft default: {CRAFT_PSR_DEFAULT:g})")
     parser.add_argument("--attacker-channel", choices=ATTACKER_CHANNELS, default="none",
                         help="H_a per frame: none (1), phase (uniform phase), rayleigh (CN(0,1)); default none")
     parser.add_argument("--dataset", default="fashion-mnist")
