@@ -98,7 +98,8 @@ def _add_options(parser) -> None:
                              "transformation; default 1)")
     parser.add_argument("--craft-images", type=int, default=s.craft_images,
                         help="training images the receiver-side noise of fig 8 / table III is crafted on")
-    parser.add_argument("--craft-ssnr", type=float, default=s.craft_ssnr, help="SSNR (dB) it is crafted at")
+    parser.add_argument("--craft-ssnr", type=float, default=s.craft_ssnr,
+                        help="SSNR (dB) it is crafted at (default: crafted anew at each SSNR it is played at)")
     parser.add_argument("--receiver-ssnr", type=float, default=s.receiver_ssnr,
                         help="SSNR (dB) of table III's receiver-side rows")
     parser.add_argument("--attacker-channel", default=s.attacker_channel, choices=ATTACKER_CHANNELS,

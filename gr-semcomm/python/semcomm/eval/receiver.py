@@ -8,8 +8,10 @@ Fig. 8 (``fig8``): accuracy vs SSNR at ``eps_snr`` for every scheme, under
 
 * the sample-independent receiver-side noise of Hu et al. Algorithm 1 (attack ``universal``) for the codecs
   that have a differentiable receiver (digital: through the soft receiver; analog JSCC: through its channel
-  symbols), crafted once per scheme on ``craft_images`` *training* images at ``eps_snr`` and SSNR
-  ``craft_ssnr`` with the attacker channel ``attacker_channel``;
+  symbols), crafted per scheme on ``craft_images`` *training* images at ``eps_snr`` with the attacker channel
+  ``attacker_channel``: anew at each SSNR it is played at (the attacker knows its budget,
+  :class:`semcomm.attacks.campaign.PerBudget`; Fig. 8's SSNRs and ``receiver_ssnr``), or once at ``craft_ssnr``
+  when that is set;
 * for the JPEG schemes, which have none, the LDPC vulnerable-set attack (``vulnerable_set``: model-free, it
   knows the code and the frame layout), the strongest universal waveform the library has for them;
 * and, for every scheme, payload Gaussian jamming of the same PSR as the reference (dashed).
@@ -27,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..attacks.base import CraftContext, make_attack
-from ..attacks.campaign import training_images
+from ..attacks.campaign import PerBudget, training_images
 from ..attacks.evaluate import run_point, sweep
 from .plots import plot_accuracy_table, plot_panels
 
@@ -65,8 +67,11 @@ class ReceiverSide:
                 self._crafted[key] = None
             else:
                 s = self.ev.settings
+                if attack.budget_crafted and s.craft_ssnr is None:
+                    attack = PerBudget(attack, sorted({0.0 - float(x) for x in (*s.ssnr, s.receiver_ssnr)}))
                 images, labels = training_images(s, list(scheme.info.classes))
-                attack.craft(CraftContext(self.victim(scheme), images, labels, s.eps_snr, -s.craft_ssnr,
+                craft_psr = -s.craft_ssnr if s.craft_ssnr is not None else -s.receiver_ssnr  # unused by PerBudget
+                attack.craft(CraftContext(self.victim(scheme), images, labels, s.eps_snr, craft_psr,
                                           s.attacker_channel, s.seed, s.progress))
                 self._crafted[key] = attack
         return self._crafted[key]

@@ -41,8 +41,8 @@ class ReportSettings:
     code_frames: int = 2000                #: at most this many frames per Es/N0 point of table II's code choices
     ssnr: tuple = tuple(float(x) for x in range(-5, 26, 5))  #: signal-to-semantic-noise ratios (dB) of fig 8
     craft_images: int = 2000               #: training images receiver-side noise is crafted on (figs 8, table III)
-    craft_ssnr: float = 10.0               #: SSNR (dB) it is crafted at
-    receiver_ssnr: float = 10.0            #: SSNR (dB) of table III's receiver-side rows
+    craft_ssnr: float | None = None        #: SSNR (dB) it is crafted at (None: at each SSNR it is played at)
+    receiver_ssnr: float = 0.0             #: SSNR (dB) of table III's receiver-side rows
     attacker_channel: str = "none"         #: H_a of the receiver-side noise (semcomm.attacks.threat)
     seed: int = 0
     progress: bool = True
