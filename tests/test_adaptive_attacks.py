@@ -184,5 +184,7 @@ def test_command_line_writes_the_per_image_worst_case(tmp_path, capsys):
         assert correct.shape == (len(row["accuracy"]), 8)
         assert row["robust"] == pytest.approx(correct.all(axis=0).mean())
         assert row["robust"] <= min(row["accuracy"].values())
+        assert row["drop_vs_reported"] == pytest.approx(row["accuracy"]["pgd_k5"] - row["robust"])
         assert row["max_abs_delta"]["none"] == 0 and max(row["max_abs_delta"].values()) <= EPS + 1e-6
-    assert "robust (min)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "robust (min)" in printed and "below pgd_k5" in printed
