@@ -157,13 +157,6 @@ def test_analog_expectation_over_channel_draws(models, test_batch):
 
 
 # ------------------------------------------------------------------------------------------ the evaluation
-def test_paper_scheme_names_are_the_reports():
-    from semcomm.eval.adaptive_settings import PAPER_SCHEME_NAMES
-    from semcomm.eval.schemes import PAPER_SCHEMES
-
-    assert PAPER_SCHEME_NAMES == PAPER_SCHEMES
-
-
 def test_command_line_writes_the_per_image_worst_case(tmp_path, capsys):
     """``semcomm eval adaptive`` on 8 test images: every attack listed for each family, each stays in the ball,
     and ``robust`` is the share of images correct under every attack."""

@@ -81,7 +81,8 @@ class CampaignSettings:
 
 def load_schemes(settings: CampaignSettings):
     """The selected schemes with their PyTorch weights (needed by the gradient attacks)."""
-    from ..eval.schemes import PAPER_SCHEMES, check_selection, discover
+    from ..eval.schemes import check_selection, discover
+    from ..registry import PAPER_SCHEMES
 
     check_selection(settings.models_dir, settings.schemes)
     found = discover(settings.models_dir, None, True, settings.schemes or PAPER_SCHEMES)

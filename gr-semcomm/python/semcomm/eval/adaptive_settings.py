@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..registry import PAPER_SCHEMES
 from .settings import ReportSettings
-
-#: the seven schemes of Hu et al. Sec. V (:data:`semcomm.eval.schemes.PAPER_SCHEMES`, which imports torch)
-PAPER_SCHEME_NAMES = ("masked_vqvae_fim_at", "masked_vqvae_at", "masked_vqvae", "jscc_at", "jscc", "jpeg_ldpc_at",
-                      "jpeg_ldpc")
 
 
 @dataclass(frozen=True)
@@ -17,7 +14,7 @@ class AdaptiveSettings:
     run_dir: str | None = "runs"
     dataset: str = "fashion-mnist"
     data_root: str | None = None
-    schemes: tuple = PAPER_SCHEME_NAMES
+    schemes: tuple = PAPER_SCHEMES
     images: int = 1000                     #: first test images
     batch_size: int = 100
     eps: float = 8 / 255

@@ -18,6 +18,7 @@ from ..data import match_classes
 from ..nn.vit import patchify
 from ..phy.ldpc import CODE_IDS
 from ..phy.modem import LinkConfig
+from ..registry import PAPER_SCHEMES
 from ..sim.exact_chain import ExactChain
 from ..sim.link import ChainSettings
 from .accuracy import accuracy, classify, white_box_attack
@@ -25,8 +26,8 @@ from .jpeg import classify_jpeg
 from .overhead import analog_overhead, code_choices, digital_overhead, jpeg_overhead, overhead_table
 from .plots import plot_accuracy_table, plot_heatmaps, plot_panels
 from .receiver import ReceiverSide, fig8, receiver_table
-from .schemes import (PAPER_SCHEMES, ReservedView, Scheme, card_model, check_selection, discover,
-                      discover_surrogates, split_ablations)
+from .schemes import (ReservedView, Scheme, card_model, check_selection, discover, discover_surrogates,
+                      split_ablations)
 from .settings import ReportSettings, eps_label
 
 

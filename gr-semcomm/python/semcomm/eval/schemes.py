@@ -29,12 +29,8 @@ from ..export.contract import load_card, parse_metadata
 from ..export.runtime import CPU, OnnxImageClassifier, SemanticCodec
 from ..nn.jscc import ViTJSCC
 from ..nn.masked_vqvae import MaskedVQVAE, keep_positions
-from ..registry import build_model, family
+from ..registry import PAPER_SCHEMES, build_model, family
 from ..train.ema import deployed_weights
-
-#: the seven schemes of Hu et al. Sec. V, in the paper's order
-PAPER_SCHEMES = ("masked_vqvae_fim_at", "masked_vqvae_at", "masked_vqvae", "jscc_at", "jscc", "jpeg_ldpc_at",
-                 "jpeg_ldpc")
 
 
 def card_model(card: dict) -> torch.nn.Module:
