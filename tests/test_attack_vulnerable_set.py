@@ -151,3 +151,20 @@ def test_registry_builds_the_attack():
     assert attack.describe()["threat"]["model"] == "none"
     with pytest.raises(RuntimeError, match="craft"):
         attack.perturb(None, 0.0, np.random.default_rng(0))
+
+
+def test_failure_table_ranks_the_data_aware_set_below_payload_jamming_and_skips_analog_links():
+    from semcomm.attacks.campaign import CampaignSettings
+    from semcomm.attacks.failure import failure_table
+
+    settings = CampaignSettings(models_dir=str(ROOT / "models"), schemes=("masked_vqvae_fim_at", "jscc"),
+                                attacks=("vulnerable_set",), snr_db=(10.0,), images=24, progress=False)
+    result = failure_table(settings, frames=24)
+    rows = {row["attack"]: row for row in result["rows"]}
+    assert set(rows) == {"vulnerable_set", "vulnerable_set_aware", "payload_gaussian", "preamble"}
+    assert all(row["failure_rate"] >= 0.9 and row["frames"] == 24 for row in rows.values())
+    assert rows["vulnerable_set_aware"]["energy_per_frame_db"] < rows["payload_gaussian"]["energy_per_frame_db"] - 5
+    cheapest = min(rows["payload_gaussian"]["energy_per_frame_db"], rows["preamble"]["energy_per_frame_db"])
+    assert rows["vulnerable_set_aware"]["ratio_vs_cheapest_classical"] == pytest.approx(
+        10 ** ((cheapest - rows["vulnerable_set_aware"]["energy_per_frame_db"]) / 10))
+    assert result["skipped"] == [{"scheme": "jscc", "reason": "analog links carry no LDPC code"}]

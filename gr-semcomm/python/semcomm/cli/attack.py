@@ -105,6 +105,31 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_failure(args) -> int:
+    import json
+
+    from ..attacks.failure import failure_table
+
+    fields = {"schemes": _names(args.schemes)} if args.schemes else {}
+    settings = _settings(args, images=args.frames, **fields)
+    results = failure_table(settings, args.frames, args.target)
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "failure.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_json(results, None, args.json)
+    if not args.json:
+        print(f"minimum attack power for >= {args.target:g} frame failure ({args.frames} test frames per point)")
+        print(table(results["rows"], [("scheme", "scheme", "s"), ("snr_db", "Es/N0", "g"), ("attack", "attack", "s"),
+                                      ("span", "span", "s"), ("psr_db", "PSR dB", ".2f"),
+                                      ("energy_per_frame_db", "energy/frame dB", ".2f"),
+                                      ("failure_rate", "failed", ".3f"),
+                                      ("ratio_vs_cheapest_classical", "x cheaper than classical", ".2f"),
+                                      ("note", "", "s")]))
+        for skip in results["skipped"]:
+            print(f"  skipped {skip['scheme']}: {skip['reason']}")
+    return 0
+
+
 def _add_common(parser) -> None:
     parser.add_argument("--models", default="models", help="directory of model cards (default: models)")
     parser.add_argument("--snr", type=_snr_values, default=(10.0, 3.0),
@@ -147,5 +172,17 @@ def add_commands(subparsers):
     evaluation.add_argument("--json", action="store_true", help="print the results as JSON on standard output")
     _add_common(evaluation)
     evaluation.set_defaults(func=cmd_eval)
+    failure = sub.add_parser("failure", help="minimum power that makes the receiver lose >= 90 %% of its frames: "
+                                             "LDPC vulnerable sets vs payload and preamble jamming")
+    failure.add_argument("--schemes", default="", help="model card names, comma-separated (default: the paper's "
+                                                       "seven schemes; analog ones are skipped)")
+    failure.add_argument("--frames", type=integer(1), default=500, help="first test images, one frame each "
+                                                                       "(default 500)")
+    failure.add_argument("--target", type=number(0, 1, exclusive=True), default=0.9,
+                         help="frame failure rate to reach (default 0.9)")
+    failure.add_argument("--out", type=output_directory, help="write failure.json")
+    failure.add_argument("--json", action="store_true", help="print the results as JSON on standard output")
+    _add_common(failure)
+    failure.set_defaults(func=cmd_failure)
     return attack
 
