@@ -5,7 +5,10 @@
 
 The zoo table of ``models/README.md`` comes from the model cards; the target checks of ``README.md`` and
 ``models/README.md`` from ``models/report_targets/report.json`` (``checks``: each comparison ahead, tied
-or behind with its margin and standard error, each target met or missed).
+or behind with its margin and standard error, each target met or missed); the adaptive checks of both from
+``models/report_adaptive/adaptive.json`` (``semcomm eval adaptive``) and the cards: per scheme, whether the
+card's PGD K = 5 figure *holds* (the per-image worst case of the adaptive attacks is within two standard errors
+of PGD K = 5 on the same images) or *moves*, and by how much.
 
 One row per ``models/*.card.json``, in the paper's scheme order: what crosses the channel per image
 (indices x bits, analog symbols, or the JPEG bytes), the card's accuracies at its evaluation SNR on
@@ -26,6 +29,8 @@ MAIN_README = os.path.join(ROOT, "README.md")
 TARGETS_REPORT = os.path.join(ROOT, "models", "report_targets", "report.json")
 BEGIN, END = "<!-- zoo table: tools/zoo_table.py -->", "<!-- end of zoo table -->"
 TARGETS_BEGIN, TARGETS_END = "<!-- target checks: tools/zoo_table.py -->", "<!-- end of target checks -->"
+ADAPTIVE_REPORT = os.path.join(ROOT, "models", "report_adaptive", "adaptive.json")
+ADAPTIVE_BEGIN, ADAPTIVE_END = "<!-- adaptive checks: tools/zoo_table.py -->", "<!-- end of adaptive checks -->"
 ORDER = ("masked_vqvae_fim_at", "masked_vqvae_at", "masked_vqvae", "jscc_at", "jscc", "jpeg_ldpc_at", "jpeg_ldpc")
 
 
@@ -77,15 +82,58 @@ def target_checks(report_path: str = TARGETS_REPORT) -> str:
                      for check in checks if check["verdict"] is not None)
 
 
+def adaptive_checks(report_path: str = ADAPTIVE_REPORT, models_dir: str = os.path.join(ROOT, "models")) -> str:
+    """One line per evaluated scheme (module doc), in the paper's order."""
+    report = json.load(open(report_path))
+    results = sorted(report["results"].items(), key=lambda item: (
+        ORDER.index(item[1]["scheme"]) if item[1]["scheme"] in ORDER else len(ORDER), item[0]))
+    lines = [_adaptive_line(name, row, json.load(open(os.path.join(models_dir, f"{name}.card.json"))))
+             for name, row in results]
+    proposed = [name for name, row in results if row["scheme"] == "masked_vqvae_fim_at"]
+    rivals = [name for name in ("jscc_at", "jpeg_ldpc_at") if name in report["results"]]
+    lines += [_comparison_line(a, b, report["results"]) for a in proposed for b in rivals]
+    return "\n".join(lines)
+
+
+def _comparison_line(a: str, b: str, results: dict) -> str:
+    """``a`` vs ``b`` on the same images under PGD K=5 and under the worst case: paired differences in points
+    with their standard errors; *ahead* / *behind* beyond two standard errors, else *tied*."""
+    def paired(key_a, key_b):
+        diff = [x - y for x, y in zip(key_a, key_b)]
+        mean = sum(diff) / len(diff)
+        se = math.sqrt(sum((d - mean) ** 2 for d in diff) / (len(diff) - 1) / len(diff))
+        return 100 * mean, 100 * se
+
+    worst = [[int(all(col)) for col in zip(*results[name]["correct"].values())] for name in (a, b)]
+    reported = paired(results[a]["correct"]["pgd_k5"], results[b]["correct"]["pgd_k5"])
+    adaptive = paired(*worst)
+    verdict = "tied" if abs(adaptive[0]) <= 2 * adaptive[1] else ("ahead" if adaptive[0] > 0 else "behind")
+    return (f"- **{verdict}** under the worst case: `{a}` vs `{b}` on the same {len(worst[0])} images: "
+            f"{adaptive[0]:+.1f} +- {adaptive[1]:.1f} points (under PGD K=5: {reported[0]:+.1f} +- {reported[1]:.1f})")
+
+
+def _adaptive_line(name: str, row: dict, card: dict) -> str:
+    card_pgd = card["metrics"]["white_box_pgd"]
+    drop, se = 100 * row["drop_vs_reported"], 100 * row["drop_vs_reported_se"]
+    verdict = "moves" if drop > 2 * se else "holds"
+    attacks = len(row["accuracy"]) - 1
+    return (f"- **{verdict}**: `{name}` card {_accuracy(card_pgd)} under PGD K={card_pgd['attack']['steps']} "
+            f"({card_pgd['images']} images); on the first {row['images']} test images the worst case of {attacks} "
+            f"attacks is {100 * row['robust']:.1f} % against {100 * row['accuracy']['pgd_k5']:.1f} % for PGD K=5, "
+            f"{drop:.1f} +- {se:.1f} points lower (about {100 * card_pgd['accuracy'] - drop:.1f} % on the card's "
+            f"images)")
+
+
 def updated(text: str, block: str, begin: str = BEGIN, end: str = END) -> str:
     start, stop = text.index(begin) + len(begin), text.index(end)
     return text[:start] + "\n" + block + "\n" + text[stop:]
 
 
 def main(argv) -> int:
-    checks = target_checks()
-    blocks = {README: [(table(), BEGIN, END), (checks, TARGETS_BEGIN, TARGETS_END)],
-              MAIN_README: [(checks, TARGETS_BEGIN, TARGETS_END)]}
+    checks, adaptive = target_checks(), adaptive_checks()
+    blocks = {README: [(table(), BEGIN, END), (checks, TARGETS_BEGIN, TARGETS_END),
+                       (adaptive, ADAPTIVE_BEGIN, ADAPTIVE_END)],
+              MAIN_README: [(checks, TARGETS_BEGIN, TARGETS_END), (adaptive, ADAPTIVE_BEGIN, ADAPTIVE_END)]}
     stale = []
     for path, parts in blocks.items():
         text = new = open(path).read()
