@@ -166,12 +166,31 @@ def test_an_et_al_claim_compares_the_cheapest_attacks_on_analog_and_jpeg_links()
                                                                                                         None)}}}}}}
     results["table"] = power_table(results)
     (check,) = claims(results)
-    assert check["semantic_attack"] == "pga" and check["classical_attack"] == "vulnerable_set"
+    assert check["attacks"] == ["pga", "vulnerable_set"] and check["check"].startswith("An et al.")
     assert check["energy_difference_db"] == pytest.approx(7.0) and check["ratio"] == pytest.approx(10 ** 0.7)
     assert check["interval_half_width_db"] == pytest.approx(np.hypot(0.5, 0.5)) and check["verdict"] == "ahead"
     results["schemes"]["jscc"]["attacks"]["pga"]["curves"]["10.0"] = _row_curve(-9.2, -9.7, -8.7)
     results["table"] = power_table(results)
     assert claims(results)[0]["verdict"] == "tied"
+
+
+def test_hu_et_al_claims_compare_the_cheapest_semantic_attacks_of_the_schemes():
+    def scheme(family, **attacks):
+        return {"family": family, "attacks": {name: {"curves": {"10.0": _row_curve(*psr)}}
+                                              for name, psr in attacks.items()}}
+
+    results = {"schemes": {
+        "masked_vqvae_fim_at": scheme("digital", universal=(-1.0, -1.5, -0.5), gaussian=(-9.0, -9.5, -8.5)),
+        "masked_vqvae": scheme("digital", universal=(-4.0, -4.5, -3.5), importance=(-5.0, -5.5, -4.5)),
+        "masked_vqvae_at": scheme("digital", universal=(-5.2, -5.7, -4.7))}}
+    results["table"] = power_table(results)
+    checks = claims(results)
+    versus_plain = next(c for c in checks if "than masked_vqvae " in c["check"])
+    assert versus_plain["attacks"] == ["universal", "importance"]  # the classical gaussian does not count
+    assert versus_plain["energy_difference_db"] == pytest.approx(4.0) and versus_plain["verdict"] == "ahead"
+    training = next(c for c in checks if "adversarial training" in c["check"])
+    assert training["energy_difference_db"] == pytest.approx(-0.2) and training["verdict"] == "tied"
+    assert len(checks) == 3
 
 
 def test_bad_campaign_input_is_refused_with_what_is_allowed():
