@@ -122,6 +122,8 @@ def test_minimum_psr_interpolates_and_brackets():
     assert result["energy_per_frame_db"] == pytest.approx(-1.75)
     low, high = result["psr_db_ci"]
     assert low < result["psr_db"] < high
+    dead = [PointResult(0.0, float(psr), np.zeros(100, bool), {}) for psr in (-np.inf, -10, 0)]
+    assert minimum_psr(dead, 0.0)["psr_db"] is None and "scores 0" in minimum_psr(dead, 0.0)["note"]
 
 
 def test_perturbation_files_round_trip_and_refuse_a_mismatch(victims, tmp_path):

@@ -13,7 +13,7 @@ points of one curve differ only in the attack's power (common random numbers: sm
 Minimum PSR for a target (:func:`crossing`): the PSR where the accuracy curve first falls to ``target``
 (linear interpolation between grid points), and its 90 % confidence interval by a bootstrap over the test
 images (the per-image outcomes at every grid point are resampled together). ``None`` when the curve never gets
-there on the grid (the table says "> max PSR").
+there on the grid (the table says "> max PSR"), or when the clean link already scores 0 (:func:`no_target`).
 """
 from __future__ import annotations
 
@@ -118,6 +118,8 @@ def minimum_psr(points: list[PointResult], target: float, seed: int = 0) -> dict
     already reaches the target, the estimate is that point (the true minimum may be lower)."""
     points = sorted((p for p in points if np.isfinite(p.psr_db)), key=lambda p: p.psr_db)
     psrs = [p.psr_db for p in points]
+    if target <= 0:
+        return no_target(target, max(psrs))
     correct = np.stack([p.correct for p in points])  # [points, images]
     estimate = crossing(psrs, correct.mean(axis=1), target)
     rng = np.random.default_rng(seed)
@@ -133,6 +135,13 @@ def minimum_psr(points: list[PointResult], target: float, seed: int = 0) -> dict
             "psr_db_ci": [_finite(low), _finite(high)], "confidence": CONFIDENCE,
             "energy_per_frame_db": None if estimate is None or offset is None else estimate + offset,
             "max_psr_db": max(psrs)}
+
+
+def no_target(target: float, max_psr_db: float) -> dict:
+    """The minimum of a curve whose clean link already fails (target accuracy 0): no attack power to find."""
+    return {"target_accuracy": target, "psr_db": None, "psr_db_ci": [None, None], "confidence": CONFIDENCE,
+            "energy_per_frame_db": None, "max_psr_db": max_psr_db,
+            "note": "the clean link scores 0: there is no accuracy left to take"}
 
 
 def _finite(value: float) -> float | None:
