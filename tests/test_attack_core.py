@@ -210,6 +210,8 @@ def test_bad_campaign_input_is_refused_with_what_is_allowed():
     (["eval", "--schemes", "nope", "--psr=0"], "no model card or surrogate named nope"),
     (["eval", "--attacks", "jam", "--psr=0"], "unknown attack(s) jam"),
     (["craft", "--scheme", "jpeg_ldpc", "--attack", "gaussian", "--out", "/tmp/x"], "crafts no perturbation file"),
+    (["failure", "--snr", ","], "no Es/N0 value in ','"),
+    (["failure", "--schemes", "nope"], "no model card or surrogate named nope"),
 ])
 def test_the_command_line_refuses_bad_input(argv, message):
     run = subprocess.run([sys.executable, "-m", "semcomm.cli", "attack", *argv], capture_output=True, text=True)

@@ -18,29 +18,24 @@ def _names(text: str) -> tuple:
     return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
-def _psr_range(text: str) -> tuple:
-    """``START:STOP[:STEP]`` in dB, or comma-separated values; an empty range is refused."""
-    from ..eval.settings import parse_values
+def _values(empty: str):
+    """An argparse type: ``START:STOP[:STEP]`` in dB or comma-separated values; nothing is refused with
+    ``empty`` (formatted with the text)."""
+    def parse(text: str) -> tuple:
+        from ..eval.settings import parse_values
 
-    try:
-        values = parse_values(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    if not values:
-        raise argparse.ArgumentTypeError(f"the PSR range {text!r} is empty: give START:STOP:STEP, e.g. -20:10:2.5")
-    return values
+        try:
+            values = parse_values(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        if not values:
+            raise argparse.ArgumentTypeError(empty.format(text=text))
+        return values
+    return parse
 
 
-def _snr_values(text: str) -> tuple:
-    from ..eval.settings import parse_values
-
-    try:
-        values = parse_values(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    if not values:
-        raise argparse.ArgumentTypeError(f"no Es/N0 value in {text!r}")
-    return values
+_psr_range = _values("the PSR range {text!r} is empty: give START:STOP:STEP, e.g. -20:10:2.5")
+_snr_values = _values("no Es/N0 value in {text!r}")
 
 
 def _settings(args, **fields):
@@ -106,17 +101,12 @@ def cmd_eval(args) -> int:
 
 
 def cmd_failure(args) -> int:
-    import json
-
     from ..attacks.failure import failure_table
 
     fields = {"schemes": _names(args.schemes)} if args.schemes else {}
     settings = _settings(args, images=args.frames, **fields)
     results = failure_table(settings, args.frames, args.target)
-    if args.out:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "failure.json").write_text(json.dumps(results, indent=2) + "\n")
-    write_json(results, None, args.json)
+    write_json(results, str(Path(args.out) / "failure.json") if args.out else None, args.json)
     if not args.json:
         print(f"minimum attack power for >= {args.target:g} frame failure ({args.frames} test frames per point)")
         print(table(results["rows"], [("scheme", "scheme", "s"), ("snr_db", "Es/N0", "g"), ("attack", "attack", "s"),
