@@ -168,3 +168,27 @@ def test_failure_table_ranks_the_data_aware_set_below_payload_jamming_and_skips_
     assert rows["vulnerable_set_aware"]["ratio_vs_cheapest_classical"] == pytest.approx(
         10 ** ((cheapest - rows["vulnerable_set_aware"]["energy_per_frame_db"]) / 10))
     assert result["skipped"] == [{"scheme": "jscc", "reason": "analog links carry no LDPC code"}]
+
+
+def test_the_data_blind_pattern_is_a_perturbation_file_for_one_frame_layout(victims, test_images, tmp_path):
+    from semcomm.attacks import perturbation as files
+
+    victim = victims["masked_vqvae_fim_at"]
+    attack = crafted(victim, *test_images)
+    context = CraftContext(victim, test_images[0][:0], test_images[1][:0], 10.0, 0.0)
+    made = attack.to_perturbation(victim, context, frames=8)
+    assert made.symbols.shape == (8, 833) and not made.symbols[:, :PAYLOAD_START].any()
+    frames = victim.transmit(*test_images, 10.0)
+    touched = np.flatnonzero(np.abs(attack.perturb(frames, 0.0, np.random.default_rng(0))).sum(axis=0))
+    assert set(np.flatnonzero(np.abs(made.symbols).sum(axis=0))) <= set(touched)
+    assert not np.array_equal(made.symbols[0], made.symbols[1])  # fresh signs per frame
+    assert np.array_equal(made.symbols, attack.to_perturbation(victim, context, frames=8).symbols)  # seeded
+    loaded = files.load(files.save(made, tmp_path / "vs"))
+    files.check_compatible(loaded, victim.scheme.card["model_id"], files.frame_layout(victim, 25))
+    assert loaded.extra["targeted_bits"] == sum(v.size for v in attack.sets_for(attack.modem.layout(25))) > 0
+    assert loaded.samples().shape[0] == 8
+    with pytest.raises(ValueError, match="data-aware .* depends on each frame's data"):
+        crafted(victim, *test_images, knows_symbols=True).to_perturbation(victim, context)
+    jpeg = victims["jpeg_ldpc"]
+    with pytest.raises(ValueError, match="varying length"):
+        crafted(jpeg, *test_images).to_perturbation(jpeg, context)

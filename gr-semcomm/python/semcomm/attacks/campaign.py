@@ -203,7 +203,11 @@ def run_campaign(settings: CampaignSettings, out: Path | None = None) -> dict:
             _log(settings, f"{scheme.name}: {name}")
             context, crafted = craft(attack, victim, settings)
             if out is not None and hasattr(getattr(attack, "template", attack), "to_perturbation"):
-                save_perturbations(attack, victim, context, scheme.name, out)
+                try:
+                    save_perturbations(attack, victim, context, scheme.name, out)
+                except ValueError as why:  # e.g. frames of varying length: no single-layout file
+                    results["skipped"].append({"scheme": scheme.name, "attack": name,
+                                               "reason": f"no perturbation file: {why}"})
             curves = sweep(victim, attack, images, labels, settings.snr_db, settings.psr_db,
                            settings.attacker_channel, settings.seed, settings.batch_size, settings.progress)
             entry["attacks"][name] = {**attack.describe(), **crafted, "curves": {

@@ -49,7 +49,9 @@ carry a bit of the set get energy:
   scale 1 every bit of the set is erased, beyond it flipped. A dimension carrying two bits of the set is
   driven by its most significant one.
 
-The result is scaled to the PSR over the payload span (:meth:`Attack.scaled`).
+The result is scaled to the PSR over the payload span (:meth:`Attack.scaled`). For an attacker radio the
+data-blind waveform is written as a perturbation file holding a seeded sequence of frames
+(:meth:`VulnerableSetAttack.to_perturbation`).
 
 Minimum energy (:func:`minimum_energy`): bisection over the PSR on the measured frame failure rate (frame
 lost to sync or header, or payload decoded with wrong bits: :attr:`.victim.Reception.crc_ok` false) through
@@ -66,9 +68,11 @@ from ..phy.ldpc import LDPCCode
 from ..phy.modem import PayloadLayout
 from ..phy.qam import QAM
 from .base import Attack, CraftContext
+from .perturbation import Perturbation, frame_layout
 from .threat import PAYLOAD_START, ThreatModel, energy_ratio_db
 
 POOL = 8  #: stopping sets a search keeps for later layouts (:meth:`VulnerableSetAttack.sets_for`)
+FILE_FRAMES = 64  #: frames of random-sign patterns in a data-blind perturbation file
 
 
 # ----------------------------------------------------------------------------------- graph and search
@@ -278,6 +282,28 @@ class VulnerableSetAttack(Attack):
         delta = np.zeros(symbols.shape, dtype=np.complex64)
         np.add.at(delta, (slice(None), symbol), amplitude * np.where(dim == 0, 1.0, 1j))
         return delta
+
+    def to_perturbation(self, victim, context: CraftContext, frames: int = FILE_FRAMES) -> Perturbation:
+        """The data-blind waveform as a perturbation file (:mod:`.perturbation`): a sequence ``[frames, S]`` of
+        the per-frame random-sign patterns drawn from ``seed``, for a victim with one frame layout (digital
+        codecs). The data-aware waveform depends on each frame's data and makes no file."""
+        if self.knows_symbols:
+            raise ValueError("the data-aware vulnerable-set waveform depends on each frame's data: only the "
+                             "data-blind one (knows_symbols=False) is a perturbation file")
+        if victim.family != "digital":
+            raise ValueError(f"a vulnerable-set file holds one frame layout; {victim.scheme.name} ({victim.family}) "
+                             "sends frames of varying length")
+        payload_bytes = -(-victim.mapper.num_bits // 8)
+        layout = frame_layout(victim, payload_bytes)
+        empty = np.zeros((int(frames), layout["frame_symbols"]), dtype=np.complex64)
+        symbols = self._waveform(self.modem.layout(payload_bytes), empty, np.random.default_rng(self.seed))
+        return Perturbation(symbols=symbols, kind=self.name, scheme=victim.scheme.name,
+                            model_id=victim.scheme.card["model_id"], layout=layout, span=self.span,
+                            psr_db=float(context.psr_db), threat=self.threat.to_dict(),
+                            training={"images": 0, "frames": int(frames), "seed": self.seed,
+                                      "note": "model-free: the code and frame layout only"},
+                            extra={"targeted_bits": int(sum(s.size for s in self.sets_for(
+                                self.modem.layout(payload_bytes))))})
 
     def describe(self) -> dict:
         return {**super().describe(), "knows_symbols": self.knows_symbols, "sets": self.sets, "seeds": self.seeds,

@@ -67,8 +67,10 @@ def cmd_craft(args) -> int:
                          f"{', '.join(attack.families)}")
     context, info = craft(attack, victim, settings)
     path = save(attack.to_perturbation(victim, context), perturbation_path(args.out, f"{args.scheme}.{args.attack}"))
-    print(f"{path}: {args.attack} against {args.scheme}, crafted on {info['craft_images']} training images at "
-          f"Es/N0 {info['craft_snr_db']:g} dB{_at_psr(info['craft_psr_db'])} in {info['craft_seconds']:.1f} s")
+    source = (f"crafted on {info['craft_images']} training images" if attack.threat.model != "none"
+              else "model-free (the code and frame layout)")
+    print(f"{path}: {args.attack} against {args.scheme}, {source} at Es/N0 {info['craft_snr_db']:g} dB"
+          f"{_at_psr(info['craft_psr_db'])} in {info['craft_seconds']:.1f} s")
     return 0
 
 
