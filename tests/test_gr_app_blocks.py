@@ -69,8 +69,10 @@ def running(top):
 
 def connect_idle_upstream(top, block, port):
     """Give a lone message block an upstream neighbour that never sends (GNU Radio runs no handlers
-    for a block without connections)."""
-    top.msg_connect(index_to_bits(16, 4), "pdus", block, port)
+    for a block without connections). The neighbour is a Python block: it stays referenced from ``block``
+    for as long as the graph may run it (a collected Python block under a running graph is a segfault)."""
+    block.idle_upstream = index_to_bits(16, 4)
+    top.msg_connect(block.idle_upstream, "pdus", block, port)
 
 
 def messages(sink):
