@@ -1,0 +1,101 @@
+"""Perturbation player: a crafted perturbation file (:mod:`semcomm.attacks.perturbation`) as a sample stream,
+one burst per scheduled frame start, generated chunk by chunk.
+
+The attacker decides *when* a victim frame starts (from the transmitter's tags in simulation, or from its
+own detection of the preamble) and calls :meth:`PerturbationPlayer.schedule` with the frame's first sample;
+:meth:`PerturbationPlayer.process` then yields the stream: zeros, and from each scheduled start the file's
+pulse-shaped waveform (row ``k mod R`` for the ``k``-th burst of a shift-robust or per-frame sequence of ``R``
+rows). Output of consecutive calls equals one call of the summed length.
+
+Power: every row is normalised so that its mean power over the symbols of the file's span equals 1, the mean
+power of the victim's unit-energy symbols; pulse-shaped with the same unit-energy RRC as the transmitter, the
+burst then has the transmitter's power per sample over the span, and the channel emulator's scale
+``sqrt(10^(PSR/10))`` gives the requested PSR (the convention of :class:`.jammer.StreamJammer`).
+
+Bursts never overlap: a start that falls before the end of the burst being played is dropped and counted in
+``overlapped``; a start earlier than the next sample to produce (the attacker reacted too late) is dropped and
+counted in ``late``. ``played`` counts bursts begun.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from ..attacks.perturbation import Perturbation, check_compatible
+from ..attacks.threat import span_mask
+from ..phy.pulse import rrc_taps, shape
+
+
+class PerturbationPlayer:
+    """Plays ``perturbation`` (module doc). ``model_id`` / ``layout``: the victim link's; when given, a file
+    made for another model id or frame layout is refused (ValueError naming what differs); ``sps`` must be
+    the file's."""
+
+    def __init__(self, perturbation: Perturbation, model_id: str | None = None, layout: dict | None = None,
+                 sps: int | None = None):
+        if model_id is not None or layout is not None:
+            check_compatible(perturbation, model_id or perturbation.model_id, layout or perturbation.layout)
+        if sps is not None and int(sps) != perturbation.sps:
+            raise ValueError(f"perturbation shaped at {perturbation.sps} samples per symbol, the link uses {sps}")
+        self.perturbation = perturbation
+        self.bursts = _normalised_bursts(perturbation)      #: [R, L] complex64
+        self.position = 0                                   #: absolute index of the next output sample
+        self.played = self.late = self.overlapped = 0
+        self._queue: deque[int] = deque()
+        self._current: tuple[int, np.ndarray] | None = None  # (start sample, burst) being played
+        self._last_start = -np.inf
+        self._busy_until = 0  # first sample after the last burst begun
+
+    def schedule(self, start: int) -> None:
+        """A victim frame starts at absolute sample ``start`` (starts must not decrease)."""
+        start = int(start)
+        if start < self._last_start:
+            raise ValueError(f"frame starts must not decrease: {start} after {self._last_start}")
+        self._last_start = start
+        if start < self.position:
+            self.late += 1
+            return
+        self._queue.append(start)
+
+    def process(self, n: int) -> np.ndarray:
+        """The next ``n`` output samples, complex64."""
+        out = np.zeros(int(n), dtype=np.complex64)
+        end = self.position + len(out)
+        while True:
+            self._begin_due(end)
+            if self._current is None:
+                break
+            start, burst = self._current
+            lo, hi = max(start, self.position), min(start + len(burst), end)
+            out[lo - self.position:hi - self.position] = burst[lo - start:hi - start]
+            if start + len(burst) > end:
+                break
+            self._current = None
+        self.position = end
+        return out
+
+    def _begin_due(self, end: int) -> None:
+        """When no burst is playing, start the next queued one that begins before ``end``; queued starts
+        inside the last burst are dropped (``overlapped``)."""
+        while self._current is None and self._queue and self._queue[0] < end:
+            start = self._queue.popleft()
+            if start < self._busy_until:
+                self.overlapped += 1
+                continue
+            burst = self.bursts[self.played % len(self.bursts)]
+            self._current, self._busy_until = (start, burst), start + len(burst)
+            self.played += 1
+
+
+def _normalised_bursts(perturbation: Perturbation) -> np.ndarray:
+    """Rows of the file's waveform with unit mean symbol power over the span, pulse-shaped (module doc)."""
+    rows = np.atleast_2d(perturbation.symbols).astype(np.complex64)
+    mask = span_mask(perturbation.span, np.full(len(rows), rows.shape[1]), rows.shape[1])
+    power = (np.abs(rows) ** 2 * mask).sum(axis=1) / mask.sum(axis=1)
+    if not (power > 0).all():
+        raise ValueError(f"perturbation {perturbation.kind} for {perturbation.scheme} has a row with no power "
+                         f"on its span ({perturbation.span})")
+    rows = rows / np.sqrt(power)[:, None]
+    taps = rrc_taps(perturbation.sps, perturbation.rolloff)
+    return np.stack([shape(row, taps, perturbation.sps) for row in rows])
