@@ -60,10 +60,20 @@ def test_rows_cycle_and_late_or_overlapping_starts_are_counted():
     assert np.array_equal(out[:length], player.bursts[0]) and np.array_equal(out[length:2 * length], player.bursts[1])
     assert np.array_equal(out[2 * length:], player.bursts[0])
     assert (player.played, player.overlapped, player.late) == (3, 1, 0)
-    player.schedule(3 * length - 5)  # the attacker reacted after the frame had begun
+    assert 4 * (PAYLOAD_START - 8) < player.lead <= 4 * PAYLOAD_START  # the payload, less the RRC's reach
+    player.schedule(3 * length - player.lead - 1)  # the attacker reacted after the payload had begun
     assert player.late == 1 and not player.process(100).any()
     with pytest.raises(ValueError, match="must not decrease"):
         player.schedule(0)
+
+
+def test_a_reactive_start_in_the_past_plays_the_rest_of_the_burst():
+    player = PerturbationPlayer(make_file())
+    player.process(1000 + player.lead)  # the frame began at 1000; its header has just been decoded
+    player.schedule(1000)
+    out = player.process(len(player.bursts[0]))
+    assert player.late == 0 and player.played == 1
+    assert np.array_equal(out[:len(player.bursts[0]) - player.lead], player.bursts[0][player.lead:])
 
 
 def test_a_file_for_another_link_is_refused():

@@ -12,9 +12,12 @@ power of the victim's unit-energy symbols; pulse-shaped with the same unit-energ
 burst then has the transmitter's power per sample over the span, and the channel emulator's scale
 ``sqrt(10^(PSR/10))`` gives the requested PSR (the convention of :class:`.jammer.StreamJammer`).
 
-Bursts never overlap: a start that falls before the end of the burst being played is dropped and counted in
-``overlapped``; a start earlier than the next sample to produce (the attacker reacted too late) is dropped and
-counted in ``late``. ``played`` counts bursts begun.
+A start may lie in the past by up to ``lead`` samples (where the bursts' energy begins: the payload of a
+payload-span file): a reactive attacker that detects a frame from its preamble and header schedules the
+frame's true start after the fact, and the player plays what is left of the burst. A start later than that
+(the attacker reacted too late) is dropped and counted in ``late``. Bursts never overlap: a start that falls
+before the end of the burst being played is dropped and counted in ``overlapped``. ``played`` counts bursts
+begun.
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ class PerturbationPlayer:
             raise ValueError(f"perturbation shaped at {perturbation.sps} samples per symbol, the link uses {sps}")
         self.perturbation = perturbation
         self.bursts = _normalised_bursts(perturbation)      #: [R, L] complex64
+        self.lead = _first_active_sample(self.bursts)       #: samples before any burst's energy begins
         self.position = 0                                   #: absolute index of the next output sample
         self.played = self.late = self.overlapped = 0
         self._queue: deque[int] = deque()
@@ -48,12 +52,13 @@ class PerturbationPlayer:
         self._busy_until = 0  # first sample after the last burst begun
 
     def schedule(self, start: int) -> None:
-        """A victim frame starts at absolute sample ``start`` (starts must not decrease)."""
+        """A victim frame starts at absolute sample ``start`` (starts must not decrease; at most ``lead``
+        samples in the past)."""
         start = int(start)
         if start < self._last_start:
             raise ValueError(f"frame starts must not decrease: {start} after {self._last_start}")
         self._last_start = start
-        if start < self.position:
+        if start + self.lead < self.position:
             self.late += 1
             return
         self._queue.append(start)
@@ -99,3 +104,9 @@ def _normalised_bursts(perturbation: Perturbation) -> np.ndarray:
     rows = rows / np.sqrt(power)[:, None]
     taps = rrc_taps(perturbation.sps, perturbation.rolloff)
     return np.stack([shape(row, taps, perturbation.sps) for row in rows])
+
+
+def _first_active_sample(bursts: np.ndarray) -> int:
+    """The first sample where any burst has more than 1e-6 of its peak magnitude."""
+    active = np.abs(bursts).max(axis=0) > 1e-6 * np.abs(bursts).max()
+    return int(np.argmax(active))
