@@ -27,6 +27,7 @@ def _load(reference: str):
     module, _, attribute = reference.partition(":")
     return getattr(importlib.import_module(f"{__package__}.{module}"), attribute)
 
+
 #: the seven schemes of Hu et al. Sec. V, in the paper's order (card names of the zoo)
 PAPER_SCHEMES = ("masked_vqvae_fim_at", "masked_vqvae_at", "masked_vqvae", "jscc_at", "jscc", "jpeg_ldpc_at",
                  "jpeg_ldpc")

@@ -141,7 +141,8 @@ class PerBudget(Attack):
         return self.crafted[float(psr_db)].perturb(batch, psr_db, rng)
 
     def describe(self) -> dict:
-        return {**self.template.describe(), "crafted_per_psr": {f"{p:g}": a.describe() for p, a in self.crafted.items()}}
+        per_psr = {f"{p:g}": attack.describe() for p, attack in self.crafted.items()}
+        return {**self.template.describe(), "crafted_per_psr": per_psr}
 
 
 def craft(attack, victim, settings: CampaignSettings, images=None, labels=None) -> tuple[CraftContext, dict]:
@@ -309,7 +310,8 @@ def _compare(first: dict | None, second: dict | None, first_name: str, second_na
     """How much more energy per frame the cheapest attack on ``first_name`` needs than on ``second_name``
     (dB, with the quadrature of the two bootstrap half-widths): ahead (more), tied, behind (less)."""
     if first is None or second is None:
-        return {"verdict": None, "summary": f"no attack reached the target on {first_name if first is None else second_name}"}
+        lacking = first_name if first is None else second_name
+        return {"verdict": None, "summary": f"no attack reached the target on {lacking}"}
     difference = first["energy_per_frame_db"] - second["energy_per_frame_db"]
     widths = [_half_width(first), _half_width(second)]
     half = None if None in widths else float(np.hypot(*widths))

@@ -26,7 +26,7 @@ from collections import deque
 import numpy as np
 
 from ..attacks.perturbation import Perturbation, check_compatible
-from ..attacks.threat import span_mask
+from ..attacks.threat import scale_to_span, span_mask
 from ..phy.pulse import rrc_taps, shape
 
 
@@ -97,11 +97,10 @@ def _normalised_bursts(perturbation: Perturbation) -> np.ndarray:
     """Rows of the file's waveform with unit mean symbol power over the span, pulse-shaped (module doc)."""
     rows = np.atleast_2d(perturbation.symbols).astype(np.complex64)
     mask = span_mask(perturbation.span, np.full(len(rows), rows.shape[1]), rows.shape[1])
-    power = (np.abs(rows) ** 2 * mask).sum(axis=1) / mask.sum(axis=1)
-    if not (power > 0).all():
+    rows = scale_to_span(rows, np.ones_like(rows), mask, 0.0)  # PSR 0 dB against unit-energy symbols
+    if not rows.any(axis=1).all():
         raise ValueError(f"perturbation {perturbation.kind} for {perturbation.scheme} has a row with no power "
                          f"on its span ({perturbation.span})")
-    rows = rows / np.sqrt(power)[:, None]
     taps = rrc_taps(perturbation.sps, perturbation.rolloff)
     return np.stack([shape(row, taps, perturbation.sps) for row in rows])
 
