@@ -61,10 +61,23 @@ def test_rows_cycle_and_late_or_overlapping_starts_are_counted():
     assert np.array_equal(out[2 * length:], player.bursts[0])
     assert (player.played, player.overlapped, player.late) == (3, 1, 0)
     assert 4 * (PAYLOAD_START - 8) < player.lead <= 4 * PAYLOAD_START  # the payload, less the RRC's reach
-    player.schedule(3 * length - player.lead - 1)  # the attacker reacted after the payload had begun
-    assert player.late == 1 and not player.process(100).any()
+    player.process(length)
+    player.schedule(4 * length - player.lead - 1)  # the attacker reacted one sample after the payload had begun
+    assert player.late == 1 and np.array_equal(player.process(100), player.bursts[1][player.lead + 1:][:100])
+    player.process(length)
+    player.schedule(player.position - length)  # the whole burst lies in the past: nothing left to play
+    assert player.missed == 1 and player.played == 4 and not player.process(100).any()
     with pytest.raises(ValueError, match="must not decrease"):
         player.schedule(0)
+
+
+def test_a_burst_is_silent_before_the_attackers_earliest_sample():
+    player = PerturbationPlayer(make_file())
+    earliest = 100 + player.lead + 300  # the attacker can transmit only 300 samples into the payload
+    player.schedule(100, earliest=earliest)
+    out = player.process(100 + len(player.bursts[0]))
+    assert not out[:earliest].any() and np.array_equal(out[earliest:], player.bursts[0][player.lead + 300:])
+    assert player.late == 1 and player.begun == [(100, earliest)]
 
 
 def test_a_reactive_start_in_the_past_plays_the_rest_of_the_burst():

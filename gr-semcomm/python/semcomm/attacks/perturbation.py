@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..phy.modem import FrameModem, LinkConfig
 from ..phy.pulse import rrc_taps, shape
 
 FORMAT = "semcomm.perturbation/1"
@@ -107,10 +108,16 @@ def load(path) -> Perturbation:
 
 def frame_layout(victim, payload_bytes: int) -> dict:
     """The layout fields of a victim's frame with ``payload_bytes`` payload bytes."""
-    config = victim.link_config
-    frame_symbols = victim.modem.frame_symbols(payload_bytes)
-    return {"modulation": config.modulation, "code": config.code, "payload_bytes": int(payload_bytes),
-            "frame_symbols": int(frame_symbols), "payload_symbols": int(victim.modem.layout(payload_bytes).num_symbols)}
+    return link_layout(victim.link_config.modulation, victim.link_config.code, payload_bytes)
+
+
+def link_layout(modulation: str, code: str, payload_bytes: int) -> dict:
+    """The layout fields of a frame of ``payload_bytes`` payload bytes on a ``modulation`` + ``code`` link (what
+    a perturbation file must match: :func:`check_compatible`)."""
+    modem = FrameModem(LinkConfig(modulation=modulation, code=code))
+    return {"modulation": modulation, "code": code, "payload_bytes": int(payload_bytes),
+            "frame_symbols": int(modem.frame_symbols(payload_bytes)),
+            "payload_symbols": int(modem.layout(payload_bytes).num_symbols)}
 
 
 def check_compatible(perturbation: Perturbation, model_id: str, layout: dict) -> None:

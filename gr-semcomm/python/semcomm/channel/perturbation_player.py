@@ -12,12 +12,12 @@ power of the victim's unit-energy symbols; pulse-shaped with the same unit-energ
 burst then has the transmitter's power per sample over the span, and the channel emulator's scale
 ``sqrt(10^(PSR/10))`` gives the requested PSR (the convention of :class:`.jammer.StreamJammer`).
 
-A start may lie in the past by up to ``lead`` samples (where the bursts' energy begins: the payload of a
-payload-span file): a reactive attacker that detects a frame from its preamble and header schedules the
-frame's true start after the fact, and the player plays what is left of the burst. A start later than that
-(the attacker reacted too late) is dropped and counted in ``late``. Bursts never overlap: a start that falls
-before the end of the burst being played is dropped and counted in ``overlapped``. ``played`` counts bursts
-begun.
+The attacker may only be able to transmit from some sample ``earliest`` on (a reactive attacker learns of a
+frame from its preamble, then needs its processing latency): the burst is then played from ``earliest`` (zeros
+before). A burst whose energy begins (``lead`` samples after the start: the payload of a payload-span file)
+before ``earliest`` is played in part and counted in ``late``; one with nothing left to play is dropped and
+counted in ``missed``. Bursts never overlap: a start that falls before the end of the burst being played is
+dropped and counted in ``overlapped``. ``played`` counts bursts begun; :attr:`begun` lists them.
 """
 from __future__ import annotations
 
@@ -45,23 +45,27 @@ class PerturbationPlayer:
         self.bursts = _normalised_bursts(perturbation)      #: [R, L] complex64
         self.lead = _first_active_sample(self.bursts)       #: samples before any burst's energy begins
         self.position = 0                                   #: absolute index of the next output sample
-        self.played = self.late = self.overlapped = 0
-        self._queue: deque[int] = deque()
-        self._current: tuple[int, np.ndarray] | None = None  # (start sample, burst) being played
+        self.played = self.late = self.missed = self.overlapped = 0
+        self.begun: list[tuple[int, int]] = []              #: (start, earliest) of each burst begun
+        self._queue: deque[tuple[int, int]] = deque()       # (start, earliest) scheduled, not begun
+        self._current: tuple[int, int, np.ndarray] | None = None  # (start, earliest, burst) being played
         self._last_start = -np.inf
         self._busy_until = 0  # first sample after the last burst begun
 
-    def schedule(self, start: int) -> None:
-        """A victim frame starts at absolute sample ``start`` (starts must not decrease; at most ``lead``
-        samples in the past)."""
+    def schedule(self, start: int, earliest: int | None = None) -> None:
+        """A victim frame starts at absolute sample ``start`` (starts must not decrease); the attacker can
+        transmit from sample ``earliest`` on (default: ``start``; never before the next output sample)."""
         start = int(start)
         if start < self._last_start:
             raise ValueError(f"frame starts must not decrease: {start} after {self._last_start}")
         self._last_start = start
-        if start + self.lead < self.position:
-            self.late += 1
+        earliest = max(self.position, start if earliest is None else int(earliest))
+        if earliest >= start + self.bursts.shape[1]:
+            self.missed += 1
             return
-        self._queue.append(start)
+        if earliest > start + self.lead:
+            self.late += 1
+        self._queue.append((start, earliest))
 
     def process(self, n: int) -> np.ndarray:
         """The next ``n`` output samples, complex64."""
@@ -71,9 +75,10 @@ class PerturbationPlayer:
             self._begin_due(end)
             if self._current is None:
                 break
-            start, burst = self._current
-            lo, hi = max(start, self.position), min(start + len(burst), end)
-            out[lo - self.position:hi - self.position] = burst[lo - start:hi - start]
+            start, earliest, burst = self._current
+            lo, hi = max(start, earliest, self.position), min(start + len(burst), end)
+            if hi > lo:
+                out[lo - self.position:hi - self.position] = burst[lo - start:hi - start]
             if start + len(burst) > end:
                 break
             self._current = None
@@ -83,13 +88,14 @@ class PerturbationPlayer:
     def _begin_due(self, end: int) -> None:
         """When no burst is playing, start the next queued one that begins before ``end``; queued starts
         inside the last burst are dropped (``overlapped``)."""
-        while self._current is None and self._queue and self._queue[0] < end:
-            start = self._queue.popleft()
+        while self._current is None and self._queue and self._queue[0][0] < end:
+            start, earliest = self._queue.popleft()
             if start < self._busy_until:
                 self.overlapped += 1
                 continue
             burst = self.bursts[self.played % len(self.bursts)]
-            self._current, self._busy_until = (start, burst), start + len(burst)
+            self._current, self._busy_until = (start, earliest, burst), start + len(burst)
+            self.begun.append((start, earliest))
             self.played += 1
 
 

@@ -187,6 +187,20 @@ class FrameSynchronizer:
         self._trim()
         return frames
 
+    def detect_preambles(self, samples, skip: int) -> list[tuple[float, float, int]]:
+        """Preamble detection only (an attacker sensing the victim): push matched-filtered ``samples`` and get
+        ``(start, metric, known_at)`` for every preamble found, as soon as its correlation peak is confirmed;
+        ``known_at`` is the stream index of the last sample the decision used. After a detection the search
+        resumes ``skip`` samples after its start (e.g. the shortest frame). Do not mix with :meth:`push`."""
+        self._buffer = np.concatenate([self._buffer, np.asarray(samples, dtype=np.complex64)])
+        found = []
+        while (detection := self._detect()) is not None:
+            start, metric = detection
+            found.append((start, metric, int(np.floor(start)) + (PREAMBLE_LENGTH + 2) * self.sps + 2))
+            self._search = int(np.floor(start)) + int(skip)
+        self._trim()
+        return found
+
     def flush(self) -> list[SyncedFrame]:
         """End of stream: a frame still waiting for samples is returned as ``too_short``."""
         frames = []
@@ -269,7 +283,7 @@ class FrameSynchronizer:
     def _trim(self) -> None:
         """Drop samples no future frame can need."""
         keep_from = (int(np.floor(self._pending[0])) if self._pending else self._search) - INTERP_HALF - 2
-        drop = keep_from - self._offset
+        drop = min(keep_from - self._offset, self._buffer.size)  # the search may resume beyond the samples here
         if drop > 0:
             self._buffer = self._buffer[drop:]
             self._offset += drop
