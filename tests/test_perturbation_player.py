@@ -37,7 +37,7 @@ def test_output_does_not_depend_on_the_chunking():
     assert np.array_equal(np.concatenate(pieces), expected) and chunked.played == 3
 
 
-def test_a_burst_carries_the_file_at_unit_symbol_power_over_its_span():
+def test_a_burst_carries_the_file_at_unit_power_per_sample_over_its_span():
     player = PerturbationPlayer(make_file())
     player.schedule(40)
     out = player.process(40 + len(player.bursts[0]) + 100)
@@ -45,8 +45,8 @@ def test_a_burst_carries_the_file_at_unit_symbol_power_over_its_span():
     taps = rrc_taps(4)
     received = matched_filter(out[40:40 + len(player.bursts[0])], taps)[len(taps) - 1::4][:833]
     payload = received[PAYLOAD_START:]
-    assert abs(10 * np.log10(np.mean(np.abs(payload) ** 2))) < 0.1  # 0 dB PSR against unit-energy symbols
-    assert np.mean(np.abs(received[:PAYLOAD_START - 8]) ** 2) < 1e-3  # nothing on the preamble and header
+    assert abs(10 * np.log10(np.mean(np.abs(payload) ** 2) / 4)) < 0.1  # sps times the unit-energy symbols' power
+    assert np.mean(np.abs(received[:PAYLOAD_START - 8]) ** 2) < 4e-3  # nothing on the preamble and header
 
 
 def test_rows_cycle_and_late_or_overlapping_starts_are_counted():

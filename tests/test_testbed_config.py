@@ -60,7 +60,7 @@ def test_partial_section_keeps_given_values_and_fills_the_rest():
     ("attacker", "tone_freq", 0.5, "attacker/tone_freq: 0.5 is greater than or equal to the maximum of 0.5; "
                                    "allowed: number with -0.5 < x < 0.5"),
     ("attacker", "mode", "sweep", "attacker/mode: 'sweep' is not one of ['free_running', 'frame_aligned']"),
-    ("attacker", "kind", "pgd", "attacker/kind: 'pgd' is not one of ['gaussian', 'tone']"),
+    ("attacker", "kind", "pgd", "attacker/kind: 'pgd' is not one of ['gaussian', 'tone', 'perturbation']"),
     ("attacker", "h_a", -0.5, "attacker/h_a: -0.5 is less than the minimum of 0"),
     ("attacker", "enabled", "yes", "attacker/enabled: 'yes' is not of type 'boolean'"),
     ("attacker", "sense_threshold", 0, "attacker/sense_threshold: 0 is less than or equal to the minimum of 0"),
@@ -116,9 +116,10 @@ def test_shipped_loopback_config():
     assert (modem["modulation"], modem["code"], modem["sps"]) == ("16qam", "wifi1944_r12", 4)
     attacker = config["attacker"]
     assert not attacker["enabled"]
-    assert (attacker["kind"], attacker["psr_db"], attacker["mode"]) == ("gaussian", -2, "frame_aligned")
+    assert (attacker["kind"], attacker["psr_db"], attacker["sync"]) == ("perturbation", -2, "reactive")
     assert config["endpoints"] == {"tx_out": "tcp://127.0.0.1:55501", "attacker_out": "tcp://127.0.0.1:55502",
-                                   "channel_out": "tcp://127.0.0.1:55503", "uhd": None}
+                                   "channel_out": "tcp://127.0.0.1:55503", "sense_out": "tcp://127.0.0.1:55504",
+                                   "uhd": None}
 
 
 def test_shipped_b210_config_differs_from_loopback_only_in_endpoints():

@@ -4,7 +4,7 @@ The transmitter, channel, attacker and receiver chains are defined once here; th
 connects them in one process, the ZMQ graphs cut them at the endpoints, and the B210 graphs swap the
 ZMQ endpoints for UHD sink/source, so the variants cannot drift apart. Run after changing a chain:
 
-    .venv/bin/python tools/flowgraphs.py          # rewrites flowgraphs/{loopback,tx,rx,channel,attacker,tx_b210,rx_b210}.grc
+    .venv/bin/python tools/flowgraphs.py          # rewrites flowgraphs/{loopback,tx,rx,channel,attacker,tx_b210,rx_b210,attacker_b210}.grc
 
 Every ``parameter`` block becomes a constructor argument and command-line option of the compiled
 graph (``grcc``), which is how ``semcomm run`` sets them from ``hw_configs/*.yaml``; which config field sets
@@ -64,13 +64,20 @@ CHANNEL_BLOCKS = {
         k_factor_db="k_factor_db", fading_block="fading_block", attacker_input="True", psr_db="psr_db if attack else float('-inf')",
         h_a="h_a_gain * numpy.exp(1j * h_a_phase)", seed="channel_seed")),
 }
-ATTACKER_BLOCKS = {  # the jammer shapes its waveform with the link's RRC: all its power lands in the signal band
-    "jammer": ("semcomm_attacker_source", dict(kind="attacker_kind", mode="attacker_mode", tone_freq="tone_freq",
-                                                 seed="attacker_seed", sense_window="sense_window",
-                                                 sense_threshold="sense_threshold")),
-    "jam_shaper": ("fir_filter_xxx", dict(type="ccf", decim="1", taps="taps")),
+SENSE_BLOCKS = {  # what the attacker's antenna receives: the transmitter through its own channel
+    "sense": ("semcomm_channel_emulator", dict(
+        snr_db="sense_snr_db", sps="sps", cfo="sense_cfo / sps", timing_offset="sense_delay", fading="'none'",
+        k_factor_db="0", fading_block="1024", attacker_input="False", psr_db="float('-inf')", h_a="1",
+        seed="channel_seed + 1")),
 }
-ATTACKER_STREAMS = [("jammer", "0", "jam_shaper", "0")]
+ATTACKER_BLOCKS = {  # switched off, the attacker jams (nothing reaches the receiver: the channel's PSR is -inf)
+    "attacker_radio": ("semcomm_attacker", dict(
+        kind="attacker_kind if attack else 'gaussian'", perturbation="perturbation", sync="attacker_sync",
+        latency="attacker_latency", learn_frames="learn_frames", mode="attacker_mode", tone_freq="tone_freq",
+        sense_window="sense_window", sense_threshold="sense_threshold", model_id="link.model_id",
+        modulation="modulation", code="code", num_bits="link.num_bits", sps="sps", rolloff="rolloff",
+        rrc_span="rrc_span", threshold="threshold", seed="attacker_seed")),
+}
 # the image source's in-flight window (semcomm.testbed.pacing) is closed by the receiver's decisions where the
 # receiver runs in the same graph, else by a frame acks block on the transmitter's output stream
 RECEIVER_ACKS = [("sem_decoder", "pdus", "source", "acks"), ("receiver", "rejects", "source", "acks")]
@@ -105,21 +112,23 @@ def graphs() -> dict:
     tx_log_msg = [("ldpc_enc", "tx_log", "tx_log", "tx")]
     scale = {"scale": ("blocks_multiply_const_vxx", dict(type="complex", const="tx_amplitude"))}
     local_metrics = {"metrics": ("semcomm_metrics_sink", dict(jsonl_path="metrics_path", tx_log_path="''"))}
-    loopback = ({**TX_BLOCKS, **CHANNEL_BLOCKS, **ATTACKER_BLOCKS, **RX_BLOCKS, **local_metrics},
+    loopback = ({**TX_BLOCKS, **CHANNEL_BLOCKS, **SENSE_BLOCKS, **ATTACKER_BLOCKS, **RX_BLOCKS, **local_metrics},
                 TX_MESSAGES + RX_MESSAGES + RECEIVER_ACKS + [("ldpc_enc", "tx_log", "metrics", "tx")],
-                TX_STREAMS + RX_STREAMS + ATTACKER_STREAMS + [
-                    ("shaper", "0", "chan", "0"), ("shaper", "0", "jammer", "0"), ("jam_shaper", "0", "chan", "1"),
-                    ("chan", "0", "matched", "0")])
+                TX_STREAMS + RX_STREAMS + [
+                    ("shaper", "0", "chan", "0"), ("shaper", "0", "sense", "0"), ("sense", "0", "attacker_radio", "0"),
+                    ("attacker_radio", "0", "chan", "1"), ("chan", "0", "matched", "0")])
     tx_zmq = ({**TX_BLOCKS, **tx_log, **STREAM_ACKS, "out": _zmq_out("tx_out")}, TX_MESSAGES + tx_log_msg
               + STREAM_ACK_MESSAGES, TX_STREAMS + STREAM_ACK_STREAMS + [("shaper", "0", "out", "0")])
     rx_zmq = ({"channel_in": _zmq_in("channel_out"), **RX_BLOCKS}, RX_MESSAGES,
               RX_STREAMS + [("channel_in", "0", "matched", "0")])
     channel = ({"tx_in": _zmq_in("tx_out"), "attacker_in": _zmq_in("attacker_out"),
-                **CHANNEL_BLOCKS, "out": _zmq_out("channel_out")}, [],
-               [("tx_in", "0", "chan", "0"), ("attacker_in", "0", "chan", "1"), ("chan", "0", "out", "0")])
-    attacker = ({"sense": ("blocks_null_source", dict(type="complex")), **ATTACKER_BLOCKS,
-                 "out": _zmq_out("attacker_out")}, [],
-                ATTACKER_STREAMS + [("sense", "0", "jammer", "0"), ("jam_shaper", "0", "out", "0")])
+                **CHANNEL_BLOCKS, **SENSE_BLOCKS, "out": _zmq_out("channel_out"), "sense_push": _zmq_out("sense_out")}, [],
+               [("tx_in", "0", "chan", "0"), ("attacker_in", "0", "chan", "1"), ("chan", "0", "out", "0"),
+                ("tx_in", "0", "sense", "0"), ("sense", "0", "sense_push", "0")])
+    attacker = ({"sense_in": _zmq_in("sense_out"), **ATTACKER_BLOCKS, "out": _zmq_out("attacker_out")}, [],
+                [("sense_in", "0", "attacker_radio", "0"), ("attacker_radio", "0", "out", "0")])
+    attacker_b210 = ({"src": _uhd("source"), **ATTACKER_BLOCKS, **scale, "out": _uhd("sink")}, [],
+                     [("src", "0", "attacker_radio", "0"), ("attacker_radio", "0", "scale", "0"), ("scale", "0", "out", "0")])
     tx_b210 = ({**TX_BLOCKS, **tx_log, **STREAM_ACKS, **scale, "out": _uhd("sink")}, TX_MESSAGES + tx_log_msg
                + STREAM_ACK_MESSAGES, TX_STREAMS + STREAM_ACK_STREAMS + [("shaper", "0", "scale", "0"),
                                                                         ("scale", "0", "out", "0")])
@@ -133,8 +142,11 @@ def graphs() -> dict:
                "transmitter's tx_log_path.", *rx_zmq),
         "channel": ("Channel emulator (ZMQ)", "ZMQ PULL tx_out (+ attacker_out) -> channel emulator -> ZMQ PUSH "
                     "channel_out.", *channel),
-        "attacker": ("Jamming attacker (ZMQ)", "Free-running Gaussian/tone jammer, unit power, on ZMQ PUSH "
-                     "attacker_out (the channel applies PSR and h_a).", *attacker),
+        "attacker": ("Attacker (ZMQ)", "Senses the transmitter on ZMQ PULL sense_out (the channel's sensing "
+                     "output), plays a perturbation file (oracle/reactive/predictive/unsynced) or jams, unit power "
+                     "over its span, on ZMQ PUSH attacker_out (the channel applies PSR and h_a).", *attacker),
+        "attacker_b210": ("Attacker (USRP B210)", "The ZMQ attacker with a UHD source (sensing) and a UHD sink "
+                          "(injection) instead of the ZMQ endpoints.", *attacker_b210),
         "tx_b210": ("Semantic link transmitter (USRP B210)", "The ZMQ transmitter with a UHD sink instead of the "
                     "ZMQ endpoint.", *tx_b210),
         "rx_b210": ("Semantic link receiver (USRP B210)", "The ZMQ receiver with a UHD source instead of the ZMQ "

@@ -5,7 +5,7 @@
 Transmitter: :class:`image_source` -> :class:`semantic_encoder` -> :class:`index_to_bits` ->
 :class:`framer` -> :class:`ldpc_encoder` -> :class:`qam_mapper` -> (PDU to tagged stream, RRC);
 :class:`frame_acks` acknowledges the frames on the sample stream to the source's in-flight window.
-Channel: :class:`channel_emulator` (+ :class:`attacker_source`).
+Channel: :class:`channel_emulator` (+ :class:`attacker`: sensing, sync, semantic noise or jamming).
 ZMQ links: :class:`zmq_iq_source` (IQ in; malformed messages counted and dropped).
 Receiver: (matched filter) -> :class:`frame_sync` -> :class:`soft_demapper` -> :class:`ldpc_decoder`
 -> :class:`deframer` -> :class:`bits_to_index` -> :class:`semantic_decoder` -> :class:`metrics_sink`, or
@@ -20,7 +20,7 @@ from semcomm.export.contract import link_model_info
 from semcomm.phy.bits import IndexBitMapper
 from semcomm.phy.pulse import rrc_taps
 
-from .attacker import attacker_source
+from .attacker import attacker
 from .channel_emulator import channel_emulator
 from .frame_acks import frame_acks
 from .frame_sync import frame_receiver, frame_sync
@@ -44,7 +44,7 @@ def model_link(prefix: str) -> SimpleNamespace:
 
 
 __all__ = ["image_source", "frame_acks", "semantic_encoder", "index_to_bits", "framer", "ldpc_encoder",
-           "qam_mapper", "channel_emulator", "attacker_source", "frame_sync", "frame_receiver", "soft_demapper",
+           "qam_mapper", "channel_emulator", "attacker", "frame_sync", "frame_receiver", "soft_demapper",
            "ldpc_decoder", "deframer",
            "bits_to_index", "semantic_decoder", "metrics_sink", "tx_log_sink", "zmq_iq_source", "rrc_taps",
            "model_link"]

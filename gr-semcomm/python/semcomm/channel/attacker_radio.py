@@ -23,9 +23,8 @@ sample with the transmitter's: output sample ``t`` reaches the receiver together
     is made for this).
 * :class:`AttackLedger` — for each true frame start (from the transmitter's tags, where the run has them):
   whether a burst hit it (began within ``sps / 2`` of the start and was not late), the burst's offset in
-  samples, and the realised power of the attacker's output over the attacked span relative to the nominal
-  signal power ``1 / sps`` per sample (dB; the received PSR is this plus the channel's ``psr_db`` and
-  ``20 log10 |h_a|``).
+  samples, and the realised power of the attacker's output over the attacked span relative to its nominal unit
+  power per sample (dB; the received PSR is this plus the channel's ``psr_db`` and ``20 log10 |h_a|``).
 
 :class:`AttackerRadio` combines them for a perturbation file (:class:`.perturbation_player.PerturbationPlayer`)
 or for today's jammers (:class:`.jammer.StreamJammer`, shaped with the link's RRC so their power lands in
@@ -179,7 +178,7 @@ class AttackLedger:
 
     def _finish(self, index, start, first, end, energy, active) -> dict:
         span = end - first
-        relative_db = 10 * math.log10(energy * self.sps / span) if energy > 0 else None
+        relative_db = 10 * math.log10(energy / span) if energy > 0 else None
         record = {"seq": index, "start": start, "attacked": active > span / 2, "offset": None,
                   "relative_power_db": relative_db}
         if self.bursts is not None:

@@ -8,9 +8,10 @@ pulse-shaped waveform (row ``k mod R`` for the ``k``-th burst of a shift-robust 
 rows). Output of consecutive calls equals one call of the summed length.
 
 Power: every row is normalised so that its mean power over the symbols of the file's span equals 1, the mean
-power of the victim's unit-energy symbols; pulse-shaped with the same unit-energy RRC as the transmitter, the
-burst then has the transmitter's power per sample over the span, and the channel emulator's scale
-``sqrt(10^(PSR/10))`` gives the requested PSR (the convention of :class:`.jammer.StreamJammer`).
+power of the victim's unit-energy symbols, and pulse-shaped with the same unit-energy RRC as the transmitter
+and scaled by ``sqrt(sps)``: over the span the burst has unit power per sample, as the jammers
+(:class:`.jammer.StreamJammer`) have, and the channel emulator's scale ``sqrt(10^(PSR/10) / sps)`` (relative to
+the transmitter's ``1 / sps`` per sample, :class:`.stream.StreamChannel`) gives the requested PSR.
 
 The attacker may only be able to transmit from some sample ``earliest`` on (a reactive attacker learns of a
 frame from its preamble, then needs its processing latency): the burst is then played from ``earliest`` (zeros
@@ -100,7 +101,8 @@ class PerturbationPlayer:
 
 
 def _normalised_bursts(perturbation: Perturbation) -> np.ndarray:
-    """Rows of the file's waveform with unit mean symbol power over the span, pulse-shaped (module doc)."""
+    """Rows of the file's waveform with unit mean symbol power over the span, pulse-shaped, unit power per sample
+    (module doc)."""
     rows = np.atleast_2d(perturbation.symbols).astype(np.complex64)
     mask = span_mask(perturbation.span, np.full(len(rows), rows.shape[1]), rows.shape[1])
     rows = scale_to_span(rows, np.ones_like(rows), mask, 0.0)  # PSR 0 dB against unit-energy symbols
@@ -108,7 +110,7 @@ def _normalised_bursts(perturbation: Perturbation) -> np.ndarray:
         raise ValueError(f"perturbation {perturbation.kind} for {perturbation.scheme} has a row with no power "
                          f"on its span ({perturbation.span})")
     taps = rrc_taps(perturbation.sps, perturbation.rolloff)
-    return np.stack([shape(row, taps, perturbation.sps) for row in rows])
+    return np.stack([shape(row, taps, perturbation.sps) for row in rows]) * np.float32(np.sqrt(perturbation.sps))
 
 
 def _first_active_sample(bursts: np.ndarray) -> int:

@@ -14,6 +14,11 @@ per sample; ``attacker.h_a`` the attacker channel gain ``|H_a|`` and ``h_a_phase
 ``attacker.sense_threshold`` the absolute per-sample power of the sensed transmitter stream above which a
 ``frame_aligned`` jammer transmits (see :class:`semcomm.channel.jammer.StreamJammer`; a frame on the air
 has power ``1 / sps``, so ``0.5 / sps`` = 0.125 at ``sps = 4`` splits frames from silence);
+``attacker.kind`` ``perturbation`` plays the file ``attacker.perturbation`` (:mod:`semcomm.attacks.perturbation`)
+in an ``attacker.sync`` mode with ``attacker.latency`` samples of processing delay and ``attacker.learn_frames``
+(:mod:`semcomm.channel.attacker_radio`), the jammers (``gaussian``, ``tone``) use ``attacker.mode``; the attacker
+senses the transmitter through its own channel: ``attacker.sense_snr_db`` Es/N0 at its antenna, ``sense_cfo``
+cycles per symbol, ``sense_delay`` samples;
 ``data.images_per_s`` images per second (0: unpaced, as fast as the chain takes them; the testbed graphs
 keep at most :data:`semcomm.testbed.pacing.DEFAULT_LIMIT` images in flight either way).
 """
@@ -27,10 +32,12 @@ from ..config.schema import NAME_PATTERN, enum, fill_defaults, integer, number, 
     with_defaults
 from ..data import DATASETS, SPLITS
 from ..phy.ldpc import DECODER_ALGORITHMS
+from ..channel.attacker_radio import SYNC_MODES
 from ..phy.qam import LLR_METHODS
 
 DEFAULT_MODEL = "models/masked_vqvae_fim_at"
 
+ATTACKER_KINDS = ("gaussian", "tone", "perturbation")
 _SEED = {"type": "integer", "minimum": 0, "default": 1}
 _ENDPOINT = {"type": "string", "pattern": "^tcp://"}
 
@@ -69,7 +76,11 @@ SCHEMA = {
         }, default={}),
         "attacker": section({
             "enabled": {"type": "boolean", "default": False},
-            "kind": enum(["gaussian", "tone"], "gaussian"),
+            "kind": enum(ATTACKER_KINDS, "gaussian"),
+            "perturbation": {"type": ["string", "null"], "minLength": 1, "default": None},
+            "sync": enum(SYNC_MODES, "reactive"),
+            "latency": integer(0, default=0),
+            "learn_frames": integer(2, 1000, 4),
             "mode": enum(["free_running", "frame_aligned"], "free_running"),
             "psr_db": number(-60, 30, -10),
             "tone_freq": number(-0.5, 0.5, 0.1, exclusive=True),
@@ -78,10 +89,14 @@ SCHEMA = {
             "seed": {**_SEED, "default": 2},
             "sense_window": integer(1, 4096, 64),
             "sense_threshold": number(0, default=0.125, exclusive=True),
+            "sense_snr_db": {**ES_N0_DB, "default": 20},
+            "sense_cfo": number(-0.05, 0.05, 0),
+            "sense_delay": number(0, default=0),
         }, default={}),
         "endpoints": section({
             "tx_out": {**_ENDPOINT, "default": "tcp://127.0.0.1:55501"},
             "attacker_out": {**_ENDPOINT, "default": "tcp://127.0.0.1:55502"},
+            "sense_out": {**_ENDPOINT, "default": "tcp://127.0.0.1:55504"},
             "channel_out": {**_ENDPOINT, "default": "tcp://127.0.0.1:55503"},
             "uhd": {**section({
                 "serial": {"type": "string", "default": ""},
@@ -102,7 +117,8 @@ def validate(config: dict) -> dict:
     config = fill_defaults(SCHEMA, copy.deepcopy(config))
     problems = schema_problems(SCHEMA, config)
     if not problems:
-        problems = code_problems("modem/code", config["modem"]["code"]) + _data_problems(config["data"])
+        problems = (code_problems("modem/code", config["modem"]["code"]) + _data_problems(config["data"])
+                    + _attacker_problems(config["attacker"]))
     configs.raise_problems("testbed config", problems)
     return config
 
@@ -112,6 +128,14 @@ def _data_problems(data: dict) -> list[str]:
     if data["dataset"] != "fashion-mnist" and data["path"] is None:
         return [configs.problem("data/path", f"None is not allowed for dataset {data['dataset']!r}",
                                 "the directory holding the dataset")]
+    return []
+
+
+def _attacker_problems(attacker: dict) -> list[str]:
+    """An enabled perturbation attacker needs its file (checked against the link when the graph starts)."""
+    if attacker["enabled"] and attacker["kind"] == "perturbation" and attacker["perturbation"] is None:
+        return [configs.problem("attacker/perturbation", "None is not allowed for an enabled attacker of kind 'perturbation'",
+                                "a perturbation file (semcomm attack craft)")]
     return []
 
 

@@ -28,9 +28,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from ..config import parse_overrides
+from .attack_metrics import annotate_frames, attack_section, received_offset_db, write_records
 from .config import load_testbed_config
 from .metrics import cannot_write
 from .outcome import (COMPLETED, EXIT_STATUS, RunEnd, StopSignals, describe_exit, exit_status, peer_died,
@@ -42,9 +44,10 @@ ROOT = Path(os.environ.get("SEMCOMM_ROOT", Path(__file__).resolve().parents[4]))
 FLOWGRAPHS = ROOT / "flowgraphs"
 BLOCKS = ROOT / "gr-semcomm" / "grc"
 BUILD = ROOT / "build" / "grc"
-ROLES = ("loopback", "tx", "rx", "channel", "attacker", "tx_b210", "rx_b210")
+ROLES = ("loopback", "tx", "rx", "channel", "attacker", "tx_b210", "rx_b210", "attacker_b210")
 IDLE_TIMEOUT_S = 5.0  #: the receiver gives up this long after the last image was sent and nothing new arrived
 POLL_S = 0.02  #: how often a running role checks whether it is done
+ATTACKER_SUMMARY = "attacker.json"  #: a separate attacker process's own summary
 TX_FLUSH_S = 1.0  #: the transmitter runs this long after its last image: the frames leave the filters and sockets
 
 
@@ -206,7 +209,22 @@ def write_summary(graph, condition: str, end: RunEnd, elapsed: float, out_dir: P
     summary = graph.metrics.summary(condition, active_seconds(graph.metrics.metrics) or elapsed)
     summary.update(counters(graph))
     summary.update(end.fields())
+    attack = _attack_results(graph, out_dir)
+    if attack is not None:
+        summary["attack"] = attack
     return save_summary(summary, out_dir)
+
+
+def _attack_results(graph, out_dir: Path) -> dict | None:
+    """The attack section of a graph with an attacker whose waveform reaches the receiver (loopback), its
+    per-frame ledger in ``attack.jsonl`` and the attack fields joined into ``frames.jsonl``."""
+    attacker, channel = getattr(graph, "attacker_radio", None), getattr(graph, "chan", None)
+    if attacker is None or channel is None or math.isinf(channel.channel.config.psr_db):
+        return None
+    config = channel.channel.config
+    write_records(out_dir / "attack.jsonl", attacker.records)
+    annotate_frames(out_dir / "frames.jsonl", attacker.records, received_offset_db(config.psr_db, config.h_a))
+    return attack_section(attacker.radio.summary(), config.psr_db, config.h_a)
 
 
 def save_summary(summary: dict, out_dir: Path) -> dict:
@@ -272,7 +290,15 @@ def run_role(role: str, config: dict, out_dir: Path, timeout_s: float = 600.0) -
         else:
             end = wait_for_end(graph, stop, math.inf, lambda: False)
         end = stop_graph(graph, end)
+        if role.startswith("attacker"):
+            save_attacker_summary(graph.attacker_radio.radio.summary(), out_dir)
         return write_summary(graph, role, end, progress.active_s, out_dir) if receiving else end.fields()
+
+
+def save_attacker_summary(summary: dict, out_dir: Path) -> None:
+    """What a separate attacker process did (detections, bursts, late, missed), for the run's summary."""
+    with open(out_dir / ATTACKER_SUMMARY, "w") as handle:
+        json.dump(summary, handle, indent=2)
 
 
 def _log_tail(out_dir: Path, role: str, lines: int = 15) -> str:
@@ -317,8 +343,10 @@ def run_zmq(config_path: str, overrides: list[str], out_dir: Path, timeout_s: fl
     A run cut short here (a stop signal, the timeout, another role's process that died) stops the
     receiver, which writes what it saw; its summary then says why the run ended. :class:`RunAborted` when
     the receiver left no summary."""
-    check_endpoints_free(load_testbed_config(config_path, parse_overrides(overrides)), ("tx", "channel", "attacker"))
+    config = load_testbed_config(config_path, parse_overrides(overrides))
+    check_endpoints_free(config, ("tx", "channel", "attacker"))
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / ATTACKER_SUMMARY).unlink(missing_ok=True)
     for role in ("tx", "rx", "channel", "attacker"):
         compile_graph(role)  # compile once, before the processes race for it
     (out_dir / "summary.json").unlink(missing_ok=True)  # a receiver that writes none leaves no stale one
@@ -335,7 +363,20 @@ def run_zmq(config_path: str, overrides: list[str], out_dir: Path, timeout_s: fl
             end = _watch_roles(out_dir, processes, timeout_s, deadline, stop)
         finally:
             _stop_processes(processes)
-        return _receiver_summary(out_dir, processes["rx"], end)
+        return _with_attack(_receiver_summary(out_dir, processes["rx"], end), config, out_dir)
+
+
+def _with_attack(summary: dict, config: dict, out_dir: Path) -> dict:
+    """The receiver's summary with the attacker process's own (an enabled attacker; no per-frame truth over ZMQ,
+    where the transmitter's tags do not travel)."""
+    path = out_dir / ATTACKER_SUMMARY
+    if not config["attacker"]["enabled"] or not path.is_file():
+        return summary
+    attacker = config["attacker"]
+    with open(path) as handle:
+        summary["attack"] = attack_section(json.load(handle), attacker["psr_db"],
+                                           attacker["h_a"] * np.exp(1j * attacker["h_a_phase"]))
+    return save_summary(summary, out_dir)
 
 
 def _launch_roles(arguments: list[str], out_dir: Path, processes: dict, deadline: float, stop: StopSignals) -> None:

@@ -2,7 +2,8 @@
 
 The ZMQ roles exchange complex64 samples over PUSH/PULL sockets: each PUSH side binds its endpoint
 (``tx`` binds ``endpoints.tx_out``, ``attacker`` ``endpoints.attacker_out``, ``channel``
-``endpoints.channel_out``) and each PULL side connects to it. A connecting socket never fails on a busy
+``endpoints.channel_out`` and ``endpoints.sense_out``, what the attacker's antenna receives) and each PULL
+side connects to it. A connecting socket never fails on a busy
 port: a second run on the same ports would connect its receiver to the first run's channel, which then
 deals it a share of the first run's frames. :func:`check_endpoints_free` therefore bind-tests every endpoint a run will bind before
 any role starts, and refuses (:class:`EndpointInUse`) when another run holds one.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 SAMPLE = np.dtype(np.complex64)  #: what one item of an IQ message is (8 bytes)
-BOUND_BY = {"tx_out": "tx", "attacker_out": "attacker", "channel_out": "channel"}  #: endpoint field -> its role
+BOUND_BY = {"tx_out": "tx", "attacker_out": "attacker", "channel_out": "channel", "sense_out": "channel"}  #: endpoint field -> its role
 
 
 class EndpointInUse(ValueError):
