@@ -122,6 +122,44 @@ def cmd_failure(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from ..config import parse_overrides
+    from ..testbed.attack_sweep import flowgraph_sweep, simulated_sweep
+
+    out = Path(args.out)
+    if args.testbed == "sim":
+        result = simulated_sweep(args.perturbation, args.psr, args.snr, args.images, args.models, args.seed)
+    else:
+        overrides = {**parse_overrides(args.set), "attacker.sync": args.sync, "attacker.latency": args.latency,
+                     "channel.snr_db": args.snr}
+        result = flowgraph_sweep(args.testbed, args.config, overrides, args.perturbation, args.psr, args.images,
+                                 out / f"{args.testbed}_{args.sync}")
+    name = f"sweep_{args.testbed}" + ("" if args.testbed == "sim" else f"_{args.sync}") + ".json"
+    write_json(result, str(out / name), args.json)
+    if not args.json:
+        print(table(result["points"], SWEEP_COLUMNS))
+        print(f"results: {out / name}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from ..testbed.attack_sweep import compare, load_sweep
+
+    sweeps = [load_sweep(path) for path in args.sweeps]
+    rows = compare(sweeps)
+    write_json({"sweeps": [str(p) for p in args.sweeps], "rows": rows}, None, args.json)
+    if not args.json:
+        columns = [(key, key, ".3f" if not key.endswith("within") else "s") for key in rows[0] if key != "psr_db"]
+        print(table([{k: (str(v) if k.endswith("within") else v) for k, v in row.items()} for row in rows],
+                    [("psr_db", "PSR dB", "g")] + columns))
+    return 0
+
+
+SWEEP_COLUMNS = [("psr_db", "PSR dB", "g"), ("accuracy", "accuracy", ".3f"), ("accuracy_se", "SE", ".3f"),
+                 ("payload_crc_failures", "CRC fail", "d"), ("ber_pre_fec", "pre-FEC BER", ".3f"),
+                 ("psr_db_measured", "PSR measured", ".2f"), ("hit_rate", "hit rate", ".3f")]
+
+
 def _add_common(parser) -> None:
     parser.add_argument("--models", default="models", help="directory of model cards (default: models)")
     parser.add_argument("--snr", type=_snr_values, default=(10.0, 3.0),
@@ -176,5 +214,29 @@ def add_commands(subparsers):
     failure.add_argument("--json", action="store_true", help="print the results as JSON on standard output")
     _add_common(failure)
     failure.set_defaults(func=cmd_failure)
+    sweeping = sub.add_parser("sweep", help="accuracy vs PSR of one perturbation file, simulated or through the "
+                                            "testbed's flowgraphs (one JSON schema)")
+    sweeping.add_argument("--testbed", choices=["sim", "loopback", "zmq"], default="loopback")
+    sweeping.add_argument("--perturbation", required=True, help="perturbation file (semcomm attack craft)")
+    sweeping.add_argument("--psr", type=_psr_range, default="-6:2:1",
+                          help="PSR values in dB (default -6:2:1; a value starting with - needs the =)")
+    sweeping.add_argument("--snr", type=number(-30, 60), default=10.0, help="Es/N0 in dB (default 10)")
+    sweeping.add_argument("--images", type=integer(1), default=1000, help="first test images (default 1000)")
+    sweeping.add_argument("--sync", choices=["oracle", "reactive", "predictive", "unsynced"], default="oracle",
+                          help="the attacker radio's synchronisation (flowgraphs; default oracle)")
+    sweeping.add_argument("--latency", type=integer(0), default=0, help="attacker processing latency, samples")
+    sweeping.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (flowgraphs)")
+    sweeping.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                          help="testbed config override (repeatable)")
+    sweeping.add_argument("--models", default="models", help="directory of model cards (sim)")
+    sweeping.add_argument("--seed", type=integer(0), default=0)
+    sweeping.add_argument("--out", type=output_directory, required=True, help="write sweep_<testbed>[_<sync>].json")
+    sweeping.add_argument("--json", action="store_true", help="print the results as JSON on standard output")
+    sweeping.set_defaults(func=cmd_sweep)
+    comparing = sub.add_parser("compare", help="line sweeps up against the first (accuracy difference per PSR, "
+                                               "its SE, within +-3 points)")
+    comparing.add_argument("sweeps", nargs="+", help="sweep JSON files (the first is the reference)")
+    comparing.add_argument("--json", action="store_true", help="print the comparison as JSON on standard output")
+    comparing.set_defaults(func=cmd_compare)
     return attack
 

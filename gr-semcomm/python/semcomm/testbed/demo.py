@@ -1,5 +1,6 @@
-"""The main job (``make demo``): the loopback testbed with the shipped default model, first clean,
-then with the jamming attacker on; a summary table, ``summary.json`` and ``demo.png``."""
+"""The main job (``make demo``): the loopback testbed with the shipped default model, clean, under Gaussian
+jamming and under receiver-side semantic noise from the attacker radio, at one PSR; a summary table,
+``summary.json`` and ``demo.png``."""
 from __future__ import annotations
 
 import json
@@ -17,21 +18,37 @@ TABLE_COLUMNS = (  # (summary key, header, format)
     ("frames_missed", "missed", "{}"), ("header_crc_failures", "hdr CRC fail", "{}"),
     ("payload_crc_failures", "payload CRC fail", "{}"), ("ber_pre_fec", "pre-FEC BER", "{:.2e}"),
     ("ber_post_fec", "post-FEC BER", "{:.2e}"), ("accuracy", "accuracy", "{:.1%}"),
+    ("hit_rate", "attacked", "{:.0%}"), ("psr_realised", "PSR dB", "{:.2f}"),
     ("images_per_s", "images/s", "{:.1f}"), ("latency_ms_mean", "latency ms", "{:.0f}"),
     ("latency_ms_p95", "p95 ms", "{:.0f}"),
 )
 
 
 def conditions(config: dict) -> list[tuple[str, dict]]:
-    """(name, overrides) of the demo's conditions: clean, then the configured jammer switched on."""
+    """(name, overrides) of the demo's conditions at the configured PSR: clean, Gaussian jamming of the frames
+    the jammer senses, and receiver-side semantic noise from the attacker radio (the config's perturbation
+    file in its sync mode; left out when the config names no file)."""
     attacker = config["attacker"]
-    jam = f"{attacker['kind']} jamming {attacker['mode'].replace('_', '-')} PSR {attacker['psr_db']:g} dB"
-    return [("clean", {"attacker.enabled": False}), (jam, {"attacker.enabled": True})]
+    psr = f"PSR {attacker['psr_db']:g} dB"
+    found = [("clean", {"attacker.enabled": False}),
+             (f"gaussian jamming {psr}", {"attacker.enabled": True, "attacker.kind": "gaussian",
+                                          "attacker.mode": "frame_aligned"})]
+    if attacker["perturbation"]:
+        found.append((f"semantic noise {attacker['sync']} {psr}", {"attacker.enabled": True,
+                                                                  "attacker.kind": "perturbation"}))
+    return found
+
+
+def _attack_fields(summary: dict) -> dict:
+    """The attack section's hit rate and realised PSR as table columns."""
+    attack = summary.get("attack") or {}
+    return {"hit_rate": attack.get("hit_rate"), "psr_realised": attack.get("psr_db_realised_mean")}
 
 
 def format_table(summaries: list[dict]) -> str:
     rows = [[header for _, header, _ in TABLE_COLUMNS]]
     for summary in summaries:
+        summary = {**summary, **_attack_fields(summary)}
         rows.append([fmt.format(summary[key]) if summary.get(key) is not None else "-"
                      for key, _, fmt in TABLE_COLUMNS])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -46,9 +63,10 @@ def run_demo(config_path: str, out_dir: Path, overrides: dict | None = None) -> 
     far and no plot. Returns the summaries."""
     base = load_testbed_config(config_path, overrides)
     summaries = []
-    for index, (name, condition) in enumerate(conditions(base)):
+    runs = conditions(base)
+    for index, (name, condition) in enumerate(runs):
         config = load_testbed_config(config_path, {**(overrides or {}), **condition})
-        print(f"[{index + 1}/2] {name}: {config['data']['num_images']} images, Es/N0 {config['channel']['snr_db']} dB ...",
+        print(f"[{index + 1}/{len(runs)}] {name}: {config['data']['num_images']} images, Es/N0 {config['channel']['snr_db']} dB ...",
               flush=True)
         summary = run_loopback(config, name, out_dir / f"condition{index}")
         summary.update(config={k: config[k] for k in ("model", "modem", "channel", "attacker")})
@@ -92,7 +110,7 @@ def plot_demo(config: dict, summaries: list[dict], out_dir: Path, grid: int = 8)
     grid_spec = figure.add_gridspec(1 + len(summaries), grid)
     names = [s["condition"] for s in summaries]
     ax = figure.add_subplot(grid_spec[0, : grid // 2])
-    ax.bar(range(len(names)), [100 * s["accuracy"] for s in summaries], color=["tab:blue", "tab:red"][: len(names)])
+    ax.bar(range(len(names)), [100 * s["accuracy"] for s in summaries], color=["tab:blue", "tab:orange", "tab:red"][: len(names)])
     ax.set_xticks(range(len(names)), [n[:28] for n in names], fontsize=8)
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)
