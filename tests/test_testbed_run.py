@@ -1,5 +1,6 @@
 """The testbed flowgraphs run headless by `semcomm run`: loopback (clean, jammed and impaired), the
 four ZMQ processes, the B210 graphs up to the missing radio, and a fuzz of the receiver blocks."""
+import json
 import os
 import time
 
@@ -63,7 +64,7 @@ def test_loopback_clean_delivers_every_image(tmp_path):
 
 
 def test_loopback_with_jammer_cfo_and_timing_offset(tmp_path):
-    overrides = {**FIXTURE, "attacker.enabled": True, "attacker.psr_db": 3.0, "channel.cfo": 0.002,
+    overrides = {**FIXTURE, "attacker.enabled": True, "attacker.kind": "gaussian", "attacker.psr_db": 3.0, "channel.cfo": 0.002,
                  "channel.timing_offset": 2.5}
     summary = run_loopback(load_testbed_config(LOOPBACK, overrides), "jammed", tmp_path, timeout_s=120)
     assert summary["images"] == 12 and summary["frames_detected"] + summary["frames_missed"] == 12
@@ -73,7 +74,8 @@ def test_loopback_with_jammer_cfo_and_timing_offset(tmp_path):
 
 def test_zmq_processes_end_to_end(tmp_path):
     ports = {"endpoints.tx_out": "tcp://127.0.0.1:55611", "endpoints.attacker_out": "tcp://127.0.0.1:55612",
-             "endpoints.channel_out": "tcp://127.0.0.1:55613", "data.num_images": 8}
+             "endpoints.channel_out": "tcp://127.0.0.1:55613", "endpoints.sense_out": "tcp://127.0.0.1:55614",
+             "data.num_images": 8}
     summary = run_zmq(LOOPBACK, [f"{k}={v}" for k, v in ports.items()], tmp_path, timeout_s=300)
     assert summary["images"] == 8 and summary["frames_detected"] == 8 and summary["ber_post_fec"] == 0.0
     assert summary["ended"] == "completed"
@@ -81,10 +83,39 @@ def test_zmq_processes_end_to_end(tmp_path):
         assert (tmp_path / f"{role}.log").is_file()
 
 
+def test_loopback_semantic_attacker_hits_every_frame_at_the_requested_psr(tmp_path):
+    overrides = {**FIXTURE, "attacker.enabled": True, "attacker.psr_db": 0.0, "attacker.sync": "reactive"}
+    summary = run_loopback(load_testbed_config(LOOPBACK, overrides), "semantic", tmp_path, timeout_s=120)
+    attack = summary["attack"]
+    assert attack["frames_on_air"] == 12 and attack["hit_rate"] == 1.0 and attack["detections"] == 12
+    assert abs(attack["psr_db_realised_mean"]) < 0.2
+    assert summary["payload_crc_failures"] > 6  # simulated: every frame fails at PSR 0 dB
+    frames = [json.loads(line) for line in (tmp_path / "frames.jsonl").read_text().splitlines()]
+    assert all(frame["attacked"] and frame["attack_offset"] == 0 for frame in frames)
+
+
+def test_a_perturbation_file_for_another_model_is_refused_at_start(tmp_path):
+    overrides = {**FIXTURE, "attacker.enabled": True, "model": "models/masked_vqvae"}
+    with pytest.raises(FlowgraphError, match="crafted for model id"):
+        run_loopback(load_testbed_config(LOOPBACK, overrides), "wrong file", tmp_path, timeout_s=60)
+
+
+def test_zmq_processes_with_the_semantic_attacker_sensing_the_air(tmp_path):
+    settings = {"endpoints.tx_out": "tcp://127.0.0.1:55621", "endpoints.attacker_out": "tcp://127.0.0.1:55622",
+                "endpoints.channel_out": "tcp://127.0.0.1:55623", "endpoints.sense_out": "tcp://127.0.0.1:55624",
+                "data.num_images": 8, "attacker.enabled": "true", "attacker.psr_db": 0}
+    summary = run_zmq(LOOPBACK, [f"{k}={v}" for k, v in settings.items()], tmp_path, timeout_s=300)
+    assert summary["ended"] == "completed" and summary["images"] == 8
+    assert summary["attack"]["detections"] == 8 and summary["attack"]["bursts"] == 8
+    assert summary["payload_crc_failures"] > 4  # the perturbation reached the receiver over ZMQ
+
+
 def test_b210_graph_fails_clearly_without_a_radio(tmp_path):
     config = load_testbed_config(B210, {"data.num_images": 1})
     with pytest.raises(FlowgraphError, match="tx_b210"):
         run_role("tx_b210", config, tmp_path, timeout_s=30)
+    with pytest.raises(FlowgraphError, match="attacker_b210"):
+        run_role("attacker_b210", config, tmp_path, timeout_s=30)
 
 
 def test_receiver_blocks_survive_random_input():
