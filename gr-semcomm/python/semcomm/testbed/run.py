@@ -6,8 +6,8 @@ run with their parameters taken from a validated ``hw_configs/*.yaml`` (:mod:`.c
 which parameter: :mod:`.parameters`). An argument a graph has no parameter for is an error.
 
 Roles: ``loopback`` (everything in one process), ``tx``, ``rx``, ``channel``, ``attacker`` (one ZMQ
-process each), ``zmq`` (launches the four processes on 127.0.0.1 and tears them down), ``tx_b210`` and
-``rx_b210`` (UHD instead of ZMQ). GNU Radio is imported only here, inside functions, so the core
+process each), ``zmq`` (launches the four processes on 127.0.0.1 and tears them down), ``tx_b210``,
+``rx_b210`` and ``attacker_b210`` (UHD instead of ZMQ). GNU Radio is imported only here, inside functions, so the core
 package stays importable without it.
 
 Every run ends cleanly on SIGINT or SIGTERM, on a write error, at ``--timeout`` and (``zmq``) when a role's
@@ -178,7 +178,7 @@ def start_graph(role: str, arguments: dict):
         with signals_blocked():
             graph = build_graph(role, arguments)
             graph.start()
-    except RuntimeError as err:  # e.g. UHD: no device found
+    except (RuntimeError, ValueError) as err:  # e.g. UHD: no device found; a perturbation file for another link
         raise FlowgraphError(f"cannot start the {role} flowgraph: {err}") from err
     return graph
 
