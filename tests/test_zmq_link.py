@@ -8,7 +8,7 @@ zmq = pytest.importorskip("zmq", reason="pyzmq (python3-zmq) cannot be imported"
 from semcomm.testbed.zmq_link import EndpointInUse, IqReader, check_endpoints_free  # noqa: E402
 
 ENDPOINTS = {"tx_out": "tcp://127.0.0.1:55631", "attacker_out": "tcp://127.0.0.1:55632",
-             "channel_out": "tcp://127.0.0.1:55633"}
+             "channel_out": "tcp://127.0.0.1:55633", "sense_out": "tcp://127.0.0.1:55634"}
 
 
 @pytest.fixture
