@@ -49,7 +49,6 @@ class attacker(gr.sync_block):
             jammer = StreamJammer(kind, mode, tone_freq=tone_freq, seed=seed, sense_window=sense_window,
                                   sense_threshold=sense_threshold)
             self.radio = AttackerRadio(taps, sps, jammer=jammer)
-        self.sps = int(sps)
 
     @property
     def records(self) -> list[dict]:
@@ -59,7 +58,7 @@ class attacker(gr.sync_block):
         start = self.nitems_read(0)
         end = start + len(input_items[0])
         lengths = {tag.offset: pmt.to_long(tag.value) for tag in self.get_tags_in_range(0, start, end, PACKET_LEN)}
-        frames = [(tag.offset, lengths.get(tag.offset, 0) * self.sps, pmt.to_long(tag.value))
+        frames = [(tag.offset, lengths.get(tag.offset, 0) * self.radio.sps, pmt.to_long(tag.value))
                   for tag in self.get_tags_in_range(0, start, end, KEYS["seq"])]
         output_items[0][:] = self.radio.process(input_items[0], sorted(frames))
         return len(output_items[0])

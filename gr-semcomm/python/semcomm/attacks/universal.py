@@ -161,7 +161,7 @@ class UniversalNoise(Attack):
 
     def to_perturbation(self, victim, context: CraftContext) -> Perturbation:
         """The crafted waveform as a perturbation file's content (:mod:`.perturbation`)."""
-        layout = _frame_layout(victim, PAYLOAD_START + len(self.delta))
+        layout = victim_frame_layout(victim, PAYLOAD_START + len(self.delta))
         return Perturbation(symbols=self.frame_waveform(layout["frame_symbols"]), kind=self.name,
                             scheme=victim.scheme.name, model_id=victim.scheme.card["model_id"], layout=layout,
                             span=self.span, psr_db=float(context.psr_db), threat=self.threat.to_dict(),
@@ -225,7 +225,7 @@ def _payload_layout(victim):
     return victim.modem.layout(payload_bytes)
 
 
-def _frame_layout(victim, frame_symbols: int) -> dict:
+def victim_frame_layout(victim, frame_symbols: int) -> dict:
     """:func:`.perturbation.frame_layout` for a digital codec; an analog frame is the preamble and header
     followed by its channel symbols (no payload bytes, no code)."""
     if victim.family == "digital":

@@ -43,22 +43,9 @@ from ..phy.modem import PREAMBLE_LENGTH
 from ..phy.sync import FrameSynchronizer
 from .jammer import StreamJammer
 from .perturbation_player import PerturbationPlayer
+from .stream import StreamFilter
 
 SYNC_MODES = ("oracle", "reactive", "predictive", "unsynced")
-
-
-class StreamFilter:
-    """Causal FIR filter over a chunked stream: output ``n`` is ``sum_k taps[k] x[n - k]`` (zeros before the
-    stream), the same for any chunking."""
-
-    def __init__(self, taps):
-        self.taps = np.asarray(taps, dtype=np.float32)
-        self._history = np.zeros(self.taps.size - 1, dtype=np.complex64)
-
-    def __call__(self, x) -> np.ndarray:
-        padded = np.concatenate([self._history, np.asarray(x, dtype=np.complex64)])
-        self._history = padded[padded.size - self._history.size:]
-        return np.convolve(padded, self.taps, mode="valid").astype(np.complex64)
 
 
 @dataclass(frozen=True)
@@ -73,15 +60,17 @@ class FrameSensor:
     detection the search resumes this far after the start (the shortest frame)."""
 
     def __init__(self, taps, sps: int, threshold: float = 0.5, min_frame_samples: int | None = None):
-        self.matched = StreamFilter(np.asarray(taps)[::-1])
+        self.matched = StreamFilter(np.asarray(taps, dtype=np.float32)[::-1])
         self.delay = len(taps) - 1
         self.detector = FrameSynchronizer(None, sps, threshold)
         self.skip = int(min_frame_samples or PREAMBLE_LENGTH * sps)
-        self.detections = 0
+
+    @property
+    def detections(self) -> int:
+        return self.detector.detections
 
     def push(self, sensed) -> list[Detection]:
         found = self.detector.detect_preambles(self.matched(sensed), self.skip)
-        self.detections += len(found)
         return [Detection(int(round(start)) - self.delay, known_at, metric) for start, metric, known_at in found]
 
 
@@ -227,7 +216,7 @@ class AttackerRadio:
                 if sync in ("reactive", "predictive") else None
             self.ledger = AttackLedger(sps, _span_window(perturbation), perturbation.begun, perturbation.lead)
         else:
-            self.shaper, self.sensor = StreamFilter(taps), None
+            self.shaper, self.sensor = StreamFilter(np.asarray(taps, dtype=np.float32)), None
             self.ledger = AttackLedger(sps)
 
     def process(self, sensed, frame_tags=()) -> np.ndarray:

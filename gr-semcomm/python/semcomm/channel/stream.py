@@ -56,6 +56,20 @@ class StreamChannelConfig:
             raise ValueError(f"fading_block must be an integer >= 1, got {self.fading_block!r}")
 
 
+class StreamFilter:
+    """Causal FIR filter over a chunked stream: output ``n`` is ``sum_k taps[k] x[n - k]`` (zeros before the
+    stream; complex64 out, computed with the taps' dtype), the same for any chunking."""
+
+    def __init__(self, taps):
+        self.taps = np.asarray(taps)
+        self._history = np.zeros(self.taps.size - 1, dtype=np.complex64)
+
+    def __call__(self, x) -> np.ndarray:
+        padded = np.concatenate([self._history, np.asarray(x, dtype=np.complex64)])
+        self._history = padded[padded.size - self._history.size:]
+        return np.convolve(padded, self.taps, mode="valid").astype(np.complex64)
+
+
 class StreamChannel:
     """Apply the module's model chunk by chunk: :meth:`process` ``(x, delta=None) -> y``."""
 
@@ -70,15 +84,15 @@ class StreamChannel:
         taps = fractional_delay_taps(frac) if frac > 0 else np.ones(1)
         # causal delay filter: total delay = shift + frac + group delay of the centred filter
         lead = FD_HALF_LENGTH - 1 if frac > 0 else 0
-        self._taps = np.concatenate([np.zeros(shift + lead), taps]).astype(np.complex64) if shift + lead else taps
-        self._history = np.zeros(self._taps.size - 1, dtype=np.complex64)
+        taps = np.concatenate([np.zeros(shift + lead), taps]).astype(np.complex64) if shift + lead else taps
+        self._delay_filter = StreamFilter(taps) if taps.size > 1 else None
         self._time = 0            # samples processed so far
         self._gain = 1.0 + 0j     # current fading gain
         self._fading_left = 0     # samples left in the current fading block
 
     def process(self, x, delta=None) -> np.ndarray:
         x = np.asarray(x, dtype=np.complex64)
-        y = self._delay(x)
+        y = self._delay_filter(x) if self._delay_filter else x
         if self.config.cfo:
             t = self._time + np.arange(x.size, dtype=np.float64)
             y = y * np.exp(2j * np.pi * np.mod(self.config.cfo * t, 1.0)).astype(np.complex64)
@@ -90,13 +104,6 @@ class StreamChannel:
             y = y + complex_normal(x.shape, self._n0, self._noise_rng)
         self._time += x.size
         return y.astype(np.complex64)
-
-    def _delay(self, x: np.ndarray) -> np.ndarray:
-        if self._taps.size == 1:
-            return x * self._taps[0]
-        padded = np.concatenate([self._history, x])
-        self._history = padded[padded.size - self._history.size:]
-        return np.convolve(padded, self._taps, mode="valid").astype(np.complex64)
 
     def _fading(self, count: int) -> np.ndarray:
         """Per-sample gains for the next ``count`` samples (blocks continue across chunks)."""

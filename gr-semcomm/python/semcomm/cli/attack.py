@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from ..attacks.threat import ATTACKER_CHANNELS
+from ..channel.attacker_radio import SYNC_MODES
+from ..testbed.attack_sweep import TESTBEDS
 from .arguments import integer, number, output_directory
 from .output import table, write_json
 
@@ -216,13 +218,13 @@ def add_commands(subparsers):
     failure.set_defaults(func=cmd_failure)
     sweeping = sub.add_parser("sweep", help="accuracy vs PSR of one perturbation file, simulated or through the "
                                             "testbed's flowgraphs (one JSON schema)")
-    sweeping.add_argument("--testbed", choices=["sim", "loopback", "zmq"], default="loopback")
+    sweeping.add_argument("--testbed", choices=TESTBEDS, default="loopback")
     sweeping.add_argument("--perturbation", required=True, help="perturbation file (semcomm attack craft)")
     sweeping.add_argument("--psr", type=_psr_range, default="-6:2:1",
                           help="PSR values in dB (default -6:2:1; a value starting with - needs the =)")
     sweeping.add_argument("--snr", type=number(-30, 60), default=10.0, help="Es/N0 in dB (default 10)")
     sweeping.add_argument("--images", type=integer(1), default=1000, help="first test images (default 1000)")
-    sweeping.add_argument("--sync", choices=["oracle", "reactive", "predictive", "unsynced"], default="oracle",
+    sweeping.add_argument("--sync", choices=SYNC_MODES, default="oracle",
                           help="the attacker radio's synchronisation (flowgraphs; default oracle)")
     sweeping.add_argument("--latency", type=integer(0), default=0, help="attacker processing latency, samples")
     sweeping.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (flowgraphs)")

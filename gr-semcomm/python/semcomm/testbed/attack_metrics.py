@@ -15,7 +15,8 @@ from pathlib import Path
 
 
 def received_offset_db(psr_db: float, h_a: complex) -> float:
-    """dB added to the attacker's relative power at the receiver: the PSR and ``20 log10 |h_a|``."""
+    """dB added to the attacker's relative power at the receiver: the PSR and ``20 log10 |h_a|`` (the gain alone
+    may be given: the phase does not change the power)."""
     return float(psr_db) + 20 * math.log10(abs(h_a)) if abs(h_a) > 0 else -math.inf
 
 

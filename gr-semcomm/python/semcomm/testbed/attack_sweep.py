@@ -37,7 +37,7 @@ def simulated_sweep(path: str, psr_values, snr_db: float, images: int, models_di
     from ..attacks.evaluate import sweep
     from ..attacks.perturbation import check_compatible, load
     from ..attacks.replay import FileAttack
-    from ..attacks.universal import _frame_layout
+    from ..attacks.universal import victim_frame_layout
     from ..attacks.victim import Victim
     from ..sim.link import ChainSettings
 
@@ -46,7 +46,7 @@ def simulated_sweep(path: str, psr_values, snr_db: float, images: int, models_di
                                 progress=False)
     scheme = load_schemes(settings)[0]
     victim = Victim(scheme, ChainSettings())
-    check_compatible(perturbation, scheme.info.model_id, _frame_layout(victim, perturbation.layout["frame_symbols"]))
+    check_compatible(perturbation, scheme.info.model_id, victim_frame_layout(victim, perturbation.layout["frame_symbols"]))
     test, labels = test_images(settings, list(scheme.info.classes))
     curve = sweep(victim, FileAttack(perturbation), test, labels, [snr_db], list(psr_values), seed=seed)[snr_db]
     return _sweep_record("sim", "oracle", path, perturbation, snr_db, [point.to_dict() for point in curve])

@@ -28,7 +28,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 from ..config import parse_overrides
@@ -374,8 +373,7 @@ def _with_attack(summary: dict, config: dict, out_dir: Path) -> dict:
         return summary
     attacker = config["attacker"]
     with open(path) as handle:
-        summary["attack"] = attack_section(json.load(handle), attacker["psr_db"],
-                                           attacker["h_a"] * np.exp(1j * attacker["h_a_phase"]))
+        summary["attack"] = attack_section(json.load(handle), attacker["psr_db"], attacker["h_a"])
     return save_summary(summary, out_dir)
 
 
