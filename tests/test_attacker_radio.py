@@ -87,6 +87,24 @@ def test_the_output_does_not_depend_on_the_chunking():
     np.testing.assert_array_equal(whole, chunked)
 
 
+def test_timed_bursts_leave_ahead_of_their_time_and_replay_the_streamed_output():
+    """Predictive sync slower than a frame: each burst is known before the stream reaches it (a radio can send
+    it with a tx_time), and the bursts placed at their indices are the streamed output."""
+    sensed, starts = victim_stream()
+    radio = AttackerRadio(TAPS, SPS, PerturbationPlayer(perturbation_file()), sync="predictive", latency=5000,
+                          timed_bursts=True)
+    out, placed, lead = [], np.zeros(sensed.size, np.complex64), []
+    for i in range(0, sensed.size, 1000):
+        out.append(radio.process(sensed[i:i + 1000]))
+        for first, samples, timed in radio.take_bursts():
+            assert timed
+            lead.append(first - radio.position)
+            samples = samples[:max(0, sensed.size - first)]
+            placed[first:first + samples.size] = samples
+    assert len(lead) >= FRAMES - 6 and min(lead) > 0  # every burst ahead of the stream
+    np.testing.assert_array_equal(placed, np.concatenate(out))
+
+
 def test_a_jammer_is_shaped_with_the_link_pulse_and_attacks_every_frame():
     sensed, starts = victim_stream(frames=5)
     radio = AttackerRadio(TAPS, SPS, jammer=StreamJammer("gaussian", seed=3))

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("gnuradio.gr", reason="GNU Radio (gnuradio.gr) cannot be imported")
 
 import pmt  # noqa: E402
-from gnuradio import blocks, gr  # noqa: E402
+from gnuradio import blocks, gr, pdu  # noqa: E402
 from gnuradio.semcomm import attacker, channel_emulator  # noqa: E402
 
 from semcomm.attacks.perturbation import save  # noqa: E402
@@ -82,3 +82,37 @@ def test_a_file_made_for_another_victim_is_refused(tmp_path):
         attacker("perturbation", perturbation=str(path), model_id=MODEL_ID, num_bits=200, modulation="qpsk")
     with pytest.raises(ValueError, match="no perturbation file"):
         attacker("perturbation", perturbation=str(tmp_path / "missing.perturbation.npz"), model_id=MODEL_ID)
+
+
+def test_timed_bursts_carry_the_uhd_time_of_the_sample_they_aim_at(tmp_path):
+    """Predictive sync slower than a frame on a 'radio' whose first sensed sample UHD stamped rx_time = 1000.25 s:
+    each burst leaves on the bursts port with tx_time = rx_time + index / rate (ahead of time: the core test), and PDU to
+    Tagged Stream makes it a tagged burst (packet_len, tx_time) of the samples the stream output has there."""
+    transmitted, starts = victim_stream(frames=30, snr_db=np.inf)
+    path = save(perturbation_file(), tmp_path / "victim")
+    rx_time = gr.tag_t()
+    rx_time.offset, rx_time.key = 0, pmt.intern("rx_time")
+    rx_time.value = pmt.make_tuple(pmt.from_uint64(1000), pmt.from_double(0.25))
+    top = gr.top_block()
+    source = blocks.vector_source_c(transmitted.tolist(), False, 1, [rx_time])
+    block = attacker("perturbation", perturbation=str(path), sync="predictive", latency=5000, model_id=MODEL_ID,
+                     num_bits=200, sps=SPS, timed_bursts=True, samp_rate=2e6)
+    stream, to_stream, bursts = blocks.vector_sink_c(), pdu.pdu_to_tagged_stream(gr.types.complex_t, "packet_len"), \
+        blocks.vector_sink_c()
+    top.connect(source, block, stream)
+    top.msg_connect(block, "bursts", to_stream, "pdus")
+    top.connect(to_stream, bursts)
+    top.run()
+    waveform, sent = np.array(stream.data(), np.complex64), np.array(bursts.data(), np.complex64)
+    times = {tag.offset: pmt.to_uint64(pmt.tuple_ref(tag.value, 0)) + pmt.to_double(pmt.tuple_ref(tag.value, 1))
+             for tag in bursts.tags() if pmt.symbol_to_string(tag.key) == "tx_time"}
+    firsts = {tag.offset: pmt.to_uint64(tag.value) for tag in bursts.tags()
+              if pmt.symbol_to_string(tag.key) == "stream_index"}
+    lengths = {tag.offset: pmt.to_long(tag.value) for tag in bursts.tags()
+               if pmt.symbol_to_string(tag.key) == "packet_len"}
+    assert len(times) == len(firsts) == len(lengths) >= 30 - 6 and set(times) == set(firsts) == set(lengths)
+    for offset, first in firsts.items():
+        assert times[offset] == pytest.approx(1000.25 + first / 2e6, abs=1e-9)
+        whole = min(lengths[offset], waveform.size - first)
+        np.testing.assert_array_equal(sent[offset:offset + whole], waveform[first:first + whole])
+    assert block.radio.summary()["late"] == 0

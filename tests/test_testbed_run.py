@@ -108,6 +108,39 @@ def test_zmq_processes_with_the_semantic_attacker_sensing_the_air(tmp_path):
     assert summary["ended"] == "completed" and summary["images"] == 8
     assert summary["attack"]["detections"] == 8 and summary["attack"]["bursts"] == 8
     assert summary["payload_crc_failures"] > 4  # the perturbation reached the receiver over ZMQ
+    assert summary["attack"]["link"]["used_samples"] > 0 and summary["attack"]["link"]["malformed"] == 0
+
+
+def test_a_zmq_attacker_that_dies_mid_run_does_not_stop_the_link(tmp_path):
+    """The attacker process is killed after the first frames: the channel goes on without it after one wait,
+    every image still reaches the receiver, and the summary says the attacker died."""
+    import signal
+    import subprocess
+    import threading
+
+    settings = {"endpoints.tx_out": "tcp://127.0.0.1:55661", "endpoints.attacker_out": "tcp://127.0.0.1:55662",
+                "endpoints.channel_out": "tcp://127.0.0.1:55663", "endpoints.sense_out": "tcp://127.0.0.1:55664",
+                "data.num_images": 16, "data.images_per_s": 4, "attacker.enabled": "true", "attacker.psr_db": 0,
+                "attacker.link_wait_ms": 300}
+
+    def kill_the_attacker():
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "tx.ready").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.5)  # a few frames attacked
+        found = subprocess.run(["pgrep", "-f", f"run attacker .*{tmp_path}"], capture_output=True, text=True)
+        for pid in found.stdout.split():
+            os.kill(int(pid), signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_the_attacker)
+    killer.start()
+    summary = run_zmq(LOOPBACK, [f"{k}={v}" for k, v in settings.items()], tmp_path, timeout_s=300)
+    killer.join()
+    assert summary["ended"] == "completed" and summary["images"] == 16
+    assert summary["frames_detected"] + summary["frames_missed"] == 16 and summary["frames_detected"] >= 14
+    attack = summary["attack"]
+    assert "killed" in attack["attacker_exit"] or "signal" in attack["attacker_exit"]
+    assert attack["link"]["outages"] >= 1 and attack["link"]["used_samples"] > 0
 
 
 def test_b210_graph_fails_clearly_without_a_radio(tmp_path):

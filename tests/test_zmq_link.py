@@ -1,5 +1,7 @@
 """The ZMQ IQ link helpers without GNU Radio, on real sockets on 127.0.0.1: the reader drops and counts a
 malformed message and goes on; the endpoint check refuses an endpoint another socket holds."""
+import time
+
 import numpy as np
 import pytest
 
@@ -15,7 +17,15 @@ ENDPOINTS = {"tx_out": "tcp://127.0.0.1:55631", "attacker_out": "tcp://127.0.0.1
 def push():
     """A PUSH socket bound where the reader connects (as the channel's ZMQ sink binds channel_out)."""
     socket = zmq.Context.instance().socket(zmq.PUSH)
-    socket.bind(ENDPOINTS["channel_out"])
+    deadline = time.monotonic() + 5
+    while True:  # a socket closed a moment ago (the previous test's) releases the port asynchronously
+        try:
+            socket.bind(ENDPOINTS["channel_out"])
+            break
+        except zmq.ZMQError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
     yield socket
     socket.close(linger=0)
 

@@ -62,7 +62,8 @@ CHANNEL_BLOCKS = {
     "chan": ("semcomm_channel_emulator", dict(
         snr_db="snr_db", sps="sps", cfo="cfo / sps", timing_offset="timing_offset", fading="fading",
         k_factor_db="k_factor_db", fading_block="fading_block", attacker_input="True", psr_db="psr_db if attack else float('-inf')",
-        h_a="h_a_gain * numpy.exp(1j * h_a_phase)", seed="channel_seed")),
+        h_a="h_a_gain * numpy.exp(1j * h_a_phase)", h_a_fading="h_a_fading", h_a_k_factor_db="h_a_k_factor_db",
+        h_a_cfo="h_a_cfo / sps", h_a_delay="h_a_delay", seed="channel_seed")),
 }
 SENSE_BLOCKS = {  # what the attacker's antenna receives: the transmitter through its own channel
     "sense": ("semcomm_channel_emulator", dict(
@@ -98,6 +99,16 @@ def _zmq_in(address: str):
     return ("semcomm_zmq_iq_source", dict(address=address, timeout="100", hwm="-1"))
 
 
+def _timed_out(address: str):
+    """semcomm's timed ZMQ PUSH sink: binds ``address``; sample indices travel; never blocks."""
+    return ("semcomm_zmq_timed_sink", dict(address=address, hwm="-1"))
+
+
+def _timed_in(address: str):
+    """semcomm's timed ZMQ PULL source: connects to ``address``; tags where the sample index jumps."""
+    return ("semcomm_zmq_timed_source", dict(address=address, timeout="100", hwm="-1"))
+
+
 def _uhd(kind: str):
     params = dict(type="fc32", dev_args="usrp_args", samp_rate="sample_rate", center_freq0="center_freq",
                   gain0="tx_gain" if kind == "sink" else "rx_gain",
@@ -121,14 +132,25 @@ def graphs() -> dict:
               + STREAM_ACK_MESSAGES, TX_STREAMS + STREAM_ACK_STREAMS + [("shaper", "0", "out", "0")])
     rx_zmq = ({"channel_in": _zmq_in("channel_out"), **RX_BLOCKS}, RX_MESSAGES,
               RX_STREAMS + [("channel_in", "0", "matched", "0")])
-    channel = ({"tx_in": _zmq_in("tx_out"), "attacker_in": _zmq_in("attacker_out"),
-                **CHANNEL_BLOCKS, **SENSE_BLOCKS, "out": _zmq_out("channel_out"), "sense_push": _zmq_out("sense_out")}, [],
-               [("tx_in", "0", "chan", "0"), ("attacker_in", "0", "chan", "1"), ("chan", "0", "out", "0"),
-                ("tx_in", "0", "sense", "0"), ("sense", "0", "sense_push", "0")])
-    attacker = ({"sense_in": _zmq_in("sense_out"), **ATTACKER_BLOCKS, "out": _zmq_out("attacker_out")}, [],
+    # the attacker's links carry sample indices: its waveform lands where it was aimed, whenever it arrives, and
+    # a dead, slow or restarted attacker never stops the channel (the aligned source waits link_wait_ms at most)
+    attacker_in = ("semcomm_zmq_aligned_source", dict(address="attacker_out", wait="link_wait_ms", hwm="-1"))
+    channel = ({"tx_in": _zmq_in("tx_out"), "attacker_in": attacker_in,
+                **CHANNEL_BLOCKS, **SENSE_BLOCKS, "out": _zmq_out("channel_out"), "sense_push": _timed_out("sense_out")},
+               [], [("tx_in", "0", "chan", "0"), ("tx_in", "0", "attacker_in", "0"), ("attacker_in", "0", "chan", "1"),
+                    ("chan", "0", "out", "0"), ("tx_in", "0", "sense", "0"), ("sense", "0", "sense_push", "0")])
+    attacker = ({"sense_in": _timed_in("sense_out"), **ATTACKER_BLOCKS, "out": _timed_out("attacker_out")}, [],
                 [("sense_in", "0", "attacker_radio", "0"), ("attacker_radio", "0", "out", "0")])
-    attacker_b210 = ({"src": _uhd("source"), **ATTACKER_BLOCKS, **scale, "out": _uhd("sink")}, [],
-                     [("src", "0", "attacker_radio", "0"), ("attacker_radio", "0", "scale", "0"), ("scale", "0", "out", "0")])
+    # on a radio the attacker transmits bursts: each perturbation burst with the tx_time of the sensed sample it
+    # aims at (UHD's rx_time + its index), sent as soon as scheduled; tx_sob/tx_eob from the USRP sink's burst mode
+    timed_attacker = {name: (block_id, {**params, "timed_bursts": "True", "samp_rate": "sample_rate"})
+                      for name, (block_id, params) in ATTACKER_BLOCKS.items()}
+    burst_sink = ("uhd_usrp_sink", {**_uhd("sink")[1], "len_tag_name": "'packet_len'"})
+    attacker_b210 = ({"src": _uhd("source"), **timed_attacker, "waveform": ("blocks_null_sink", dict(type="complex")),
+                      "to_stream": ("pdu_pdu_to_tagged_stream", dict(type="complex", tag="packet_len")), **scale,
+                      "out": burst_sink}, [("attacker_radio", "bursts", "to_stream", "pdus")],
+                     [("src", "0", "attacker_radio", "0"), ("attacker_radio", "0", "waveform", "0"),
+                      ("to_stream", "0", "scale", "0"), ("scale", "0", "out", "0")])
     tx_b210 = ({**TX_BLOCKS, **tx_log, **STREAM_ACKS, **scale, "out": _uhd("sink")}, TX_MESSAGES + tx_log_msg
                + STREAM_ACK_MESSAGES, TX_STREAMS + STREAM_ACK_STREAMS + [("shaper", "0", "scale", "0"),
                                                                         ("scale", "0", "out", "0")])
@@ -140,13 +162,15 @@ def graphs() -> dict:
                "tx_log_path JSON-lines file for the receiver's metrics.", *tx_zmq),
         "rx": ("Semantic link receiver (ZMQ)", "Receiver; IQ in from ZMQ PULL channel_out; metrics joined with the "
                "transmitter's tx_log_path.", *rx_zmq),
-        "channel": ("Channel emulator (ZMQ)", "ZMQ PULL tx_out (+ attacker_out) -> channel emulator -> ZMQ PUSH "
-                    "channel_out.", *channel),
-        "attacker": ("Attacker (ZMQ)", "Senses the transmitter on ZMQ PULL sense_out (the channel's sensing "
-                     "output), plays a perturbation file (oracle/reactive/predictive/unsynced) or jams, unit power "
-                     "over its span, on ZMQ PUSH attacker_out (the channel applies PSR and h_a).", *attacker),
+        "channel": ("Channel emulator (ZMQ)", "ZMQ PULL tx_out (+ the attacker's timed attacker_out, aligned "
+                    "to the transmitter's samples) -> channel emulator -> ZMQ PUSH channel_out; what the attacker's "
+                    "antenna receives on the timed ZMQ PUSH sense_out.", *channel),
+        "attacker": ("Attacker (ZMQ)", "Senses the transmitter on the timed ZMQ PULL sense_out (the channel's "
+                     "sensing output), plays a perturbation file (oracle/reactive/predictive/unsynced) or jams, unit power "
+                     "over its span, on the timed ZMQ PUSH attacker_out (the channel applies PSR and h_a).", *attacker),
         "attacker_b210": ("Attacker (USRP B210)", "The ZMQ attacker with a UHD source (sensing) and a UHD sink "
-                          "(injection) instead of the ZMQ endpoints.", *attacker_b210),
+                          "(injection) instead of the ZMQ endpoints; a perturbation leaves as timed bursts (tx_time "
+                          "from the source's rx_time, tx_sob/tx_eob from the sink's burst mode).", *attacker_b210),
         "tx_b210": ("Semantic link transmitter (USRP B210)", "The ZMQ transmitter with a UHD sink instead of the "
                     "ZMQ endpoint.", *tx_b210),
         "rx_b210": ("Semantic link receiver (USRP B210)", "The ZMQ receiver with a UHD source instead of the ZMQ "

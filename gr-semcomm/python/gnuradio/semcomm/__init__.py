@@ -6,7 +6,8 @@ Transmitter: :class:`image_source` -> :class:`semantic_encoder` -> :class:`index
 :class:`framer` -> :class:`ldpc_encoder` -> :class:`qam_mapper` -> (PDU to tagged stream, RRC);
 :class:`frame_acks` acknowledges the frames on the sample stream to the source's in-flight window.
 Channel: :class:`channel_emulator` (+ :class:`attacker`: sensing, sync, semantic noise or jamming).
-ZMQ links: :class:`zmq_iq_source` (IQ in; malformed messages counted and dropped).
+ZMQ links: :class:`zmq_iq_source` (IQ in; malformed messages counted and dropped); the attacker's timed
+links :class:`zmq_timed_sink`, :class:`zmq_timed_source`, :class:`zmq_aligned_source` (sample indices travel).
 Receiver: (matched filter) -> :class:`frame_sync` -> :class:`soft_demapper` -> :class:`ldpc_decoder`
 -> :class:`deframer` -> :class:`bits_to_index` -> :class:`semantic_decoder` -> :class:`metrics_sink`, or
 :class:`frame_receiver` (the same receiver stages in one block, as the testbed flowgraphs use them).
@@ -30,6 +31,7 @@ from .metrics_sink import metrics_sink, tx_log_sink
 from .modem_blocks import deframer, framer, ldpc_decoder, ldpc_encoder, qam_mapper, soft_demapper
 from .semantic import semantic_decoder, semantic_encoder
 from .zmq_source import zmq_iq_source
+from .zmq_timed import zmq_aligned_source, zmq_timed_sink, zmq_timed_source
 
 
 def model_link(prefix: str) -> SimpleNamespace:
@@ -46,5 +48,6 @@ def model_link(prefix: str) -> SimpleNamespace:
 __all__ = ["image_source", "frame_acks", "semantic_encoder", "index_to_bits", "framer", "ldpc_encoder",
            "qam_mapper", "channel_emulator", "attacker", "frame_sync", "frame_receiver", "soft_demapper",
            "ldpc_decoder", "deframer",
-           "bits_to_index", "semantic_decoder", "metrics_sink", "tx_log_sink", "zmq_iq_source", "rrc_taps",
+           "bits_to_index", "semantic_decoder", "metrics_sink", "tx_log_sink", "zmq_iq_source", "zmq_timed_sink", "zmq_timed_source",
+           "zmq_aligned_source", "rrc_taps",
            "model_link"]

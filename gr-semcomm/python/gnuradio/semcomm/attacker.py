@@ -5,8 +5,19 @@ One complex input, the sensed stream (what the attacker's antenna receives; in s
 transmitter's ``seq`` / ``packet_len`` tags on each frame's first sample, which the ``oracle`` mode and the
 per-frame ledger use) and one complex output of the same length: the attacker's waveform at unit power over
 its span, which the channel emulator scales to the PSR and passes through ``H_a``.
+
+With ``timed_bursts`` (a perturbation file on a radio) each burst also leaves on the message port ``bursts`` as
+soon as it is scheduled — ahead of its time in ``predictive`` sync — as a PDU of its samples with metadata
+``stream_index`` (its first sample's index in the sensed stream) and, once the input has carried UHD's
+``rx_time`` tag, ``tx_time`` (UHD's ``(full seconds, fractional seconds)``: the time that sensed sample was
+received, ``rx_time + (index - tagged index) / samp_rate``); a jammer's output leaves chunk by chunk without
+``tx_time`` (sent at once: it is made as the air is sensed). PDU to Tagged Stream turns the metadata into tags
+on the burst's first sample and a USRP sink in burst mode (its length tag) sends it with ``tx_sob`` /
+``tx_eob`` at that time. The stream output then still carries the same waveform at its indices.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pmt
@@ -21,6 +32,7 @@ from semcomm.phy.pulse import rrc_taps
 from .pdus import KEYS
 
 PACKET_LEN = pmt.intern("packet_len")
+RX_TIME, TX_TIME, STREAM_INDEX = pmt.intern("rx_time"), pmt.intern("tx_time"), pmt.intern("stream_index")
 
 
 class attacker(gr.sync_block):
@@ -29,14 +41,17 @@ class attacker(gr.sync_block):
     :class:`StreamJammer`); for a perturbation ``perturbation`` (the file), ``sync`` (``oracle`` | ``reactive`` |
     ``predictive`` | ``unsynced``), ``latency`` (samples), ``learn_frames``, and the link it is refused for
     unless it matches: ``model_id`` (hex), ``modulation``, ``code``, ``num_bits`` (index bits per frame);
-    ``sps``, ``rolloff``, ``rrc_span``: the link's pulse; ``threshold``: preamble detection threshold; ``seed``.
+    ``sps``, ``rolloff``, ``rrc_span``: the link's pulse; ``threshold``: preamble detection threshold; ``seed``;
+    ``timed_bursts`` and ``samp_rate`` (Hz): timed bursts on the ``bursts`` port (module doc).
     Attributes: ``radio`` (the core), ``records`` (per true frame; see :meth:`AttackerRadio.summary`)."""
 
     def __init__(self, kind="gaussian", mode="free_running", perturbation="", sync="reactive", latency=0,
                  learn_frames=4, tone_freq=0.1, sense_window=64, sense_threshold=0.125, model_id="",
                  modulation="16qam", code="wifi1944_r12", num_bits=0, sps=4, rolloff=0.35, rrc_span=8,
-                 threshold=0.5, seed=0):
+                 threshold=0.5, seed=0, timed_bursts=False, samp_rate=1e6):
         gr.sync_block.__init__(self, name="semcomm_attacker", in_sig=[np.complex64], out_sig=[np.complex64])
+        self.message_port_register_out(pmt.intern("bursts"))
+        self.samp_rate, self._clock = float(samp_rate), None  # (input index, full s, fractional s) of the last rx_time
         taps = rrc_taps(int(sps), float(rolloff), int(rrc_span))
         if kind == "perturbation":
             if not perturbation:
@@ -44,11 +59,13 @@ class attacker(gr.sync_block):
             layout = link_layout(modulation, code, -(-int(num_bits) // 8))
             player = PerturbationPlayer(load(perturbation), model_id or None, layout, int(sps))
             self.radio = AttackerRadio(taps, sps, perturbation=player, sync=sync, latency=int(latency),
-                                       learn_frames=int(learn_frames), threshold=threshold, seed=int(seed))
+                                       learn_frames=int(learn_frames), threshold=threshold, seed=int(seed),
+                                       timed_bursts=bool(timed_bursts))
         else:
             jammer = StreamJammer(kind, mode, tone_freq=tone_freq, seed=seed, sense_window=sense_window,
                                   sense_threshold=sense_threshold)
-            self.radio = AttackerRadio(taps, sps, jammer=jammer)
+            self.radio = AttackerRadio(taps, sps, jammer=jammer, timed_bursts=bool(timed_bursts))
+        self.timed_bursts = bool(timed_bursts)
 
     @property
     def records(self) -> list[dict]:
@@ -60,5 +77,22 @@ class attacker(gr.sync_block):
         lengths = {tag.offset: pmt.to_long(tag.value) for tag in self.get_tags_in_range(0, start, end, PACKET_LEN)}
         frames = [(tag.offset, lengths.get(tag.offset, 0) * self.radio.sps, pmt.to_long(tag.value))
                   for tag in self.get_tags_in_range(0, start, end, KEYS["seq"])]
+        for tag in self.get_tags_in_range(0, start, end, RX_TIME):
+            self._clock = (tag.offset, pmt.to_uint64(pmt.tuple_ref(tag.value, 0)),
+                           pmt.to_double(pmt.tuple_ref(tag.value, 1)))
         output_items[0][:] = self.radio.process(input_items[0], sorted(frames))
+        if self.timed_bursts:
+            for first, samples, timed in self.radio.take_bursts():
+                self.message_port_pub(pmt.intern("bursts"), pmt.cons(self._burst_metadata(first, timed),
+                                                                     pmt.init_c32vector(len(samples), samples)))
         return len(output_items[0])
+
+    def _burst_metadata(self, first: int, timed: bool):
+        metadata = pmt.dict_add(pmt.make_dict(), STREAM_INDEX, pmt.from_uint64(int(first)))
+        if timed and self._clock is not None:
+            offset, full, fractional = self._clock  # whole seconds apart: a double keeps the fraction exact enough
+            fractional += (first - offset) / self.samp_rate
+            carry = math.floor(fractional)
+            metadata = pmt.dict_add(metadata, TX_TIME, pmt.make_tuple(pmt.from_uint64(full + carry),
+                                                                      pmt.from_double(fractional - carry)))
+        return metadata

@@ -201,11 +201,12 @@ class AttackerRadio:
 
     Either ``perturbation`` (a :class:`.perturbation_player.PerturbationPlayer`) in a ``sync`` mode, or ``jammer``
     (a :class:`.jammer.StreamJammer`, shaped with ``taps``). ``taps``: the link's RRC (the sensor's matched
-    filter); ``threshold``: the sensor's detection threshold."""
+    filter); ``threshold``: the sensor's detection threshold; ``timed_bursts``: also collect each burst when it
+    is scheduled, for a radio that transmits it ahead of time at its sample index (:meth:`take_bursts`)."""
 
     def __init__(self, taps, sps: int, perturbation: PerturbationPlayer | None = None, sync: str = "reactive",
                  latency: int = 0, learn_frames: int = 4, jammer: StreamJammer | None = None,
-                 threshold: float = 0.5, seed: int = 0):
+                 threshold: float = 0.5, seed: int = 0, timed_bursts: bool = False):
         if (perturbation is None) == (jammer is None):
             raise ValueError("an attacker plays either a perturbation file or a jammer")
         self.sps, self.player, self.jammer, self.position = int(sps), perturbation, jammer, 0
@@ -215,9 +216,11 @@ class AttackerRadio:
             self.sensor = FrameSensor(taps, sps, threshold, int(layout["frame_symbols"]) * self.sps) \
                 if sync in ("reactive", "predictive") else None
             self.ledger = AttackLedger(sps, _span_window(perturbation), perturbation.begun, perturbation.lead)
+            perturbation.outbox = [] if timed_bursts else None
         else:
             self.shaper, self.sensor = StreamFilter(np.asarray(taps, dtype=np.float32)), None
             self.ledger = AttackLedger(sps)
+            self._jammed: list | None = [] if timed_bursts else None
 
     def process(self, sensed, frame_tags=()) -> np.ndarray:
         """Output for the sensed chunk ``sensed`` (complex ``[n]``); ``frame_tags``: ``(start, length in samples,
@@ -229,6 +232,8 @@ class AttackerRadio:
                 self.scheduler.on_tag(start)
         if self.player is None:
             out = self.shaper(self.jammer.process(sensed))
+            if self._jammed is not None:
+                self._jammed.append((self.position, out))
         else:
             for detection in self.sensor.push(sensed) if self.sensor else ():
                 self.scheduler.on_detection(detection)
@@ -237,6 +242,16 @@ class AttackerRadio:
         self.ledger.observe(out, self.position)
         self.position += sensed.size
         return out
+
+    def take_bursts(self) -> list[tuple[int, np.ndarray, bool]]:
+        """What to transmit since the last call (``timed_bursts``), ``(first sample index, samples, timed)`` each:
+        a perturbation's bursts as they are scheduled (ahead of their time in ``predictive`` sync), to be sent at
+        their index (``timed``); a jammer's output chunk by chunk, to be sent at once (its time has passed)."""
+        if self.player is None:
+            chunks, self._jammed = self._jammed, []
+            return [(first, samples, False) for first, samples in chunks]
+        bursts, self.player.outbox = self.player.outbox, []
+        return [(first, samples, True) for first, samples in bursts]
 
     def summary(self) -> dict:
         """The ledger's summary and the attacker's own counters (detections, bursts, late, missed)."""

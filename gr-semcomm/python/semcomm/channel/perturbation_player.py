@@ -17,8 +17,10 @@ The attacker may only be able to transmit from some sample ``earliest`` on (a re
 frame from its preamble, then needs its processing latency): the burst is then played from ``earliest`` (zeros
 before). A burst whose energy begins (``lead`` samples after the start: the payload of a payload-span file)
 before ``earliest`` is played in part and counted in ``late``; one with nothing left to play is dropped and
-counted in ``missed``. Bursts never overlap: a start that falls before the end of the burst being played is
-dropped and counted in ``overlapped``. ``played`` counts bursts begun; :attr:`begun` lists them.
+counted in ``missed``. Bursts never overlap: a start that falls before the end of the last burst accepted is
+dropped and counted in ``overlapped``. ``played`` counts bursts accepted; :attr:`begun` lists them. Everything
+about a burst is decided when it is scheduled, so a radio that transmits timed bursts can send it at once
+(:meth:`schedule` returns it) while :meth:`process` plays the same samples at their indices.
 """
 from __future__ import annotations
 
@@ -47,15 +49,19 @@ class PerturbationPlayer:
         self.lead = _first_active_sample(self.bursts)       #: samples before any burst's energy begins
         self.position = 0                                   #: absolute index of the next output sample
         self.played = self.late = self.missed = self.overlapped = 0
-        self.begun: list[tuple[int, int]] = []              #: (start, earliest) of each burst begun
-        self._queue: deque[tuple[int, int]] = deque()       # (start, earliest) scheduled, not begun
-        self._current: tuple[int, int, np.ndarray] | None = None  # (start, earliest, burst) being played
+        self.begun: list[tuple[int, int]] = []              #: (start, earliest) of each burst accepted
+        self.outbox: list | None = None                     #: when a list: what :meth:`schedule` returns, collected
+        self._queue: deque[tuple[int, int, np.ndarray]] = deque()  # (start, earliest, burst) not yet played out
         self._last_start = -np.inf
-        self._busy_until = 0  # first sample after the last burst begun
+        self._busy_until = 0  # first sample after the last burst accepted
 
-    def schedule(self, start: int, earliest: int | None = None) -> None:
+    def schedule(self, start: int, earliest: int | None = None) -> tuple[int, np.ndarray] | None:
         """A victim frame starts at absolute sample ``start`` (starts must not decrease); the attacker can
-        transmit from sample ``earliest`` on (default: ``start``; never before the next output sample)."""
+        transmit from sample ``earliest`` on (default: ``start``; never before the next output sample).
+
+        Returns what will be played for it, ``(first sample index, samples)``, or None (missed or overlapped):
+        a radio that transmits timed bursts sends exactly this, ahead of time (also appended to :attr:`outbox`
+        when it is a list)."""
         start = int(start)
         if start < self._last_start:
             raise ValueError(f"frame starts must not decrease: {start} after {self._last_start}")
@@ -63,41 +69,37 @@ class PerturbationPlayer:
         earliest = max(self.position, start if earliest is None else int(earliest))
         if earliest >= start + self.bursts.shape[1]:
             self.missed += 1
-            return
+            return None
+        if start < self._busy_until:
+            self.overlapped += 1
+            return None
         if earliest > start + self.lead:
             self.late += 1
-        self._queue.append((start, earliest))
+        burst = self.bursts[self.played % len(self.bursts)]
+        self._busy_until = start + len(burst)
+        self._queue.append((start, earliest, burst))
+        self.begun.append((start, earliest))
+        self.played += 1
+        first = max(start, earliest)
+        played = (first, burst[first - start:])
+        if self.outbox is not None:
+            self.outbox.append(played)
+        return played
 
     def process(self, n: int) -> np.ndarray:
         """The next ``n`` output samples, complex64."""
         out = np.zeros(int(n), dtype=np.complex64)
         end = self.position + len(out)
-        while True:
-            self._begin_due(end)
-            if self._current is None:
-                break
-            start, earliest, burst = self._current
+        while self._queue and self._queue[0][0] < end:
+            start, earliest, burst = self._queue[0]
             lo, hi = max(start, earliest, self.position), min(start + len(burst), end)
             if hi > lo:
                 out[lo - self.position:hi - self.position] = burst[lo - start:hi - start]
             if start + len(burst) > end:
                 break
-            self._current = None
+            self._queue.popleft()
         self.position = end
         return out
-
-    def _begin_due(self, end: int) -> None:
-        """When no burst is playing, start the next queued one that begins before ``end``; queued starts
-        inside the last burst are dropped (``overlapped``)."""
-        while self._current is None and self._queue and self._queue[0][0] < end:
-            start, earliest = self._queue.popleft()
-            if start < self._busy_until:
-                self.overlapped += 1
-                continue
-            burst = self.bursts[self.played % len(self.bursts)]
-            self._current, self._busy_until = (start, earliest, burst), start + len(burst)
-            self.begun.append((start, earliest))
-            self.played += 1
 
 
 def _normalised_bursts(perturbation: Perturbation) -> np.ndarray:

@@ -3,7 +3,8 @@ stream that arrives in chunks of any size, with identical output for any chunkin
 
 Model, per sample ``t`` of the stream (``sps`` samples per symbol)::
 
-    y[t] = h_t[t] * x(t - d) * exp(j 2 pi f t) + sqrt(PSR * Es / sps) * h_a * delta[t] + n[t]
+    y[t] = h_t[t] * x(t - d) * exp(j 2 pi f t)
+           + sqrt(PSR * Es / sps) * h_a * g_t[t] * delta(t - d_a) * exp(j 2 pi f_a t) + n[t]
 
 * ``x``: the pulse-shaped transmitter stream, unit-energy symbols (:mod:`semcomm.phy.pulse`), so its
   power is ``Es / sps`` per sample while a frame is on the air (``Es = 1``).
@@ -15,7 +16,10 @@ Model, per sample ``t`` of the stream (``sps`` samples per symbol)::
   ``fading_block`` samples, ``E|h|^2 = 1``.
 * ``delta``: the attacker's waveform (unit power, e.g. :class:`.jammer.StreamJammer`), scaled to the
   perturbation-to-signal ratio ``psr_db`` relative to the nominal transmitter power ``Es / sps``
-  and passed through the attacker's static channel ``h_a`` (complex gain).
+  and passed through the attacker's own channel ``H_a``: static gain ``h_a`` (complex), block fading ``g_t``
+  (``h_a_fading``, ``E|g|^2 = 1``, its own draws), carrier offset ``f_a`` (``h_a_cfo``, cycles per sample:
+  the attacker's oscillator against the receiver's, besides the transmitter's ``f``) and timing error ``d_a``
+  (``h_a_delay`` samples, fractional: where the attacker's waveform lands against where it aimed).
 """
 from __future__ import annotations
 
@@ -41,17 +45,24 @@ class StreamChannelConfig:
     fading_block: int = 4096      #: samples per fading gain
     psr_db: float = float("-inf")  #: attacker power relative to Es / sps, dB (-inf: no attack)
     h_a: complex = 1.0            #: attacker channel gain
+    h_a_fading: str = "none"      #: attacker channel block fading (its own draws, same fading_block)
+    h_a_k_factor_db: float = 0.0  #: its Rician K-factor
+    h_a_cfo: float = 0.0          #: attacker carrier offset, cycles per sample
+    h_a_delay: float = 0.0        #: attacker timing error, samples, >= 0
     seed: int = 0
 
     def __post_init__(self):
-        if self.fading not in FADING:
-            raise ValueError(f"fading must be one of {', '.join(FADING)}, got {self.fading!r}")
+        for name in ("fading", "h_a_fading"):
+            if getattr(self, name) not in FADING:
+                raise ValueError(f"{name} must be one of {', '.join(FADING)}, got {getattr(self, name)!r}")
         if int(self.sps) != self.sps or self.sps < 1:
             raise ValueError(f"sps must be an integer >= 1, got {self.sps!r}")
-        if not abs(self.cfo) <= 0.5:
-            raise ValueError(f"cfo must be in [-0.5, 0.5] cycles/sample, got {self.cfo!r}")
-        if not 0.0 <= self.timing_offset < 1e6:
-            raise ValueError(f"timing_offset must be >= 0 samples, got {self.timing_offset!r}")
+        for name in ("cfo", "h_a_cfo"):
+            if not abs(getattr(self, name)) <= 0.5:
+                raise ValueError(f"{name} must be in [-0.5, 0.5] cycles/sample, got {getattr(self, name)!r}")
+        for name in ("timing_offset", "h_a_delay"):
+            if not 0.0 <= getattr(self, name) < 1e6:
+                raise ValueError(f"{name} must be >= 0 samples, got {getattr(self, name)!r}")
         if int(self.fading_block) != self.fading_block or self.fading_block < 1:
             raise ValueError(f"fading_block must be an integer >= 1, got {self.fading_block!r}")
 
@@ -70,52 +81,76 @@ class StreamFilter:
         return np.convolve(padded, self.taps, mode="valid").astype(np.complex64)
 
 
-class StreamChannel:
-    """Apply the module's model chunk by chunk: :meth:`process` ``(x, delta=None) -> y``."""
+class PathImpairments:
+    """One propagation path over a chunked stream: delay ``d`` (fractional), carrier offset ``f`` (cycles per
+    sample) and block fading, ``y[t] = h[t] x(t - d) exp(j 2 pi f t)``; the same output for any chunking."""
 
-    def __init__(self, config: StreamChannelConfig):
-        self.config = config
-        noise_seed, fading_seed = np.random.SeedSequence(config.seed).spawn(2)
-        self._noise_rng, self._fading_rng = np.random.default_rng(noise_seed), np.random.default_rng(fading_seed)
-        self._n0 = float(noise_variance(config.snr_db))
-        self._attack_scale = 0.0 if np.isneginf(config.psr_db) else float(np.sqrt(10 ** (config.psr_db / 10) / config.sps))
-        shift = int(np.floor(config.timing_offset))
-        frac = config.timing_offset - shift
-        taps = fractional_delay_taps(frac) if frac > 0 else np.ones(1)
-        # causal delay filter: total delay = shift + frac + group delay of the centred filter
-        lead = FD_HALF_LENGTH - 1 if frac > 0 else 0
-        taps = np.concatenate([np.zeros(shift + lead), taps]).astype(np.complex64) if shift + lead else taps
-        self._delay_filter = StreamFilter(taps) if taps.size > 1 else None
+    def __init__(self, cfo: float, delay: float, fading: str, k_factor_db: float, fading_block: int, rng):
+        self.cfo, self.fading, self.k_factor_db, self.fading_block, self._rng = cfo, fading, k_factor_db, \
+            fading_block, rng
+        self._delay_filter = _delay_filter(delay)
         self._time = 0            # samples processed so far
         self._gain = 1.0 + 0j     # current fading gain
         self._fading_left = 0     # samples left in the current fading block
 
-    def process(self, x, delta=None) -> np.ndarray:
-        x = np.asarray(x, dtype=np.complex64)
+    def __call__(self, x: np.ndarray) -> np.ndarray:
         y = self._delay_filter(x) if self._delay_filter else x
-        if self.config.cfo:
+        if self.cfo:
             t = self._time + np.arange(x.size, dtype=np.float64)
-            y = y * np.exp(2j * np.pi * np.mod(self.config.cfo * t, 1.0)).astype(np.complex64)
-        if self.config.fading != "none":
-            y = y * self._fading(x.size)
-        if delta is not None and self._attack_scale:
-            y = y + (self._attack_scale * complex(self.config.h_a)) * np.asarray(delta, dtype=np.complex64)
-        if self._n0 > 0:
-            y = y + complex_normal(x.shape, self._n0, self._noise_rng)
+            y = y * np.exp(2j * np.pi * np.mod(self.cfo * t, 1.0)).astype(np.complex64)
+        if self.fading != "none":
+            y = y * self._gains(x.size)
         self._time += x.size
-        return y.astype(np.complex64)
+        return y
 
-    def _fading(self, count: int) -> np.ndarray:
+    def _gains(self, count: int) -> np.ndarray:
         """Per-sample gains for the next ``count`` samples (blocks continue across chunks)."""
         gains = np.empty(count, dtype=np.complex64)
         filled = 0
         while filled < count:
             if self._fading_left == 0:
-                k_db = -np.inf if self.config.fading == "rayleigh" else self.config.k_factor_db
-                self._gain = block_gains((1,), self._fading_rng, k_db)[0]
-                self._fading_left = self.config.fading_block
+                k_db = -np.inf if self.fading == "rayleigh" else self.k_factor_db
+                self._gain = block_gains((1,), self._rng, k_db)[0]
+                self._fading_left = self.fading_block
             take = min(self._fading_left, count - filled)
             gains[filled: filled + take] = self._gain
             filled += take
             self._fading_left -= take
         return gains
+
+
+def _delay_filter(delay: float) -> StreamFilter | None:
+    """A causal filter delaying by ``delay`` samples (whole + fractional: the centred fractional-delay filter's
+    group delay is compensated by fewer whole samples), or None for no delay."""
+    shift = int(np.floor(delay))
+    frac = delay - shift
+    taps = fractional_delay_taps(frac) if frac > 0 else np.ones(1)
+    lead = FD_HALF_LENGTH - 1 if frac > 0 else 0
+    taps = np.concatenate([np.zeros(shift + lead), taps]).astype(np.complex64) if shift + lead else taps
+    return StreamFilter(taps) if taps.size > 1 else None
+
+
+class StreamChannel:
+    """Apply the module's model chunk by chunk: :meth:`process` ``(x, delta=None) -> y``."""
+
+    def __init__(self, config: StreamChannelConfig):
+        self.config = config
+        noise_seed, fading_seed, attack_seed = np.random.SeedSequence(config.seed).spawn(3)
+        self._noise_rng = np.random.default_rng(noise_seed)
+        self._n0 = float(noise_variance(config.snr_db))
+        self._attack_scale = 0.0 if np.isneginf(config.psr_db) else float(np.sqrt(10 ** (config.psr_db / 10) / config.sps))
+        self._path = PathImpairments(config.cfo, config.timing_offset, config.fading, config.k_factor_db,
+                                     config.fading_block, np.random.default_rng(fading_seed))
+        self._attack_path = PathImpairments(config.h_a_cfo, config.h_a_delay, config.h_a_fading,
+                                            config.h_a_k_factor_db, config.fading_block,
+                                            np.random.default_rng(attack_seed))
+
+    def process(self, x, delta=None) -> np.ndarray:
+        x = np.asarray(x, dtype=np.complex64)
+        y = self._path(x)
+        if delta is not None and self._attack_scale:
+            delta = self._attack_path(np.asarray(delta, dtype=np.complex64))
+            y = y + (self._attack_scale * complex(self.config.h_a)) * delta
+        if self._n0 > 0:
+            y = y + complex_normal(x.shape, self._n0, self._noise_rng)
+        return y.astype(np.complex64)

@@ -91,7 +91,8 @@ def add_commands(sub) -> None:
 
     run = sub.add_parser("run", help="run a testbed flowgraph headless: loopback, one ZMQ role, all ZMQ roles, B210",
                          epilog=RUN_EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("role", choices=["loopback", "zmq", "tx", "rx", "channel", "attacker", "tx_b210", "rx_b210"])
+    run.add_argument("role", choices=["loopback", "zmq", "tx", "rx", "channel", "attacker", "tx_b210", "rx_b210",
+                                      "attacker_b210"])
     run.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
     run.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                      help="override a config field, e.g. --set channel.snr_db=5 (repeatable)")

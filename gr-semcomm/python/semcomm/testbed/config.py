@@ -10,7 +10,10 @@ configs differ only in ``endpoints``.
 Units: ``channel.snr_db`` is Es/N0 in dB; ``channel.cfo`` cycles per symbol; ``channel.timing_offset``
 samples (fractional allowed); ``channel.fading_block`` samples per fading gain; ``attacker.psr_db`` the
 perturbation-to-signal power ratio in dB (:mod:`semcomm.channel.attacker`); ``attacker.tone_freq`` cycles
-per sample; ``attacker.h_a`` the attacker channel gain ``|H_a|`` and ``h_a_phase`` its phase in radians;
+per sample; ``attacker.h_a`` the attacker channel gain ``|H_a|`` and ``h_a_phase`` its phase in radians, ``h_a_fading``
+(``h_a_k_factor_db``) its block fading, ``h_a_cfo`` its carrier offset in cycles per symbol and ``h_a_delay`` its
+timing error in samples (:class:`semcomm.channel.stream.StreamChannel`); ``attacker.link_wait_ms`` how long the ZMQ
+channel waits for a present attacker's samples before it goes on without them (:mod:`semcomm.testbed.zmq_link`);
 ``attacker.sense_threshold`` the absolute per-sample power of the sensed transmitter stream above which a
 ``frame_aligned`` jammer transmits (see :class:`semcomm.channel.jammer.StreamJammer`; a frame on the air
 has power ``1 / sps``, so ``0.5 / sps`` = 0.125 at ``sps = 4`` splits frames from silence);
@@ -86,6 +89,11 @@ SCHEMA = {
             "tone_freq": number(-0.5, 0.5, 0.1, exclusive=True),
             "h_a": number(0, default=1),
             "h_a_phase": number(default=0),
+            "h_a_fading": enum(["none", "rayleigh", "rician"], "none"),
+            "h_a_k_factor_db": number(-20, 40, 0),
+            "h_a_cfo": number(-0.05, 0.05, 0),
+            "h_a_delay": number(0, default=0),
+            "link_wait_ms": number(0, 60000, 1000),
             "seed": {**_SEED, "default": 2},
             "sense_window": integer(1, 4096, 64),
             "sense_threshold": number(0, default=0.125, exclusive=True),

@@ -47,6 +47,7 @@ ROLES = ("loopback", "tx", "rx", "channel", "attacker", "tx_b210", "rx_b210", "a
 IDLE_TIMEOUT_S = 5.0  #: the receiver gives up this long after the last image was sent and nothing new arrived
 POLL_S = 0.02  #: how often a running role checks whether it is done
 ATTACKER_SUMMARY = "attacker.json"  #: a separate attacker process's own summary
+ATTACKER_LINK = "attacker_link.json"  #: the ZMQ channel's counters of the attacker's samples
 TX_FLUSH_S = 1.0  #: the transmitter runs this long after its last image: the frames leave the filters and sockets
 
 
@@ -290,13 +291,20 @@ def run_role(role: str, config: dict, out_dir: Path, timeout_s: float = 600.0) -
             end = wait_for_end(graph, stop, math.inf, lambda: False)
         end = stop_graph(graph, end)
         if role.startswith("attacker"):
-            save_attacker_summary(graph.attacker_radio.radio.summary(), out_dir)
+            summary = graph.attacker_radio.radio.summary()
+            if hasattr(graph.out, "dropped_samples"):  # ZMQ: what the channel did not take in time
+                summary["output_dropped_samples"] = graph.out.dropped_samples
+            save_json(summary, out_dir / ATTACKER_SUMMARY)
+        if role == "channel":
+            save_json({**graph.attacker_in.counters(), "sense_dropped_samples": graph.sense_push.dropped_samples},
+                      out_dir / ATTACKER_LINK)
         return write_summary(graph, role, end, progress.active_s, out_dir) if receiving else end.fields()
 
 
-def save_attacker_summary(summary: dict, out_dir: Path) -> None:
-    """What a separate attacker process did (detections, bursts, late, missed), for the run's summary."""
-    with open(out_dir / ATTACKER_SUMMARY, "w") as handle:
+def save_json(summary: dict, path: Path) -> None:
+    """A role's own summary for the run's (the attacker's detections, bursts, late, missed; the channel's
+    counters of the attacker link)."""
+    with open(path, "w") as handle:
         json.dump(summary, handle, indent=2)
 
 
@@ -309,10 +317,11 @@ def _watch_roles(out_dir: Path, processes: dict, timeout_s: float, deadline: flo
                  stop: StopSignals) -> RunEnd | None:
     """Wait for the receiver's process to end by itself (None), or why the run must end before: a stop
     signal, the ``deadline`` (``time.monotonic()``, ``timeout_s`` after the start), or another role's process
-    that ended (channel and attacker run until stopped; tx ends, with 0, once all its frames are out)."""
+    that ended (the channel runs until stopped; tx ends, with 0, once all its frames are out). The attacker's
+    death does not end the run: the link goes on without it (the summary's attack section says so)."""
     while processes["rx"].poll() is None:
-        died = [role for role, process in processes.items() if role != "rx" and process.poll() is not None
-                and (role != "tx" or process.returncode != 0)]
+        died = [role for role, process in processes.items() if role not in ("rx", "attacker")
+                and process.poll() is not None and (role != "tx" or process.returncode != 0)]
         if stop.signum or died:
             return stop.end() or peer_died(died[0], processes[died[0]].returncode, out_dir / f"{died[0]}.log")
         if time.monotonic() > deadline:
@@ -345,7 +354,8 @@ def run_zmq(config_path: str, overrides: list[str], out_dir: Path, timeout_s: fl
     config = load_testbed_config(config_path, parse_overrides(overrides))
     check_endpoints_free(config, ("tx", "channel", "attacker"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / ATTACKER_SUMMARY).unlink(missing_ok=True)
+    for stale in (ATTACKER_SUMMARY, ATTACKER_LINK):
+        (out_dir / stale).unlink(missing_ok=True)
     for role in ("tx", "rx", "channel", "attacker"):
         compile_graph(role)  # compile once, before the processes race for it
     (out_dir / "summary.json").unlink(missing_ok=True)  # a receiver that writes none leaves no stale one
@@ -360,20 +370,29 @@ def run_zmq(config_path: str, overrides: list[str], out_dir: Path, timeout_s: fl
         try:
             _launch_roles(arguments, out_dir, processes, deadline, stop)
             end = _watch_roles(out_dir, processes, timeout_s, deadline, stop)
+            attacker = processes.get("attacker")
+            attacker_exit = attacker.poll() if attacker else None  # before the stop: it died by itself
         finally:
             _stop_processes(processes)
-        return _with_attack(_receiver_summary(out_dir, processes["rx"], end), config, out_dir)
+        return _with_attack(_receiver_summary(out_dir, processes["rx"], end), config, out_dir, attacker_exit)
 
 
-def _with_attack(summary: dict, config: dict, out_dir: Path) -> dict:
-    """The receiver's summary with the attacker process's own (an enabled attacker; no per-frame truth over ZMQ,
-    where the transmitter's tags do not travel)."""
-    path = out_dir / ATTACKER_SUMMARY
-    if not config["attacker"]["enabled"] or not path.is_file():
+def _with_attack(summary: dict, config: dict, out_dir: Path, attacker_exit: int | None) -> dict:
+    """The receiver's summary with the attacker process's own and the channel's counters of the attacker's
+    samples (an enabled attacker; no per-frame truth over ZMQ, where the transmitter's tags do not travel), and
+    how the attacker process ended when it died during the run."""
+    if not config["attacker"]["enabled"]:
         return summary
     attacker = config["attacker"]
-    with open(path) as handle:
-        summary["attack"] = attack_section(json.load(handle), attacker["psr_db"], attacker["h_a"])
+    path = out_dir / ATTACKER_SUMMARY
+    radio = json.loads(path.read_text()) if path.is_file() else {}
+    section = attack_section(radio, attacker["psr_db"], attacker["h_a"])
+    link = out_dir / ATTACKER_LINK
+    if link.is_file():
+        section["link"] = json.loads(link.read_text())
+    if attacker_exit is not None:
+        section["attacker_exit"] = f"the attacker process {describe_exit(attacker_exit)} during the run"
+    summary["attack"] = section
     return save_summary(summary, out_dir)
 
 

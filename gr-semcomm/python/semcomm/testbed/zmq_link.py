@@ -116,3 +116,137 @@ class IqReader:
 
     def close(self) -> None:
         self._socket.close(linger=0)
+
+
+# ------------------------------------------------------------------------------------------ timed streams
+# The attacker's links carry time: each message is the absolute index of its first sample (little-endian
+# uint64, the transmitter's sample count) followed by complex64 samples. The channel thereby places the
+# attacker's waveform at the samples it was made for, whenever it arrives, and neither side blocks on the other:
+# a dead, restarted, slow or garbage-sending attacker costs the receiver at most one wait (`AlignedStream`).
+INDEX = np.dtype("<u8")  #: the header of a timed message
+
+
+def pack_timed(index: int, samples) -> bytes:
+    """One timed message: ``index`` (the absolute index of ``samples[0]``) and the samples."""
+    return np.array([index], INDEX).tobytes() + np.ascontiguousarray(samples, SAMPLE).tobytes()
+
+
+def unpack_timed(message) -> tuple[int, np.ndarray] | None:
+    """``(index, samples)`` of a timed message, or None when it is malformed (shorter than the header, or not a
+    whole number of samples after it)."""
+    size = len(message)
+    if size < INDEX.itemsize or (size - INDEX.itemsize) % SAMPLE.itemsize:
+        return None
+    buffer = memoryview(message)
+    return int(np.frombuffer(buffer[:INDEX.itemsize], INDEX)[0]), np.frombuffer(buffer[INDEX.itemsize:], SAMPLE)
+
+
+class TimedIqWriter:
+    """ZMQ PUSH socket bound to ``address`` sending timed messages without ever blocking: a message no peer can
+    take now (none connected, or its queue of ``hwm`` messages is full) is dropped and its samples counted in
+    ``dropped_samples`` (a radio's air does not wait for listeners either)."""
+
+    def __init__(self, address: str, hwm: int = -1):
+        import zmq
+
+        self._zmq = zmq
+        self._socket = zmq.Context.instance().socket(zmq.PUSH)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        if hwm >= 0:
+            self._socket.setsockopt(zmq.SNDHWM, hwm)
+        self._socket.bind(address)
+        self.sent_samples = self.dropped_samples = 0
+
+    def send(self, index: int, samples) -> bool:
+        """Send ``samples`` whose first is the stream's sample ``index``; False when dropped."""
+        try:
+            self._socket.send(pack_timed(index, samples), self._zmq.NOBLOCK)
+        except self._zmq.Again:
+            self.dropped_samples += len(samples)
+            return False
+        self.sent_samples += len(samples)
+        return True
+
+    def close(self) -> None:
+        self._socket.close(linger=0)
+
+
+class TimedIqReader:
+    """ZMQ PULL socket connected to ``address`` reading timed messages; a malformed one is dropped and counted
+    (``dropped``, ``dropped_bytes``)."""
+
+    def __init__(self, address: str, hwm: int = -1):
+        import zmq
+
+        self._socket = zmq.Context.instance().socket(zmq.PULL)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        if hwm >= 0:
+            self._socket.setsockopt(zmq.RCVHWM, hwm)
+        self._socket.connect(address)
+        self.dropped = self.dropped_bytes = 0
+
+    def receive(self, wait_ms: float) -> tuple[int, np.ndarray] | None:
+        """The next well-formed message, waiting up to ``wait_ms`` for each; None when none came in time."""
+        while self._socket.poll(max(0, int(wait_ms))):
+            message = self._socket.recv(copy=False)
+            timed = unpack_timed(message.buffer)
+            if timed is not None:
+                return timed
+            self.dropped += 1
+            self.dropped_bytes += len(message)
+        return None
+
+    def close(self) -> None:
+        self._socket.close(linger=0)
+
+
+class AlignedStream:
+    """A timed stream read at the indices of another (the channel's attacker input, read at the transmitter's).
+
+    :meth:`read` ``(start, count)`` returns samples ``start .. start + count - 1`` of the stream: what arrived for
+    them, zeros for the rest. While the peer is *present* it waits up to ``wait_ms`` for the samples it lacks;
+    when they do not come the peer is *absent* (counted in ``outages``) and reads stop waiting until a message
+    arrives again (a restarted peer). A sender's messages arrive in index order, so a hole before a sample already
+    received is never filled: reads do not wait for it. Counters: ``used_samples`` (placed), ``missing_samples`` (zeros),
+    ``late_samples`` (arrived after their index was read: dropped), and the reader's malformed ``dropped``."""
+
+    def __init__(self, reader: TimedIqReader, wait_ms: float = 1000.0):
+        self.reader, self.wait_ms = reader, float(wait_ms)
+        self.present = True
+        self.used_samples = self.missing_samples = self.late_samples = self.outages = 0
+        self._pending: list[tuple[int, np.ndarray]] = []
+        self._frontier = 0  # end index of the furthest message received: one sender's holes before it stay holes
+
+    def read(self, start: int, count: int) -> np.ndarray:
+        out, filled = np.zeros(int(count), SAMPLE), np.zeros(int(count), bool)
+        self._place(out, filled, start)
+        wait_ms = self.wait_ms if self.present else 0.0
+        while not filled.all() and self._frontier <= start + int(np.argmin(filled)):
+            timed = self.reader.receive(wait_ms)
+            if timed is None:
+                if self.present:
+                    self.present, self.outages = False, self.outages + 1
+                break
+            self.present, wait_ms = True, self.wait_ms
+            self._pending.append(timed)
+            self._frontier = max(self._frontier, timed[0] + len(timed[1]))
+            self._place(out, filled, start)
+        used = int(np.count_nonzero(filled))
+        self.used_samples += used
+        self.missing_samples += len(out) - used
+        return out
+
+    def _place(self, out: np.ndarray, filled: np.ndarray, start: int) -> None:
+        """Copy the pending samples that belong in ``out`` (stream index ``start``) and mark them ``filled``;
+        count and drop those before ``start`` (late); keep those after the end of ``out``."""
+        end, keep = start + len(out), []
+        for index, samples in self._pending:
+            stop = index + len(samples)
+            self.late_samples += max(0, min(stop, start) - index)
+            lo, hi = max(index, start), min(stop, end)
+            if hi > lo:
+                out[lo - start:hi - start] = samples[lo - index:hi - index]
+                filled[lo - start:hi - start] = True
+            if stop > end:
+                keep.append((max(index, end), samples[max(index, end) - index:]))
+        self._pending = keep
