@@ -106,6 +106,33 @@ def test_stream_channel_chunking_invariant_and_snr():
         StreamChannelConfig(fading="nakagami")
 
 
+def test_the_attackers_channel_has_its_own_cfo_timing_error_and_fading():
+    """H_a: the attacker's waveform (an impulse train here) reaches the receiver rotated at h_a_cfo, delayed by
+    h_a_delay and faded in its own blocks (E|g|^2 = 1) while the transmitter's path stays clean; chunking changes
+    nothing."""
+    n, block = 40_000, 100
+    delta = np.zeros(n, np.complex64)
+    delta[::block] = 1.0
+    cfg = StreamChannelConfig(snr_db=np.inf, sps=SPS, psr_db=0.0, h_a=2.0, h_a_cfo=0.01, h_a_delay=3,
+                              h_a_fading="rayleigh", fading_block=block, seed=7)
+    x = np.exp(1j * np.arange(n) * 0.1).astype(np.complex64)
+    y = StreamChannel(cfg).process(x, delta) - x  # what the attacker added
+    chunked = StreamChannel(cfg)
+    parts = np.concatenate([chunked.process(x[i:i + 777], delta[i:i + 777]) for i in range(0, n, 777)]) - x
+    np.testing.assert_allclose(parts, y, atol=1e-5)
+    arrivals = np.arange(3, n, block)
+    assert np.count_nonzero(np.abs(y) > 1e-6) == arrivals.size and np.all(np.abs(y[arrivals]) > 0)
+    gains = y[arrivals] / (2.0 / np.sqrt(SPS) * np.exp(2j * np.pi * 0.01 * arrivals))
+    assert np.mean(np.abs(gains) ** 2) == pytest.approx(1.0, abs=0.1)  # Rayleigh, one draw per block
+    assert np.std(np.abs(gains)) == pytest.approx(np.sqrt(1 - np.pi / 4), abs=0.05)  # |g| Rayleigh distributed
+    still = StreamChannel(StreamChannelConfig(snr_db=np.inf, sps=SPS, psr_db=0.0, h_a_cfo=0.01, seed=7))
+    rotated = still.process(np.zeros(n, np.complex64), delta)
+    np.testing.assert_allclose(rotated[::block], np.exp(2j * np.pi * 0.01 * np.arange(0, n, block)) / np.sqrt(SPS),
+                               atol=1e-5)
+    with pytest.raises(ValueError, match="h_a_delay"):
+        StreamChannelConfig(h_a_delay=-1)
+
+
 def test_burst_receiver_refuses_other_models_and_bad_non_semantic_payloads():
     from semcomm.phy.receiver import BurstReceiver
     rng = np.random.default_rng(9)

@@ -71,6 +71,8 @@ def cmd_bench_flowgraph(args) -> int:
     if not args.json:
         print(f"receiver:    {result['rx_samples_per_s'] / 1e6:.2f} Msps ({result['rx_images_per_s']:.0f} images/s, "
               f"accuracy {result['rx_accuracy']:.1%}); transmitter: {result['tx_samples_per_s'] / 1e6:.2f} Msps; "
+              f"attacker sense+inject: {result['attacker_samples_per_s'] / 1e6:.2f} Msps "
+              f"({result['attacker_detections']}/{result['attacker_frames_sent']} frames detected); "
               f"target {result['target_samples_per_s'] / 1e6:.0f} Msps; losses {result['losses']}")
     return 0
 

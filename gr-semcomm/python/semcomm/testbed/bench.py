@@ -6,6 +6,10 @@
   core) through a ZMQ PUSH socket as fast as it accepts them. Sustained rate = the IQ samples of the
   last 90 % of the images / the time between the first 10 % and all of them being decoded (start-up
   excluded); ``rx_samples_per_s_total`` also counts the start.
+* **Attacker**: the ``attacker`` flowgraph's sense+inject path (timed ZMQ PULL -> attacker radio: matched
+  filter, preamble detection, scheduling and playing the config's perturbation file in its sync mode ->
+  timed ZMQ PUSH), fed the same IQ as the receiver as fast as it takes it; rate = samples processed / (first
+  sample sent to last received). Its detections and bursts are reported next to the frames sent.
 * **Transmitter**: the ``tx`` flowgraph (image source -> ONNX encoder -> ... -> RRC -> ZMQ PUSH) with
   an unpaced source, drained by a ZMQ PULL socket; rate = samples / (first to last sample received).
 
@@ -77,6 +81,43 @@ def bench_receiver(config: dict, out_dir: Path, chunk: int = 1 << 16) -> dict:
             "rx_counters": counters(graph)["counters"]}
 
 
+def bench_attacker(config: dict, out_dir: Path, chunk: int = 1 << 16) -> dict:
+    """The attacker's sense+inject rate (module doc); the config's attacker, switched on."""
+    from .zmq_link import TimedIqReader, TimedIqWriter
+
+    config = {**config, "attacker": {**config["attacker"], "enabled": True}}
+    iq, records = receiver_iq(config)
+    sense = TimedIqWriter(config["endpoints"]["sense_out"])
+    injected = TimedIqReader(config["endpoints"]["attacker_out"])
+    graph = build_graph("attacker", graph_arguments(config, "attacker", out_dir))
+    graph.start()
+    time.sleep(0.5)  # the injection reader connects to the attacker's sink (what it sends before is dropped)
+    deadline = time.time() + 30
+    while not sense.send(0, iq[:chunk]) and time.time() < deadline:
+        time.sleep(0.01)  # until the attacker's source has connected
+    start = last = time.time()
+    for first in range(chunk, iq.size, chunk):
+        sense.send(first, iq[first: first + chunk])
+    received = 0
+    while received + graph.out.dropped_samples < iq.size and time.time() < start + 300:
+        timed = injected.receive(1000)
+        if timed is None:
+            break
+        received, last = received + len(timed[1]), time.time()
+    processed = received + graph.out.dropped_samples
+    elapsed = last - start
+    graph.stop()
+    graph.wait()
+    sense.close()
+    injected.close()
+    radio = graph.attacker_radio.radio.summary()
+    return {"attacker_samples": processed, "attacker_seconds": elapsed,
+            "attacker_samples_per_s": processed / elapsed if elapsed else None, "attacker_sync": radio.get("sync"),
+            "attacker_frames_sent": len(records), "attacker_detections": radio.get("detections"),
+            "attacker_bursts": radio.get("bursts"),
+            "attacker_dropped_samples": sense.dropped_samples + graph.out.dropped_samples}
+
+
 def bench_transmitter(config: dict, out_dir: Path) -> dict:
     import zmq
 
@@ -118,12 +159,13 @@ def bench_transmitter(config: dict, out_dir: Path) -> dict:
 
 
 def bench_flowgraph(config: dict, out_dir: Path) -> dict:
-    """Both benchmarks; ``target_samples_per_s`` is 2 Msps (2x real time for a 1 Msps B210 link)."""
+    """The three benchmarks; ``target_samples_per_s`` is 2 Msps (2x real time for a 1 Msps B210 link)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     result = {"images": config["data"]["num_images"], "sps": config["modem"]["sps"],
               "modulation": config["modem"]["modulation"], "code": config["modem"]["code"],
               "snr_db": config["channel"]["snr_db"]}
     result.update(bench_receiver(config, out_dir))
+    result.update(bench_attacker(config, out_dir))
     result.update(bench_transmitter(config, out_dir))
     result["target_samples_per_s"] = 2e6
     losses = result["rx_frames_missed"] + sum(result["rx_counters"].get(k, 0) for k in result["rx_counters"]

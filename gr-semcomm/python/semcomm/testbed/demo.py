@@ -94,8 +94,8 @@ def _frames(path: Path) -> list[dict]:
 
 
 def plot_demo(config: dict, summaries: list[dict], out_dir: Path, grid: int = 8) -> None:
-    """Accuracy and post/pre-FEC BER per condition, and for each condition a row of test images
-    with their true and decoded labels (red: wrong or missed)."""
+    """Accuracy (with the attacker's hit rate and realised PSR) and post/pre-FEC BER per condition, and for each
+    condition a row of test images with their true and decoded labels (red: wrong or missed)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -111,9 +111,17 @@ def plot_demo(config: dict, summaries: list[dict], out_dir: Path, grid: int = 8)
     names = [s["condition"] for s in summaries]
     ax = figure.add_subplot(grid_spec[0, : grid // 2])
     ax.bar(range(len(names)), [100 * s["accuracy"] for s in summaries], color=["tab:blue", "tab:orange", "tab:red"][: len(names)])
+    for index, summary in enumerate(summaries):  # what the attacker achieved on the air, over each bar
+        fields = _attack_fields(summary)
+        note = f"{summary['accuracy']:.0%}"
+        if fields["hit_rate"] is not None:
+            note += f"\nhit {fields['hit_rate']:.0%}"
+        if fields["psr_realised"] is not None:
+            note += f", PSR {fields['psr_realised']:.1f} dB"
+        ax.text(index, 100 * summary["accuracy"] + 2, note, ha="center", fontsize=7)
     ax.set_xticks(range(len(names)), [n[:28] for n in names], fontsize=8)
     ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, 115)
     ax = figure.add_subplot(grid_spec[0, grid // 2:])
     x = np.arange(len(names))
     for offset, key, label in ((-0.2, "ber_pre_fec", "pre-FEC"), (0.2, "ber_post_fec", "post-FEC")):
