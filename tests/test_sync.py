@@ -129,6 +129,11 @@ def test_the_attackers_channel_has_its_own_cfo_timing_error_and_fading():
     rotated = still.process(np.zeros(n, np.complex64), delta)
     np.testing.assert_allclose(rotated[::block], np.exp(2j * np.pi * 0.01 * np.arange(0, n, block)) / np.sqrt(SPS),
                                atol=1e-5)
+    tone = np.exp(2j * np.pi * 0.05 * np.arange(4000)).astype(np.complex64)  # band-limited: fractional delay exact
+    clean, late = (StreamChannel(StreamChannelConfig(snr_db=np.inf, sps=SPS, psr_db=psr, timing_offset=0.25,
+                                                     h_a_delay=2.75)).process(tone, tone) for psr in (-np.inf, 0.0))
+    ratio = (late - clean)[200:] / clean[200:]  # the attacker's copy against the transmitter's: 2.5 samples later
+    np.testing.assert_allclose(ratio, np.exp(-2j * np.pi * 0.05 * 2.5) / np.sqrt(SPS), atol=1e-3)
     with pytest.raises(ValueError, match="h_a_delay"):
         StreamChannelConfig(h_a_delay=-1)
 

@@ -10,7 +10,8 @@ Model, per sample ``t`` of the stream (``sps`` samples per symbol)::
   power is ``Es / sps`` per sample while a frame is on the air (``Es = 1``).
 * ``n ~ CN(0, N0)`` with ``N0 = 10^(-snr_db / 10)``: after the unit-energy matched filter the
   symbols see Es/N0 = ``snr_db`` (the same definition as the symbol-level simulation).
-* ``d``: timing offset in samples (fractional, :func:`.impairments.fractional_delay_taps`);
+* ``d``: timing offset in samples (fractional, :func:`.impairments.fractional_delay_taps`; when ``d`` or
+  ``d_a`` has a fraction, both paths are delayed ``FD_HALF_LENGTH - 1`` more samples, the filter's look-ahead);
   ``f``: carrier offset in cycles per sample.
 * ``h_t``: block fading (:func:`.fading.block_gains`: ``none``, ``rayleigh`` or ``rician``), one gain per
   ``fading_block`` samples, ``E|h|^2 = 1``.
@@ -82,13 +83,15 @@ class StreamFilter:
 
 
 class PathImpairments:
-    """One propagation path over a chunked stream: delay ``d`` (fractional), carrier offset ``f`` (cycles per
-    sample) and block fading, ``y[t] = h[t] x(t - d) exp(j 2 pi f t)``; the same output for any chunking."""
+    """One propagation path over a chunked stream: delay ``d`` (fractional) plus a common ``latency`` (whole
+    samples), carrier offset ``f`` (cycles per sample) and block fading,
+    ``y[t] = h[t] x(t - d - latency) exp(j 2 pi f t)``; the same output for any chunking."""
 
-    def __init__(self, cfo: float, delay: float, fading: str, k_factor_db: float, fading_block: int, rng):
+    def __init__(self, cfo: float, delay: float, fading: str, k_factor_db: float, fading_block: int, rng,
+                 latency: int = 0):
         self.cfo, self.fading, self.k_factor_db, self.fading_block, self._rng = cfo, fading, k_factor_db, \
             fading_block, rng
-        self._delay_filter = _delay_filter(delay)
+        self._delay_filter = _delay_filter(delay, latency)
         self._time = 0            # samples processed so far
         self._gain = 1.0 + 0j     # current fading gain
         self._fading_left = 0     # samples left in the current fading block
@@ -119,14 +122,20 @@ class PathImpairments:
         return gains
 
 
-def _delay_filter(delay: float) -> StreamFilter | None:
-    """A causal filter delaying by ``delay`` samples (whole + fractional: the centred fractional-delay filter's
-    group delay is compensated by fewer whole samples), or None for no delay."""
+def _delay_filter(delay: float, latency: int = 0) -> StreamFilter | None:
+    """A causal filter delaying by ``delay + latency`` samples, or None for no delay. A fractional delay needs
+    ``latency >= FD_HALF_LENGTH - 1``: the centred fractional-delay filter looks that far ahead."""
     shift = int(np.floor(delay))
     frac = delay - shift
-    taps = fractional_delay_taps(frac) if frac > 0 else np.ones(1)
-    lead = FD_HALF_LENGTH - 1 if frac > 0 else 0
-    taps = np.concatenate([np.zeros(shift + lead), taps]).astype(np.complex64) if shift + lead else taps
+    if frac > 0:
+        if latency < FD_HALF_LENGTH - 1:
+            raise ValueError(f"a fractional delay needs a latency of {FD_HALF_LENGTH - 1} samples, got {latency}")
+        shift += latency - (FD_HALF_LENGTH - 1)
+        taps = fractional_delay_taps(frac)
+    else:
+        shift += latency
+        taps = np.ones(1)
+    taps = np.concatenate([np.zeros(shift), taps]).astype(np.complex64) if shift else taps
     return StreamFilter(taps) if taps.size > 1 else None
 
 
@@ -139,11 +148,15 @@ class StreamChannel:
         self._noise_rng = np.random.default_rng(noise_seed)
         self._n0 = float(noise_variance(config.snr_db))
         self._attack_scale = 0.0 if np.isneginf(config.psr_db) else float(np.sqrt(10 ** (config.psr_db / 10) / config.sps))
+        # both paths wait for the fractional-delay filter's look-ahead when either needs it: their relative
+        # timing is then exactly h_a_delay - timing_offset
+        fractional = any(delay % 1 for delay in (config.timing_offset, config.h_a_delay))
+        self.latency = FD_HALF_LENGTH - 1 if fractional else 0  #: samples every path is delayed besides its own
         self._path = PathImpairments(config.cfo, config.timing_offset, config.fading, config.k_factor_db,
-                                     config.fading_block, np.random.default_rng(fading_seed))
+                                     config.fading_block, np.random.default_rng(fading_seed), self.latency)
         self._attack_path = PathImpairments(config.h_a_cfo, config.h_a_delay, config.h_a_fading,
                                             config.h_a_k_factor_db, config.fading_block,
-                                            np.random.default_rng(attack_seed))
+                                            np.random.default_rng(attack_seed), self.latency)
 
     def process(self, x, delta=None) -> np.ndarray:
         x = np.asarray(x, dtype=np.complex64)
