@@ -170,3 +170,14 @@ def test_an_output_path_that_cannot_be_written_is_refused(argv, option, kind, re
 ])
 def test_a_numeric_option_out_of_range_is_refused_while_parsing(argv, message, capsys):
     assert message in refused(argv, capsys)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "loopback", "--source", "sigmf:x"], "use it with the rx role, not loopback"),
+    (["run", "rx", "--source", "file:x"], "--source must be sigmf:PATH, got 'file:x'"),
+    (["run", "rx", "--source", "sigmf:/nonexistent/run.channel"], "no SigMF recording at /nonexistent/run.channel"),
+    (["capture", "--out", "/tmp/semcomm-capture-refused", "--taps", "rx"], "records attacker, channel, tx, not rx"),
+    (["capture", "--out", "/tmp/semcomm-capture-refused", "--taps", "air"], "capture/taps"),
+])
+def test_a_bad_capture_or_replay_is_refused_before_anything_runs(argv, message, capsys):
+    assert message in refused(argv, capsys)

@@ -138,7 +138,8 @@ def test_every_config_field_but_the_name_sets_a_flowgraph_parameter():
             yield from leaves(sub, f"{prefix}{key}.") if "properties" in sub else [prefix + key]
 
     used = {source for _, source in FROM_CONFIG.values() if isinstance(source, str)}
-    assert set(leaves(SCHEMA)) - used == {"name", "endpoints.uhd.args", "endpoints.uhd.serial"}  # usrp_args: both
+    # usrp_args: both uhd fields; capture_taps: the list joined
+    assert set(leaves(SCHEMA)) - used == {"name", "endpoints.uhd.args", "endpoints.uhd.serial", "capture.taps"}
 
 
 def test_unreadable_or_malformed_files(tmp_path):

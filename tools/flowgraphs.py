@@ -109,6 +109,18 @@ def _timed_in(address: str):
     return ("semcomm_zmq_timed_source", dict(address=address, timeout="100", hwm="-1"))
 
 
+def _capture(tap: str, hardware: str):
+    """A SigMF sink recording the ``tap`` when the run's ``capture.path`` is set and lists it in ``capture.taps``."""
+    return ("semcomm_sigmf_sink", dict(
+        path=f"capture_path + '.{tap}' if capture_path and '{tap}' in capture_taps.split(',') else ''",
+        sample_rate="sample_rate", center_freq="center_freq", hardware=hardware, tap=f"'{tap}'",
+        config="capture_config", sps="sps", checkpoint_s="capture_checkpoint_s"))
+
+
+EMULATED = "'semcomm channel emulator (no radio)'"
+B210_HARDWARE = "'USRP B210 ' + usrp_args"
+
+
 def _uhd(kind: str):
     params = dict(type="fc32", dev_args="usrp_args", samp_rate="sample_rate", center_freq0="center_freq",
                   gain0="tx_gain" if kind == "sink" else "rx_gain",
@@ -123,15 +135,19 @@ def graphs() -> dict:
     tx_log_msg = [("ldpc_enc", "tx_log", "tx_log", "tx")]
     scale = {"scale": ("blocks_multiply_const_vxx", dict(type="complex", const="tx_amplitude"))}
     local_metrics = {"metrics": ("semcomm_metrics_sink", dict(jsonl_path="metrics_path", tx_log_path="''"))}
-    loopback = ({**TX_BLOCKS, **CHANNEL_BLOCKS, **SENSE_BLOCKS, **ATTACKER_BLOCKS, **RX_BLOCKS, **local_metrics},
+    captures = {f"capture_{tap}": _capture(tap, EMULATED) for tap in ("tx", "channel", "attacker")}
+    loopback = ({**TX_BLOCKS, **CHANNEL_BLOCKS, **SENSE_BLOCKS, **ATTACKER_BLOCKS, **RX_BLOCKS, **local_metrics,
+                 **captures},
                 TX_MESSAGES + RX_MESSAGES + RECEIVER_ACKS + [("ldpc_enc", "tx_log", "metrics", "tx")],
                 TX_STREAMS + RX_STREAMS + [
                     ("shaper", "0", "chan", "0"), ("shaper", "0", "sense", "0"), ("sense", "0", "attacker_radio", "0"),
-                    ("attacker_radio", "0", "chan", "1"), ("chan", "0", "matched", "0")])
+                    ("attacker_radio", "0", "chan", "1"), ("chan", "0", "matched", "0"),
+                    ("shaper", "0", "capture_tx", "0"), ("chan", "0", "capture_channel", "0"),
+                    ("attacker_radio", "0", "capture_attacker", "0")])
     tx_zmq = ({**TX_BLOCKS, **tx_log, **STREAM_ACKS, "out": _zmq_out("tx_out")}, TX_MESSAGES + tx_log_msg
               + STREAM_ACK_MESSAGES, TX_STREAMS + STREAM_ACK_STREAMS + [("shaper", "0", "out", "0")])
-    rx_zmq = ({"channel_in": _zmq_in("channel_out"), **RX_BLOCKS}, RX_MESSAGES,
-              RX_STREAMS + [("channel_in", "0", "matched", "0")])
+    rx_zmq = ({"channel_in": _zmq_in("channel_out"), **RX_BLOCKS, "capture_rx": _capture("rx", EMULATED)},
+              RX_MESSAGES, RX_STREAMS + [("channel_in", "0", "matched", "0"), ("channel_in", "0", "capture_rx", "0")])
     # the attacker's links carry sample indices: its waveform lands where it was aimed, whenever it arrives, and
     # a dead, slow or restarted attacker never stops the channel (the aligned source waits link_wait_ms at most)
     attacker_in = ("semcomm_zmq_aligned_source", dict(address="attacker_out", wait="link_wait_ms", hwm="-1"))
@@ -154,7 +170,8 @@ def graphs() -> dict:
     tx_b210 = ({**TX_BLOCKS, **tx_log, **STREAM_ACKS, **scale, "out": _uhd("sink")}, TX_MESSAGES + tx_log_msg
                + STREAM_ACK_MESSAGES, TX_STREAMS + STREAM_ACK_STREAMS + [("shaper", "0", "scale", "0"),
                                                                         ("scale", "0", "out", "0")])
-    rx_b210 = ({"src": _uhd("source"), **RX_BLOCKS}, RX_MESSAGES, RX_STREAMS + [("src", "0", "matched", "0")])
+    rx_b210 = ({"src": _uhd("source"), **RX_BLOCKS, "capture_rx": _capture("rx", B210_HARDWARE)}, RX_MESSAGES,
+               RX_STREAMS + [("src", "0", "matched", "0"), ("src", "0", "capture_rx", "0")])
     return {
         "loopback": ("Semantic link loopback", "Image source -> semantic encoder -> digital PHY -> channel emulator "
                      "(+ attacker) -> receiver -> semantic decoder -> metrics, in one process, no radio.", *loopback),

@@ -12,6 +12,8 @@ Receiver: (matched filter) -> :class:`frame_sync` -> :class:`soft_demapper` -> :
 -> :class:`deframer` -> :class:`bits_to_index` -> :class:`semantic_decoder` -> :class:`metrics_sink`, or
 :class:`frame_receiver` (the same receiver stages in one block, as the testbed flowgraphs use them).
 
+Captures: :class:`sigmf_sink` (SigMF recording at a tap).
+
 Flowgraph helpers (used in GRC variables): :func:`rrc_taps`, :func:`model_link`.
 gr-fec interoperability and benchmark helpers: :mod:`gnuradio.semcomm.grfec` (imported on demand).
 """
@@ -30,6 +32,7 @@ from .index_bits import bits_to_index, index_to_bits
 from .metrics_sink import metrics_sink, tx_log_sink
 from .modem_blocks import deframer, framer, ldpc_decoder, ldpc_encoder, qam_mapper, soft_demapper
 from .semantic import semantic_decoder, semantic_encoder
+from .sigmf_sink import sigmf_sink
 from .zmq_source import zmq_iq_source
 from .zmq_timed import zmq_aligned_source, zmq_timed_sink, zmq_timed_source
 
@@ -49,5 +52,5 @@ __all__ = ["image_source", "frame_acks", "semantic_encoder", "index_to_bits", "f
            "qam_mapper", "channel_emulator", "attacker", "frame_sync", "frame_receiver", "soft_demapper",
            "ldpc_decoder", "deframer",
            "bits_to_index", "semantic_decoder", "metrics_sink", "tx_log_sink", "zmq_iq_source", "zmq_timed_sink", "zmq_timed_source",
-           "zmq_aligned_source", "rrc_taps",
+           "zmq_aligned_source", "sigmf_sink", "rrc_taps",
            "model_link"]

@@ -20,14 +20,36 @@ from semcomm.testbed.zmq_link import AlignedStream, TimedIqReader, TimedIqWriter
 STREAM_INDEX = pmt.intern("stream_index")
 
 
+class StreamIndices:
+    """The stream index of a sink's input samples: their count, re-based by each ``stream_index`` tag (the
+    tagged sample's index)."""
+
+    def __init__(self):
+        self._base = 0  # stream index of input sample 0 under the latest tag
+
+    def segments(self, block: gr.basic_block, count: int) -> list[tuple[int, int, int]]:
+        """``(lo, hi, index)`` runs of the ``count`` samples ``block`` is given now (relative positions; ``index``:
+        the stream index of sample ``lo``)."""
+        first = block.nitems_read(0)
+        tags = sorted(block.get_tags_in_range(0, first, first + count, STREAM_INDEX), key=lambda tag: tag.offset)
+        runs, lo = [], 0
+        for tag in tags:
+            if tag.offset - first > lo:
+                runs.append((lo, tag.offset - first, self._base + first + lo))
+            lo = tag.offset - first
+            self._base = pmt.to_uint64(tag.value) - tag.offset
+        if count > lo:
+            runs.append((lo, count, self._base + first + lo))
+        return runs
+
+
 class zmq_timed_sink(gr.sync_block):
     """Timed messages of the input on a PUSH socket bound to ``address`` (module doc). ``sent_samples``,
     ``dropped_samples``: counters."""
 
     def __init__(self, address="tcp://127.0.0.1:55504", hwm=-1):
         gr.sync_block.__init__(self, name="semcomm_zmq_timed_sink", in_sig=[np.complex64], out_sig=None)
-        self.writer, self.address = TimedIqWriter(address, int(hwm)), address
-        self._base = 0  # index of input sample 0 under the latest stream_index tag
+        self.writer, self.address, self.indices = TimedIqWriter(address, int(hwm)), address, StreamIndices()
 
     @property
     def sent_samples(self) -> int:
@@ -38,17 +60,9 @@ class zmq_timed_sink(gr.sync_block):
         return self.writer.dropped_samples
 
     def work(self, input_items, output_items):
-        samples, first = input_items[0], self.nitems_read(0)
-        cuts = [0]
-        for tag in self.get_tags_in_range(0, first, first + len(samples), STREAM_INDEX):
-            cuts.append(tag.offset - first)
-        cuts.append(len(samples))
-        for k, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:])):
-            if k:  # a tag at lo: input sample first + lo is stream sample <tag>
-                tag = self.get_tags_in_range(0, first + lo, first + lo + 1, STREAM_INDEX)[-1]
-                self._base = pmt.to_uint64(tag.value) - (first + lo)
-            if hi > lo:
-                self.writer.send(self._base + first + lo, samples[lo:hi])
+        samples = input_items[0]
+        for lo, hi, index in self.indices.segments(self, len(samples)):
+            self.writer.send(index, samples[lo:hi])
         return len(samples)
 
     def stop(self):

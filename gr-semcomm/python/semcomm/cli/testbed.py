@@ -40,7 +40,9 @@ def cmd_run(args) -> int:
             summary = run_zmq(args.config, args.set, out, args.timeout)
         else:
             config = load_testbed_config(args.config, parse_overrides(args.set))
-            if args.role == "loopback":
+            if args.source is not None:
+                summary = _replay(args, config, out)
+            elif args.role == "loopback":
                 summary = run_loopback(config, args.condition, out, args.timeout)
             else:
                 summary = run_role(args.role, config, out, args.timeout)
@@ -53,6 +55,47 @@ def cmd_run(args) -> int:
         if summary["ended"] != "write_failed":
             print(f"wrote {out / 'summary.json'} and {out / 'frames.jsonl'}")
     return _report_end(summary, "run")
+
+
+def cmd_capture(args) -> int:
+    import json
+    from pathlib import Path
+
+    from ..config import parse_overrides
+    from ..testbed.capture import run_capture
+    from ..testbed.config import load_testbed_config
+    from ..testbed.run import RunAborted
+
+    overrides = {**parse_overrides(args.set), "capture.path": args.out}
+    if args.taps:
+        overrides["capture.taps"] = args.taps.split(",")
+    try:
+        config = load_testbed_config(args.config, overrides)
+        summary = run_capture(config, args.role, Path(f"{args.out}.run"), args.timeout)
+    except RunAborted as err:
+        print(f"semcomm capture: error: {err}", file=sys.stderr)
+        return err.exit_status
+    for tap, described in (summary.get("captures") or {}).items():
+        print(f"{tap}: {described['path']}.sigmf-data/-meta, {described['samples']} samples in "
+              f"{described['segments']} segment(s), {described['frames_annotated']} frames annotated, "
+              f"{described['dropped_samples']} dropped" + (f", FAILED: {described['failed']}" if described['failed'] else ""))
+    print(f"run summary: {Path(f'{args.out}.run') / 'summary.json'}; accuracy {summary.get('accuracy')}")
+    if args.json:
+        print(json.dumps(summary.get("captures")))
+    return _report_end(summary, "capture")
+
+
+def _replay(args, config: dict, out):
+    """``--source sigmf:PATH``: the recording through the receiver (rx role only)."""
+    from ..testbed.capture import replay
+
+    if args.role != "rx":
+        raise ValueError(f"--source replays a recording through the receiver: use it with the rx role, not "
+                         f"{args.role}")
+    kind, _, path = args.source.partition(":")
+    if kind != "sigmf" or not path:
+        raise ValueError(f"--source must be sigmf:PATH, got {args.source!r}")
+    return replay(config, path, out, args.timeout)
 
 
 def _report_end(summary: dict, command: str) -> int:
@@ -80,7 +123,7 @@ def cmd_agreement(args) -> int:
 
 
 def add_commands(sub) -> None:
-    """``semcomm demo``, ``semcomm run`` and ``semcomm agreement``."""
+    """``semcomm demo``, ``semcomm run``, ``semcomm capture`` and ``semcomm agreement``."""
     demo = sub.add_parser("demo", help="the main job: loopback testbed with the default model, clean and jammed "
                           "(table, summary.json, demo.png)")
     demo.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
@@ -99,9 +142,23 @@ def add_commands(sub) -> None:
     run.add_argument("--out", type=output_directory, default="results/run",
                      help="output directory (summary.json, frames.jsonl, logs)")
     run.add_argument("--condition", default="loopback", help="condition name in the summary")
+    run.add_argument("--source", metavar="sigmf:PATH", help="rx: replay a SigMF recording (semcomm capture) through "
+                     "the receiver instead of listening on ZMQ")
     run.add_argument("--timeout", type=number(0, exclusive=True), default=600.0,
                      help="seconds before the run is cut short (> 0)")
     run.set_defaults(func=cmd_run)
+
+    capture = sub.add_parser("capture", help="record a run's IQ as SigMF (annotated per frame) for replay and "
+                             "training: loopback taps tx/channel/attacker, or a receiver's input (rx, rx_b210)")
+    capture.add_argument("--role", choices=["loopback", "rx", "rx_b210"], default="loopback")
+    capture.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
+    capture.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="config override")
+    capture.add_argument("--taps", help="comma-separated taps (default: the config's capture.taps)")
+    capture.add_argument("--out", required=True, help="recording path without suffix: <out>.<tap>.sigmf-data/-meta, "
+                         "the run's results in <out>.run/")
+    capture.add_argument("--timeout", type=number(0, exclusive=True), default=600.0, help="seconds (> 0)")
+    capture.add_argument("--json", action="store_true", help="also print the captures section as JSON")
+    capture.set_defaults(func=cmd_capture)
 
     agree = sub.add_parser("agreement", help="accuracy through the loopback flowgraph vs the core's simulation, "
                            "same images and Es/N0")

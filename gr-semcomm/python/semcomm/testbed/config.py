@@ -22,6 +22,9 @@ in an ``attacker.sync`` mode with ``attacker.latency`` samples of processing del
 (:mod:`semcomm.channel.attacker_radio`), the jammers (``gaussian``, ``tone``) use ``attacker.mode``; the attacker
 senses the transmitter through its own channel: ``attacker.sense_snr_db`` Es/N0 at its antenna, ``sense_cfo``
 cycles per symbol, ``sense_delay`` samples;
+``capture.path`` records SigMF at ``capture.taps`` (``<path>.<tap>.sigmf-data``/``-meta``; the loopback has
+``tx``, ``channel`` (what the receiver gets) and ``attacker``, a receiver graph ``rx``; :mod:`semcomm.capture`),
+its metadata rewritten every ``capture.checkpoint_s`` seconds;
 ``data.images_per_s`` images per second (0: unpaced, as fast as the chain takes them; the testbed graphs
 keep at most :data:`semcomm.testbed.pacing.DEFAULT_LIMIT` images in flight either way).
 """
@@ -41,6 +44,7 @@ from ..phy.qam import LLR_METHODS
 DEFAULT_MODEL = "models/masked_vqvae_fim_at"
 
 ATTACKER_KINDS = ("gaussian", "tone", "perturbation")
+CAPTURE_TAPS = ("tx", "channel", "attacker", "rx")  #: where a graph can record (channel: the receiver's input)
 _SEED = {"type": "integer", "minimum": 0, "default": 1}
 _ENDPOINT = {"type": "string", "pattern": "^tcp://"}
 
@@ -100,6 +104,12 @@ SCHEMA = {
             "sense_snr_db": {**ES_N0_DB, "default": 20},
             "sense_cfo": number(-0.05, 0.05, 0),
             "sense_delay": number(0, default=0),
+        }, default={}),
+        "capture": section({
+            "path": {"type": ["string", "null"], "minLength": 1, "default": None},
+            "taps": {"type": "array", "items": {"enum": list(CAPTURE_TAPS)}, "uniqueItems": True, "minItems": 1,
+                     "default": ["channel"]},
+            "checkpoint_s": number(0.05, 3600, 1.0),
         }, default={}),
         "endpoints": section({
             "tx_out": {**_ENDPOINT, "default": "tcp://127.0.0.1:55501"},

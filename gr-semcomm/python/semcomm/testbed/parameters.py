@@ -21,6 +21,10 @@ def _usrp_args(config: dict) -> str:
     return ",".join(part for part in (uhd["args"], f"serial={uhd['serial']}" if uhd["serial"] else "") if part)
 
 
+def _capture_taps(config: dict) -> str:
+    return ",".join(config["capture"]["taps"])
+
+
 #: graph parameter -> (GRC type, the dotted testbed config field, or a function of the config, that sets it)
 FROM_CONFIG = {
     "model": ("str", "model"),
@@ -52,11 +56,14 @@ FROM_CONFIG = {
     "usrp_args": ("str", _usrp_args), "sample_rate": ("eng_float", "endpoints.uhd.sample_rate"),
     "center_freq": ("eng_float", "endpoints.uhd.center_freq"), "tx_gain": ("eng_float", "endpoints.uhd.tx_gain"),
     "rx_gain": ("eng_float", "endpoints.uhd.rx_gain"), "rx_antenna": ("str", "endpoints.uhd.antenna"),
+    "capture_path": ("str", "capture.path"), "capture_taps": ("str", _capture_taps),
+    "capture_checkpoint_s": ("eng_float", "capture.checkpoint_s"),
 }
 #: graph parameter -> (GRC type, default) of the parameters no config field sets
 OTHER = {
     "metrics_path": ("str", ""), "tx_log_path": ("str", "results/zmq/tx_log.jsonl"),  # set by semcomm run
     "tx_amplitude": ("eng_float", 0.25),  # B210 transmitter: baseband scale before the DAC
+    "capture_config": ("str", "{}"),  # set by semcomm run: the run's whole config as JSON, kept in recordings
 }
 
 

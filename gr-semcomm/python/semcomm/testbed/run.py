@@ -32,6 +32,7 @@ import yaml
 
 from ..config import parse_overrides
 from .attack_metrics import annotate_frames, attack_section, received_offset_db, write_records
+from .capture import finish_captures
 from .config import load_testbed_config
 from .metrics import cannot_write
 from .outcome import (COMPLETED, EXIT_STATUS, RunEnd, StopSignals, describe_exit, exit_status, peer_died,
@@ -72,6 +73,8 @@ def graph_arguments(config: dict, role: str, out_dir: Path | None = None) -> dic
     if out_dir is not None:
         outputs = {"metrics_path": str(out_dir / "frames.jsonl"), "tx_log_path": str(out_dir / "tx_log.jsonl")}
         arguments.update({name: path for name, path in outputs.items() if name in names})
+    if "capture_config" in names:
+        arguments["capture_config"] = json.dumps(config, sort_keys=True)
     return arguments
 
 
@@ -200,18 +203,21 @@ def run_loopback(config: dict, condition: str, out_dir: Path, timeout_s: float =
         graph = start_graph("loopback", graph_arguments(config, "loopback", out_dir))
         progress = ReceiverProgress(graph.metrics, config["data"]["num_images"], graph.source.done.is_set)
         end = stop_graph(graph, wait_for_end(graph, stop, timeout_s, progress.finished))
-        return write_summary(graph, condition, end, progress.active_s, out_dir)
+        return write_summary(graph, condition, end, progress.active_s, out_dir, config)
 
 
-def write_summary(graph, condition: str, end: RunEnd, elapsed: float, out_dir: Path) -> dict:
-    """The receiver's metrics summary, the blocks' counters and why the run ended, also written to
-    ``summary.json`` (when that fails, the returned summary says so)."""
+def write_summary(graph, condition: str, end: RunEnd, elapsed: float, out_dir: Path, config: dict) -> dict:
+    """The receiver's metrics summary, the blocks' counters and why the run ended, the attack and the
+    recordings (annotated), also written to ``summary.json`` (when that fails, the returned summary says so)."""
     summary = graph.metrics.summary(condition, active_seconds(graph.metrics.metrics) or elapsed)
     summary.update(counters(graph))
     summary.update(end.fields())
     attack = _attack_results(graph, out_dir)
     if attack is not None:
         summary["attack"] = attack
+    captures = finish_captures(graph, config, out_dir)
+    if captures is not None:
+        summary["captures"] = captures
     return save_summary(summary, out_dir)
 
 
@@ -298,7 +304,9 @@ def run_role(role: str, config: dict, out_dir: Path, timeout_s: float = 600.0) -
         if role == "channel":
             save_json({**graph.attacker_in.counters(), "sense_dropped_samples": graph.sense_push.dropped_samples},
                       out_dir / ATTACKER_LINK)
-        return write_summary(graph, role, end, progress.active_s, out_dir) if receiving else end.fields()
+        if not receiving:
+            return end.fields()
+        return write_summary(graph, role, end, progress.active_s, out_dir, config)
 
 
 def save_json(summary: dict, path: Path) -> None:
