@@ -165,3 +165,43 @@ def test_phase_refinement_removes_a_residual_ramp():
     k = np.arange(reference.shape[1])
     drifted = reference * np.exp(1j * (0.002 * k + 0.1))
     np.testing.assert_allclose(refine_phase(drifted, reference), reference, atol=5e-3)  # |ref|^2-weighted block means
+
+
+def test_hardware_impairments_measure_as_configured():
+    """Multipath, phase noise, IQ imbalance, DC offset and CFO of the stream channel, each estimated back from
+    its output: the impulse response, the phase increments, a least-squares fit of y on (x, conj x), the mean,
+    the phase slope; with everything on, chunking changes nothing."""
+    rng = np.random.default_rng(3)
+    x = ((rng.standard_normal(100_000) + 1j * rng.standard_normal(100_000)) / np.sqrt(2 * SPS)).astype(np.complex64)
+    clean = dict(snr_db=np.inf, sps=SPS)
+    impulse = np.zeros(64, np.complex64)
+    impulse[0] = 1
+    taps = ((0, 1.0), (3, 0.5j), (7, -0.25))
+    response = StreamChannel(StreamChannelConfig(**clean, multipath=taps)).process(impulse)[:8]
+    expected = np.array([1, 0, 0, 0.5j, 0, 0, 0, -0.25]) / np.sqrt(1 + 0.25 + 0.0625)
+    np.testing.assert_allclose(response, expected, atol=1e-6)
+    y = StreamChannel(StreamChannelConfig(**clean, iq_gain_db=1.0, iq_phase_deg=5.0)).process(x)
+    (k1, k2), *_ = np.linalg.lstsq(np.stack([x, np.conj(x)], axis=1).astype(np.complex128), y, rcond=None)
+    g, phi = 10 ** (1 / 20), np.deg2rad(5.0)
+    assert k1 == pytest.approx((1 + g * np.exp(-1j * phi)) / 2, abs=1e-5)
+    assert k2 == pytest.approx((1 - g * np.exp(1j * phi)) / 2, abs=1e-5)
+    image_rejection_db = 10 * np.log10((1 + 2 * g * np.cos(phi) + g ** 2) / (1 - 2 * g * np.cos(phi) + g ** 2))
+    assert 10 * np.log10(abs(k1) ** 2 / abs(k2) ** 2) == pytest.approx(image_rejection_db, abs=0.01)  # 22.8 dB
+    y = StreamChannel(StreamChannelConfig(**clean, dc_offset_db=-20.0)).process(x)
+    assert 10 * np.log10(abs(np.mean(y - x)) ** 2 * SPS) == pytest.approx(-20.0, abs=1e-3)
+    y = StreamChannel(StreamChannelConfig(**clean, phase_noise_var=1e-4)).process(x)
+    increments = np.diff(np.unwrap(np.angle(y / x)))
+    assert np.var(increments) == pytest.approx(1e-4, rel=0.03)
+    tone = np.exp(2j * np.pi * 0.01 * np.arange(10_000)).astype(np.complex64)
+    y = StreamChannel(StreamChannelConfig(**clean, cfo=0.0123)).process(tone)
+    assert np.polyfit(np.arange(10_000), np.unwrap(np.angle(y)), 1)[0] / (2 * np.pi) == pytest.approx(0.0223, abs=1e-7)
+    everything = StreamChannelConfig(snr_db=8, sps=SPS, cfo=0.003, multipath=taps, phase_noise_var=1e-5,
+                                     iq_gain_db=0.5, iq_phase_deg=3, dc_offset_db=-25, seed=4)
+    whole = StreamChannel(everything).process(x)
+    chunked = StreamChannel(everything)
+    np.testing.assert_allclose(np.concatenate([chunked.process(x[i:i + 4097]) for i in range(0, x.size, 4097)]),
+                               whole, atol=1e-5)
+    with pytest.raises(ValueError, match="multipath taps"):
+        StreamChannelConfig(multipath=((1.5, 1.0),))
+    with pytest.raises(ValueError, match="IQ imbalance"):
+        StreamChannelConfig(iq_phase_deg=60)

@@ -235,3 +235,34 @@ def test_receiver_survives_a_zmq_peer_that_stops_and_restarts(tmp_path):
         graph.wait()
     summary = graph.metrics.summary("restart", 1.0)
     assert summary["frames_detected"] >= 8 and summary["frames_detected"] + summary["frames_missed"] == 10
+
+
+def test_the_b210_transmitters_bursts_are_whole_frames_in_samples():
+    """tx_b210's chain from the PDU stream to the USRP sink: after the interpolating RRC the length tag is scaled
+    to samples, so the sink's burst mode (tx_sob at the tag, tx_eob packet_len samples later) sends each frame
+    with its guard as one burst."""
+    import yaml
+
+    from gnuradio import filter as gr_filter
+    from semcomm.phy.pulse import rrc_taps
+
+    with open(os.path.join(ROOT, "flowgraphs", "tx_b210.grc")) as handle:
+        graph = yaml.safe_load(handle)
+    blocks_by_name = {block["name"]: block for block in graph["blocks"]}
+    assert blocks_by_name["out"]["parameters"]["len_tag_name"] == "'packet_len'"
+    assert ["scale", "0", "burst_length", "0"] in graph["connections"]
+    sps, symbols = 4, 897
+    tags = []
+    for k in range(3):
+        tag = gr.tag_t()
+        tag.offset, tag.key, tag.value = k * symbols, pmt.intern("packet_len"), pmt.from_long(symbols)
+        tags.append(tag)
+    top = gr.top_block()
+    source = blocks.vector_source_c(np.ones(3 * symbols, np.complex64).tolist(), False, 1, tags)
+    shaper = gr_filter.interp_fir_filter_ccf(sps, rrc_taps(sps, 0.35, 8))
+    length = blocks.tagged_stream_multiply_length(gr.sizeof_gr_complex, "packet_len", sps)
+    sink = blocks.vector_sink_c()
+    top.connect(source, shaper, length, sink)
+    top.run()
+    found = [(tag.offset, pmt.to_long(tag.value)) for tag in sink.tags() if pmt.symbol_to_string(tag.key) == "packet_len"]
+    assert found == [(k * symbols * sps, symbols * sps) for k in range(3)]

@@ -60,10 +60,13 @@ RX_STREAMS = [("matched", "0", "receiver", "0")]
 
 CHANNEL_BLOCKS = {
     "chan": ("semcomm_channel_emulator", dict(
-        snr_db="snr_db", sps="sps", cfo="cfo / sps", timing_offset="timing_offset", fading="fading",
-        k_factor_db="k_factor_db", fading_block="fading_block", attacker_input="True", psr_db="psr_db if attack else float('-inf')",
+        snr_db="snr_db", sps="sps", cfo="cfo / sps + cfo_ppm * 1e-6 * center_freq / sample_rate",
+        timing_offset="timing_offset", fading="fading", k_factor_db="k_factor_db", fading_block="fading_block",
+        attacker_input="True", psr_db="psr_db if attack else float('-inf')",
         h_a="h_a_gain * numpy.exp(1j * h_a_phase)", h_a_fading="h_a_fading", h_a_k_factor_db="h_a_k_factor_db",
-        h_a_cfo="h_a_cfo / sps", h_a_delay="h_a_delay", seed="channel_seed")),
+        h_a_cfo="h_a_cfo / sps", h_a_delay="h_a_delay", multipath="multipath",
+        phase_noise_var="2 * numpy.pi * phase_noise_hz / sample_rate", iq_gain_db="iq_gain_db",
+        iq_phase_deg="iq_phase_deg", dc_offset_db="dc_offset_db", seed="channel_seed")),
 }
 SENSE_BLOCKS = {  # what the attacker's antenna receives: the transmitter through its own channel
     "sense": ("semcomm_channel_emulator", dict(
@@ -134,6 +137,7 @@ def graphs() -> dict:
     tx_log = {"tx_log": ("semcomm_tx_log_sink", dict(path="tx_log_path"))}
     tx_log_msg = [("ldpc_enc", "tx_log", "tx_log", "tx")]
     scale = {"scale": ("blocks_multiply_const_vxx", dict(type="complex", const="tx_amplitude"))}
+    burst_sink = ("uhd_usrp_sink", {**_uhd("sink")[1], "len_tag_name": "'packet_len'"})  # bursts: tx_sob/tx_eob
     local_metrics = {"metrics": ("semcomm_metrics_sink", dict(jsonl_path="metrics_path", tx_log_path="''"))}
     captures = {f"capture_{tap}": _capture(tap, EMULATED) for tap in ("tx", "channel", "attacker")}
     loopback = ({**TX_BLOCKS, **CHANNEL_BLOCKS, **SENSE_BLOCKS, **ATTACKER_BLOCKS, **RX_BLOCKS, **local_metrics,
@@ -161,15 +165,19 @@ def graphs() -> dict:
     # aims at (UHD's rx_time + its index), sent as soon as scheduled; tx_sob/tx_eob from the USRP sink's burst mode
     timed_attacker = {name: (block_id, {**params, "timed_bursts": "True", "samp_rate": "sample_rate"})
                       for name, (block_id, params) in ATTACKER_BLOCKS.items()}
-    burst_sink = ("uhd_usrp_sink", {**_uhd("sink")[1], "len_tag_name": "'packet_len'"})
     attacker_b210 = ({"src": _uhd("source"), **timed_attacker, "waveform": ("blocks_null_sink", dict(type="complex")),
                       "to_stream": ("pdu_pdu_to_tagged_stream", dict(type="complex", tag="packet_len")), **scale,
                       "out": burst_sink}, [("attacker_radio", "bursts", "to_stream", "pdus")],
                      [("src", "0", "attacker_radio", "0"), ("attacker_radio", "0", "waveform", "0"),
                       ("to_stream", "0", "scale", "0"), ("scale", "0", "out", "0")])
-    tx_b210 = ({**TX_BLOCKS, **tx_log, **STREAM_ACKS, **scale, "out": _uhd("sink")}, TX_MESSAGES + tx_log_msg
-               + STREAM_ACK_MESSAGES, TX_STREAMS + STREAM_ACK_STREAMS + [("shaper", "0", "scale", "0"),
-                                                                        ("scale", "0", "out", "0")])
+    # each frame (with its guard) is a UHD burst: the length tag counts symbols until the shaper interpolates, so
+    # it is scaled to samples, and the USRP sink's burst mode adds tx_sob / tx_eob at its ends
+    burst_length = {"burst_length": ("blocks_tagged_stream_multiply_length",
+                                     dict(type="complex", lengthtagname="'packet_len'", c="sps"))}
+    tx_b210 = ({**TX_BLOCKS, **tx_log, **STREAM_ACKS, **scale, **burst_length, "out": burst_sink},
+               TX_MESSAGES + tx_log_msg + STREAM_ACK_MESSAGES,
+               TX_STREAMS + STREAM_ACK_STREAMS + [("shaper", "0", "scale", "0"), ("scale", "0", "burst_length", "0"),
+                                                  ("burst_length", "0", "out", "0")])
     rx_b210 = ({"src": _uhd("source"), **RX_BLOCKS, "capture_rx": _capture("rx", B210_HARDWARE)}, RX_MESSAGES,
                RX_STREAMS + [("src", "0", "matched", "0"), ("src", "0", "capture_rx", "0")])
     return {
@@ -189,7 +197,7 @@ def graphs() -> dict:
                           "(injection) instead of the ZMQ endpoints; a perturbation leaves as timed bursts (tx_time "
                           "from the source's rx_time, tx_sob/tx_eob from the sink's burst mode).", *attacker_b210),
         "tx_b210": ("Semantic link transmitter (USRP B210)", "The ZMQ transmitter with a UHD sink instead of the "
-                    "ZMQ endpoint.", *tx_b210),
+                    "ZMQ endpoint; each frame is a burst (tx_sob/tx_eob from the sink's burst mode).", *tx_b210),
         "rx_b210": ("Semantic link receiver (USRP B210)", "The ZMQ receiver with a UHD source instead of the ZMQ "
                     "endpoint.", *rx_b210),
     }

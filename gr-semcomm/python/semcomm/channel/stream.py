@@ -21,6 +21,18 @@ Model, per sample ``t`` of the stream (``sps`` samples per symbol)::
   (``h_a_fading``, ``E|g|^2 = 1``, its own draws), carrier offset ``f_a`` (``h_a_cfo``, cycles per sample:
   the attacker's oscillator against the receiver's, besides the transmitter's ``f``) and timing error ``d_a``
   (``h_a_delay`` samples, fractional: where the attacker's waveform lands against where it aimed).
+
+Hardware impairments of a radio pair (:class:`FrontEnd`, applied to the received sum in this order):
+
+* multipath on the transmitter's path: a tapped delay line ``sum_i a_i x(t - k_i)`` (``multipath``: pairs
+  ``(delay in samples, complex gain)``, normalised here to unit energy);
+* receiver LO phase noise (Wiener, ``phase_noise_var`` rad^2 per sample: ``2 pi B / fs`` for linewidth ``B``);
+* IQ imbalance ``y = K1 y + K2 conj(y)``, ``K1 = (1 + g e^{-j phi}) / 2``, ``K2 = (1 - g e^{j phi}) / 2`` for a
+  gain mismatch ``g`` (``iq_gain_db``) and a phase mismatch ``phi`` (``iq_phase_deg``) of the Q branch; image
+  rejection ratio ``|K1|^2 / |K2|^2``;
+* DC offset: a constant ``dc_offset_db`` below (or above) the transmitter's nominal power ``Es / sps``.
+
+A carrier offset in ppm is ``cfo`` (cycles per sample ``= ppm 1e-6 f_c / f_s``: the testbed config converts).
 """
 from __future__ import annotations
 
@@ -50,6 +62,11 @@ class StreamChannelConfig:
     h_a_k_factor_db: float = 0.0  #: its Rician K-factor
     h_a_cfo: float = 0.0          #: attacker carrier offset, cycles per sample
     h_a_delay: float = 0.0        #: attacker timing error, samples, >= 0
+    multipath: tuple = ()         #: ((delay samples, complex gain), ...) on the transmitter's path; () none
+    phase_noise_var: float = 0.0  #: receiver LO Wiener phase noise, rad^2 per sample
+    iq_gain_db: float = 0.0       #: receiver IQ gain mismatch
+    iq_phase_deg: float = 0.0     #: receiver IQ phase mismatch
+    dc_offset_db: float = float("-inf")  #: receiver DC offset power relative to Es / sps (-inf: none)
     seed: int = 0
 
     def __post_init__(self):
@@ -66,6 +83,17 @@ class StreamChannelConfig:
                 raise ValueError(f"{name} must be >= 0 samples, got {getattr(self, name)!r}")
         if int(self.fading_block) != self.fading_block or self.fading_block < 1:
             raise ValueError(f"fading_block must be an integer >= 1, got {self.fading_block!r}")
+        for delay, gain in self.multipath:
+            if int(delay) != delay or not 0 <= delay < 10_000 or not np.isfinite(complex(gain)):
+                raise ValueError(f"multipath taps are (delay in whole samples 0..9999, finite gain), got "
+                                 f"{(delay, gain)!r}")
+        if self.multipath and not any(abs(complex(gain)) for _, gain in self.multipath):
+            raise ValueError("multipath taps have no energy")
+        if not 0 <= self.phase_noise_var < 1:
+            raise ValueError(f"phase_noise_var must be in [0, 1) rad^2 per sample, got {self.phase_noise_var!r}")
+        if not abs(self.iq_gain_db) <= 6 or not abs(self.iq_phase_deg) <= 45:
+            raise ValueError(f"IQ imbalance must be within 6 dB and 45 degrees, got {self.iq_gain_db!r} dB, "
+                             f"{self.iq_phase_deg!r} degrees")
 
 
 class StreamFilter:
@@ -139,12 +167,47 @@ def _delay_filter(delay: float, latency: int = 0) -> StreamFilter | None:
     return StreamFilter(taps) if taps.size > 1 else None
 
 
+def multipath_filter(taps) -> StreamFilter | None:
+    """The tapped delay line of ``taps`` ``((delay, gain), ...)``, normalised to unit energy (None: no taps)."""
+    if not taps:
+        return None
+    line = np.zeros(int(max(delay for delay, _ in taps)) + 1, np.complex64)
+    for delay, gain in taps:
+        line[int(delay)] += complex(gain)
+    return StreamFilter(line / np.sqrt(np.sum(np.abs(line) ** 2)))
+
+
+class FrontEnd:
+    """The receiver's hardware impairments on a chunked stream (module doc): phase noise, IQ imbalance and DC
+    offset; the same output for any chunking."""
+
+    def __init__(self, config: StreamChannelConfig, rng: np.random.Generator):
+        gain, phase = 10 ** (config.iq_gain_db / 20), np.deg2rad(config.iq_phase_deg)
+        self.k1, self.k2 = (1 + gain * np.exp(-1j * phase)) / 2, (1 - gain * np.exp(1j * phase)) / 2
+        self.dc = 0j if np.isneginf(config.dc_offset_db) else \
+            complex(np.sqrt(10 ** (config.dc_offset_db / 10) / config.sps) * np.exp(1j * np.pi / 4))
+        self.phase_noise_std, self._phase, self._rng = float(np.sqrt(config.phase_noise_var)), 0.0, rng
+
+    @property
+    def active(self) -> bool:
+        return bool(self.phase_noise_std or self.k2 or self.k1 != 1 or self.dc)
+
+    def __call__(self, y: np.ndarray) -> np.ndarray:
+        if self.phase_noise_std:
+            phi = self._phase + np.cumsum(self._rng.standard_normal(y.size) * self.phase_noise_std)
+            self._phase = float(phi[-1]) if y.size else self._phase
+            y = y * np.exp(1j * phi).astype(np.complex64)
+        if self.k2 or self.k1 != 1:
+            y = self.k1 * y + self.k2 * np.conj(y)
+        return (y + self.dc).astype(np.complex64)
+
+
 class StreamChannel:
     """Apply the module's model chunk by chunk: :meth:`process` ``(x, delta=None) -> y``."""
 
     def __init__(self, config: StreamChannelConfig):
         self.config = config
-        noise_seed, fading_seed, attack_seed = np.random.SeedSequence(config.seed).spawn(3)
+        noise_seed, fading_seed, attack_seed, front_end_seed = np.random.SeedSequence(config.seed).spawn(4)
         self._noise_rng = np.random.default_rng(noise_seed)
         self._n0 = float(noise_variance(config.snr_db))
         self._attack_scale = 0.0 if np.isneginf(config.psr_db) else float(np.sqrt(10 ** (config.psr_db / 10) / config.sps))
@@ -157,13 +220,16 @@ class StreamChannel:
         self._attack_path = PathImpairments(config.h_a_cfo, config.h_a_delay, config.h_a_fading,
                                             config.h_a_k_factor_db, config.fading_block,
                                             np.random.default_rng(attack_seed), self.latency)
+        self._multipath = multipath_filter(config.multipath)
+        front_end = FrontEnd(config, np.random.default_rng(front_end_seed))
+        self._front_end = front_end if front_end.active else None
 
     def process(self, x, delta=None) -> np.ndarray:
         x = np.asarray(x, dtype=np.complex64)
-        y = self._path(x)
+        y = self._path(self._multipath(x) if self._multipath else x)
         if delta is not None and self._attack_scale:
             delta = self._attack_path(np.asarray(delta, dtype=np.complex64))
             y = y + (self._attack_scale * complex(self.config.h_a)) * delta
         if self._n0 > 0:
             y = y + complex_normal(x.shape, self._n0, self._noise_rng)
-        return y.astype(np.complex64)
+        return self._front_end(y) if self._front_end else y.astype(np.complex64)

@@ -57,6 +57,19 @@ def cmd_run(args) -> int:
     return _report_end(summary, "run")
 
 
+def cmd_impairments(args) -> int:
+    from pathlib import Path
+
+    from ..config import parse_overrides
+    from ..testbed.impairments import format_table, sweep
+
+    overrides = {**parse_overrides(args.set), "data.num_images": args.images, "data.images_per_s": 0}
+    result = sweep(args.config, overrides, Path(args.out))
+    print(format_table(result))
+    print(f"wrote {Path(args.out) / 'impairments.json'}")
+    return 0
+
+
 def cmd_capture(args) -> int:
     import json
     from pathlib import Path
@@ -159,6 +172,14 @@ def add_commands(sub) -> None:
     capture.add_argument("--timeout", type=number(0, exclusive=True), default=600.0, help="seconds (> 0)")
     capture.add_argument("--json", action="store_true", help="also print the captures section as JSON")
     capture.set_defaults(func=cmd_capture)
+
+    impair = sub.add_parser("impairments", help="accuracy through the loopback with a radio pair's hardware "
+                            "impairments vs clean, and where each one breaks the link")
+    impair.add_argument("--config", default="hw_configs/emulated_b210.yaml", help="testbed config with impairments")
+    impair.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="config override")
+    impair.add_argument("--images", type=int, default=1000, help="test images per point")
+    impair.add_argument("--out", type=output_directory, default="results/impairments", help="output directory")
+    impair.set_defaults(func=cmd_impairments)
 
     agree = sub.add_parser("agreement", help="accuracy through the loopback flowgraph vs the core's simulation, "
                            "same images and Es/N0")

@@ -7,7 +7,11 @@ the path ``channel/snr_db``, the bad value and what is allowed) are :mod:`semcom
 channel fields are spelled as in the training configs (:mod:`semcomm.config.link`). Loopback and B210
 configs differ only in ``endpoints``.
 
-Units: ``channel.snr_db`` is Es/N0 in dB; ``channel.cfo`` cycles per symbol; ``channel.timing_offset``
+Units: ``channel.snr_db`` is Es/N0 in dB; ``channel.cfo`` cycles per symbol, plus ``channel.cfo_ppm`` of the centre
+frequency (``endpoints.uhd.center_freq`` at ``sample_rate``, defaults for an emulated link); the receiver's hardware
+(:class:`semcomm.channel.stream.FrontEnd`): ``channel.multipath`` taps ``[delay samples, power dB, phase degrees]``
+(normalised to unit energy), ``phase_noise_hz`` the LO's 3-dB linewidth, ``iq_gain_db`` / ``iq_phase_deg`` the IQ
+imbalance, ``dc_offset_db`` a DC offset relative to the transmitter's power per sample (null: none); ``channel.timing_offset``
 samples (fractional allowed); ``channel.fading_block`` samples per fading gain; ``attacker.psr_db`` the
 perturbation-to-signal power ratio in dB (:mod:`semcomm.channel.attacker`); ``attacker.tone_freq`` cycles
 per sample; ``attacker.h_a`` the attacker channel gain ``|H_a|`` and ``h_a_phase`` its phase in radians, ``h_a_fading``
@@ -79,6 +83,14 @@ SCHEMA = {
             "timing_offset": number(0, default=0),
             **with_defaults(CHANNEL, CHANNEL_DEFAULTS),
             "fading_block": integer(1, default=1024),
+            "cfo_ppm": number(-100, 100, 0),
+            "multipath": {"type": "array", "default": [], "maxItems": 32,
+                          "items": {"type": "array", "minItems": 3, "maxItems": 3,
+                                    "prefixItems": [integer(0, 9999), number(-60, 20), number(-360, 360)]}},
+            "phase_noise_hz": number(0, 1e5, 0),
+            "iq_gain_db": number(-6, 6, 0),
+            "iq_phase_deg": number(-45, 45, 0),
+            "dc_offset_db": {"type": ["number", "null"], "maximum": 20, "default": None},
             "seed": _SEED,
         }, default={}),
         "attacker": section({

@@ -11,14 +11,29 @@ parameters no config field sets (the run's output files, the transmitter's ampli
 """
 from __future__ import annotations
 
+import json
+
 from ..config.schema import fill_defaults
 from .config import SCHEMA, load_testbed_config
+
+NO_DC_OFFSET_DB = -300.0  #: what the channel emulator reads as "no DC offset" (a graph parameter cannot be -inf)
 
 
 def _usrp_args(config: dict) -> str:
     """UHD device arguments: ``endpoints.uhd.args`` and, when set, ``serial=<endpoints.uhd.serial>``."""
     uhd = config["endpoints"]["uhd"]
     return ",".join(part for part in (uhd["args"], f"serial={uhd['serial']}" if uhd["serial"] else "") if part)
+
+
+def _multipath(config: dict) -> str:
+    """The channel's multipath taps as JSON (``[[delay, power dB, phase degrees], ...]``)."""
+    return json.dumps(config["channel"]["multipath"])
+
+
+def _dc_offset_db(config: dict) -> float:
+    """``channel.dc_offset_db``; null (none) as :data:`NO_DC_OFFSET_DB`."""
+    value = config["channel"]["dc_offset_db"]
+    return NO_DC_OFFSET_DB if value is None else float(value)
 
 
 def _capture_taps(config: dict) -> str:
@@ -38,7 +53,10 @@ FROM_CONFIG = {
     "snr_db": ("eng_float", "channel.snr_db"), "cfo": ("eng_float", "channel.cfo"),
     "timing_offset": ("eng_float", "channel.timing_offset"), "fading": ("str", "channel.fading"),
     "k_factor_db": ("eng_float", "channel.k_factor_db"), "fading_block": ("intx", "channel.fading_block"),
-    "channel_seed": ("intx", "channel.seed"),
+    "channel_seed": ("intx", "channel.seed"), "cfo_ppm": ("eng_float", "channel.cfo_ppm"),
+    "multipath": ("str", _multipath), "phase_noise_hz": ("eng_float", "channel.phase_noise_hz"),
+    "iq_gain_db": ("eng_float", "channel.iq_gain_db"), "iq_phase_deg": ("eng_float", "channel.iq_phase_deg"),
+    "dc_offset_db": ("eng_float", _dc_offset_db),
     "attack": ("intx", "attacker.enabled"), "attacker_kind": ("str", "attacker.kind"),
     "attacker_mode": ("str", "attacker.mode"), "psr_db": ("eng_float", "attacker.psr_db"),
     "tone_freq": ("eng_float", "attacker.tone_freq"), "h_a_gain": ("eng_float", "attacker.h_a"),
