@@ -19,14 +19,17 @@ def test_empty_config_gets_every_default():
         == (4, 0.35, 8, 64, 0.5)
     assert (config["channel"]["cfo"], config["channel"]["timing_offset"]) == (0, 0)
     assert config["attacker"]["h_a"] == 1 and config["attacker"]["enabled"] is False
-    assert config["endpoints"]["uhd"] is None
+    assert config["endpoints"]["radios"] is None
     assert config["endpoints"]["tx_out"].startswith("tcp://127.0.0.1:")
 
 
 def test_partial_section_keeps_given_values_and_fills_the_rest():
-    config = load_testbed_config({"channel": {"snr_db": 3.5}, "endpoints": {"uhd": {"serial": "31A"}}})
+    config = load_testbed_config({"channel": {"snr_db": 3.5},
+                                  "endpoints": {"radios": {"receiver": {"serial": "31A"}}}})
     assert config["channel"]["snr_db"] == 3.5 and config["channel"]["fading"] == "none"
-    assert config["endpoints"]["uhd"]["serial"] == "31A" and config["endpoints"]["uhd"]["sample_rate"] > 0
+    radios = config["endpoints"]["radios"]
+    assert radios["receiver"]["serial"] == "31A" and radios["receiver"]["sample_rate"] > 0
+    assert radios["attacker"]["master_clock_rate"] == 32e6  # a radio left out gets a B210's defaults
 
 
 @pytest.mark.parametrize("section, field, value, expected", [
@@ -65,8 +68,14 @@ def test_partial_section_keeps_given_values_and_fills_the_rest():
     ("attacker", "enabled", "yes", "attacker/enabled: 'yes' is not of type 'boolean'"),
     ("attacker", "sense_threshold", 0, "attacker/sense_threshold: 0 is less than or equal to the minimum of 0"),
     ("endpoints", "tx_out", "ipc:///tmp/tx", "endpoints/tx_out: 'ipc:///tmp/tx' does not match '^tcp://'"),
-    ("endpoints", "uhd", {"sample_rate": 0},
-     "endpoints/uhd/sample_rate: 0 is less than or equal to the minimum of 0"),
+    ("endpoints", "radios", {"receiver": {"sample_rate": 0}},
+     "endpoints/radios/receiver/sample_rate: 0 is less than or equal to the minimum of 0"),
+    ("endpoints", "radios", {"attacker": {"center_freq": 6.5e9}},
+     "endpoints/radios/attacker/center_freq: 6500000000.0 is greater than the maximum of 6000000000.0"),
+    ("endpoints", "radios", {"transmitter": {"tx_gain": 90}},
+     "endpoints/radios/transmitter/tx_gain: 90 is greater than the maximum of 89.75"),
+    ("endpoints", "radios", {"receiver": {"sample_rate": 64e6}},
+     "endpoints/radios/receiver/sample_rate: 64000000.0 is greater than or equal to the maximum of 61440000.0"),
     ("channel", "snr", 10, "channel: Additional properties are not allowed ('snr' was unexpected); allowed: object "
                            "with keys snr_db, cfo"),
 ])
@@ -119,14 +128,25 @@ def test_shipped_loopback_config():
     assert (attacker["kind"], attacker["psr_db"], attacker["sync"]) == ("perturbation", -2, "reactive")
     assert config["endpoints"] == {"tx_out": "tcp://127.0.0.1:55501", "attacker_out": "tcp://127.0.0.1:55502",
                                    "channel_out": "tcp://127.0.0.1:55503", "sense_out": "tcp://127.0.0.1:55504",
-                                   "uhd": None}
+                                   "radios": None}
 
 
 def test_shipped_b210_config_differs_from_loopback_only_in_endpoints():
     loopback, b210 = load_testbed_config(LOOPBACK), load_testbed_config(B210)
     assert {key for key in loopback if loopback[key] != b210[key]} == {"endpoints"}
-    uhd = b210["endpoints"]["uhd"]
-    assert uhd["sample_rate"] == 1e6 and uhd["center_freq"] == 2.45e9
+    radios = b210["endpoints"]["radios"]
+    assert {radio["sample_rate"] for radio in radios.values()} == {1e6}
+    assert {radio["center_freq"] for radio in radios.values()} == {2.45e9}
+
+
+def test_radios_must_clock_by_integers_and_share_the_link():
+    with pytest.raises(ConfigError) as err:
+        load_testbed_config({"endpoints": {"radios": {"receiver": {"master_clock_rate": 30e6, "sample_rate": 0.7e6},
+                                                      "attacker": {"center_freq": 2.4e9}}}})
+    message = str(err.value)
+    assert "endpoints/radios/receiver/master_clock_rate: 3e+07 Hz is 42.86 x the sample rate" in message
+    assert "endpoints/radios/*/sample_rate: the radios differ" in message
+    assert "endpoints/radios/*/center_freq: the radios differ" in message
 
 
 def test_every_config_field_but_the_name_sets_a_flowgraph_parameter():
@@ -138,8 +158,14 @@ def test_every_config_field_but_the_name_sets_a_flowgraph_parameter():
             yield from leaves(sub, f"{prefix}{key}.") if "properties" in sub else [prefix + key]
 
     used = {source for _, source in FROM_CONFIG.values() if isinstance(source, str)}
-    # usrp_args: both uhd fields; capture_taps: the list joined
-    assert set(leaves(SCHEMA)) - used == {"name", "endpoints.uhd.args", "endpoints.uhd.serial", "capture.taps"}
+    # usrp_args: args, serial and master clock; capture_taps, multipath, dc_offset_db: converted by functions;
+    # the radios: each role's (radio.*)
+    radio_fields = {source.removeprefix("radio.") for source in used if source.startswith("radio.")}
+    assert radio_fields | {"args", "serial", "master_clock_rate"} == set(leaves(SCHEMA["properties"]["endpoints"]
+                                                                               ["properties"]["radios"]
+                                                                               ["properties"]["receiver"]))
+    assert {leaf for leaf in leaves(SCHEMA) if not leaf.startswith("endpoints.radios.")} - used == \
+        {"name", "capture.taps", "channel.multipath", "channel.dc_offset_db"}
 
 
 def test_unreadable_or_malformed_files(tmp_path):

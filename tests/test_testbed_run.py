@@ -40,10 +40,14 @@ def test_each_graph_gets_exactly_its_parameters_from_the_config(tmp_path):
     for role in ROLES:
         arguments = graph_arguments(config, role, tmp_path)
         assert set(arguments) <= graph_parameters(role)
-        assert graph_parameters(role) - set(arguments) <= {"tx_amplitude"}, role  # no config field sets it
+        assert graph_parameters(role) == set(arguments), role
     radio = graph_arguments(config, "tx_b210")
     assert (radio["usrp_args"], radio["tx_gain"], radio["data_path"], radio["image_seed"]) \
-        == ("type=b200", 60.0, "", -1)
+        == ("type=b200,master_clock_rate=32000000", 60.0, "", -1)
+    config = load_testbed_config(B210, {"endpoints.radios.attacker.serial": "31A", "endpoints.radios.attacker.rx_gain": 20})
+    attacker, receiver = graph_arguments(config, "attacker_b210"), graph_arguments(config, "rx_b210")
+    assert (attacker["usrp_args"], attacker["rx_gain"]) == ("type=b200,serial=31A,master_clock_rate=32000000", 20.0)
+    assert (receiver["usrp_args"], receiver["rx_gain"]) == ("type=b200,master_clock_rate=32000000", 40.0)
     assert graph_arguments(config, "loopback")["attack"] == 0
 
 

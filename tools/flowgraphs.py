@@ -125,10 +125,12 @@ B210_HARDWARE = "'USRP B210 ' + usrp_args"
 
 
 def _uhd(kind: str):
-    params = dict(type="fc32", dev_args="usrp_args", samp_rate="sample_rate", center_freq0="center_freq",
-                  gain0="tx_gain" if kind == "sink" else "rx_gain",
-                  ant0="'TX/RX'" if kind == "sink" else "rx_antenna",
-                  clock_source0="'internal'", sync="'none'", num_mboards="1", nchan="1")
+    """A USRP source or sink from the role's radio (``endpoints.radios``): args with serial and master clock,
+    rate, tune request with LO offset, gain, antenna, clock and time source."""
+    params = dict(type="fc32", dev_args="usrp_args", samp_rate="sample_rate",
+                  center_freq0="uhd.tune_request(center_freq, lo_offset)",
+                  gain0="tx_gain" if kind == "sink" else "rx_gain", ant0="tx_antenna" if kind == "sink" else "rx_antenna",
+                  clock_source0="clock_source", time_source0="time_source", sync="'none'", num_mboards="1", nchan="1")
     return (f"uhd_usrp_{kind}", params)
 
 
@@ -229,7 +231,8 @@ def grc_document(graph_id: str, title: str, description: str, blocks: dict, mess
         kind, default = PARAMETERS[name]
         fields = {"label": name, "type": kind, "value": _grc_value(default), "hide": "none"}
         entries.append(_entry(name, "parameter", fields, 8 + 160 * (i % 8), 8 + 80 * (i // 8)))
-    entries.append(_entry("imports", "import", {"imports": "import numpy\nfrom gnuradio import semcomm"}, 8, 420))
+    imports = "import numpy\nfrom gnuradio import semcomm" + ("\nfrom gnuradio import uhd" if "lo_offset" in used else "")
+    entries.append(_entry("imports", "import", {"imports": imports}, 8, 420))
     for i, name in enumerate(variables):
         entries.append(_entry(name, "variable", {"value": VARIABLES[name]}, 200 + 200 * i, 420))
     for i, (name, (block_id, params)) in enumerate(blocks.items()):

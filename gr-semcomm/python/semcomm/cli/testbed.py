@@ -70,6 +70,18 @@ def cmd_impairments(args) -> int:
     return 0
 
 
+def cmd_radio_check(args) -> int:
+    import json
+
+    from ..config import parse_overrides
+    from ..testbed.config import load_testbed_config
+    from ..testbed.radio import check, format_report
+
+    report = check(load_testbed_config(args.config, parse_overrides(args.set)), open_devices=args.open)
+    print(json.dumps(report, indent=1, default=str) if args.json else format_report(report))
+    return 0 if report["ok"] else 1
+
+
 def cmd_capture(args) -> int:
     import json
     from pathlib import Path
@@ -172,6 +184,16 @@ def add_commands(sub) -> None:
     capture.add_argument("--timeout", type=number(0, exclusive=True), default=600.0, help="seconds (> 0)")
     capture.add_argument("--json", action="store_true", help="also print the captures section as JSON")
     capture.set_defaults(func=cmd_capture)
+
+    radio = sub.add_parser("radio", help="the USRP B210s: `semcomm radio check`")
+    radio_sub = radio.add_subparsers(dest="radio_command", required=True)
+    radio_check = radio_sub.add_parser("check", help="list the B210s UHD finds and whether each radio of the config "
+                                       "(transmitter, receiver, attacker) is there; exit status 1 when one is missing")
+    radio_check.add_argument("--config", default="hw_configs/b210.yaml", help="testbed config with endpoints.radios")
+    radio_check.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="config override")
+    radio_check.add_argument("--open", action="store_true", help="open each radio found and report its identification")
+    radio_check.add_argument("--json", action="store_true", help="print the report as JSON")
+    radio_check.set_defaults(func=cmd_radio_check)
 
     impair = sub.add_parser("impairments", help="accuracy through the loopback with a radio pair's hardware "
                             "impairments vs clean, and where each one breaks the link")

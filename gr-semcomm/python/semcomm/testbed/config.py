@@ -51,6 +51,24 @@ ATTACKER_KINDS = ("gaussian", "tone", "perturbation")
 CAPTURE_TAPS = ("tx", "channel", "attacker", "rx")  #: where a graph can record (channel: the receiver's input)
 _SEED = {"type": "integer", "minimum": 0, "default": 1}
 _ENDPOINT = {"type": "string", "pattern": "^tcp://"}
+RADIO_ROLES = ("transmitter", "receiver", "attacker")  #: the radios of a B210 testbed
+B210_MAX_RATE = 61.44e6  #: the B210's highest master clock (and sample) rate, Hz
+#: one USRP B210 (UHD); ranges from the B210's data sheet (AD9361: 70 MHz - 6 GHz, gains in 0.25 dB steps)
+RADIO = section({
+    "serial": {"type": "string", "default": ""},
+    "args": {"type": "string", "default": "type=b200"},
+    "clock_source": enum(["internal", "external", "gpsdo"], "internal"),
+    "time_source": enum(["internal", "external", "gpsdo"], "internal"),
+    "master_clock_rate": number(5e6, B210_MAX_RATE, 32e6),
+    "sample_rate": number(0, B210_MAX_RATE, 1e6, exclusive=True),
+    "center_freq": number(70e6, 6e9, 2.45e9),
+    "lo_offset": number(-30e6, 30e6, 0),
+    "tx_gain": number(0, 89.75, 60),
+    "rx_gain": number(0, 76, 40),
+    "tx_antenna": enum(["TX/RX"], "TX/RX"),
+    "rx_antenna": enum(["RX2", "TX/RX"], "RX2"),
+    "tx_amplitude": number(0, 1, 0.25, exclusive=True),
+}, default={})
 
 SCHEMA = {
     "type": "object", "additionalProperties": False,
@@ -128,15 +146,8 @@ SCHEMA = {
             "attacker_out": {**_ENDPOINT, "default": "tcp://127.0.0.1:55502"},
             "sense_out": {**_ENDPOINT, "default": "tcp://127.0.0.1:55504"},
             "channel_out": {**_ENDPOINT, "default": "tcp://127.0.0.1:55503"},
-            "uhd": {**section({
-                "serial": {"type": "string", "default": ""},
-                "args": {"type": "string", "default": ""},
-                "sample_rate": number(0, default=1e6, exclusive=True),
-                "center_freq": number(0, default=2.45e9, exclusive=True),
-                "tx_gain": number(0, 90, 60),
-                "rx_gain": number(0, 76, 40),
-                "antenna": {"type": "string", "default": "RX2"},
-            }), "default": None, "type": ["object", "null"]},
+            "radios": {**section({role: {**RADIO, "default": {}} for role in RADIO_ROLES}),
+                       "default": None, "type": ["object", "null"]},
         }, default={}),
     },
 }
@@ -148,7 +159,7 @@ def validate(config: dict) -> dict:
     problems = schema_problems(SCHEMA, config)
     if not problems:
         problems = (code_problems("modem/code", config["modem"]["code"]) + _data_problems(config["data"])
-                    + _attacker_problems(config["attacker"]))
+                    + _attacker_problems(config["attacker"]) + _radio_problems(config["endpoints"]["radios"]))
     configs.raise_problems("testbed config", problems)
     return config
 
@@ -167,6 +178,27 @@ def _attacker_problems(attacker: dict) -> list[str]:
         return [configs.problem("attacker/perturbation", "None is not allowed for an enabled attacker of kind 'perturbation'",
                                 "a perturbation file (semcomm attack craft)")]
     return []
+
+
+def _radio_problems(radios: dict | None) -> list[str]:
+    """Each radio's master clock an integer multiple of its sample rate; the three radios on one link (the same
+    sample rate and centre frequency)."""
+    if radios is None:
+        return []
+    problems = []
+    for role, radio in radios.items():
+        ratio = radio["master_clock_rate"] / radio["sample_rate"]
+        if abs(ratio - round(ratio)) > 1e-9 * ratio:
+            problems.append(configs.problem(f"endpoints/radios/{role}/master_clock_rate",
+                                            f"{radio['master_clock_rate']:g} Hz is {ratio:.4g} x the sample rate "
+                                            f"{radio['sample_rate']:g} Hz", "an integer multiple of the sample rate "
+                                            "(the FPGA decimates by integers)"))
+    for field in ("sample_rate", "center_freq"):
+        values = {role: radio[field] for role, radio in radios.items()}
+        if len(set(values.values())) > 1:
+            problems.append(configs.problem(f"endpoints/radios/*/{field}", f"the radios differ: {values}",
+                                            "one value: the three radios share the link"))
+    return problems
 
 
 def load_testbed_config(path_or_dict, overrides: dict | None = None) -> dict:

@@ -6,7 +6,8 @@ compiled graph. :data:`FROM_CONFIG` is the one mapping between config fields and
 :data:`semcomm.testbed.config.SCHEMA` (:func:`parameter_defaults`), and ``semcomm run`` passes each the value
 of its field in the run's config (:func:`parameter_values`). A field that may be null is passed as ``""``
 (GRC type ``str``) or ``-1`` (``intx``), which the blocks read as "none" (``data.path``, ``data.seed``); the
-radio's parameters take the defaults of ``endpoints.uhd`` when a config has no radio. :data:`OTHER` holds the
+radio's parameters come from the graph's radio in ``endpoints.radios`` (:data:`ROLE_RADIO`), a B210's defaults when a
+config has no radios. :data:`OTHER` holds the
 parameters no config field sets (the run's output files, the transmitter's amplitude).
 """
 from __future__ import annotations
@@ -14,15 +15,22 @@ from __future__ import annotations
 import json
 
 from ..config.schema import fill_defaults
-from .config import SCHEMA, load_testbed_config
+from .config import RADIO, load_testbed_config
 
 NO_DC_OFFSET_DB = -300.0  #: what the channel emulator reads as "no DC offset" (a graph parameter cannot be -inf)
 
 
+#: the radio (``endpoints.radios.<radio>``) whose fields a role's graph takes; other graphs take the receiver's
+#: (an emulated link's centre frequency and sample rate, for a CFO in ppm)
+ROLE_RADIO = {"tx_b210": "transmitter", "rx_b210": "receiver", "attacker_b210": "attacker"}
+
+
 def _usrp_args(config: dict) -> str:
-    """UHD device arguments: ``endpoints.uhd.args`` and, when set, ``serial=<endpoints.uhd.serial>``."""
-    uhd = config["endpoints"]["uhd"]
-    return ",".join(part for part in (uhd["args"], f"serial={uhd['serial']}" if uhd["serial"] else "") if part)
+    """UHD device arguments: the radio's ``args``, ``serial=<serial>`` when set, and its master clock rate."""
+    radio = config["radio"]
+    parts = (radio["args"], f"serial={radio['serial']}" if radio["serial"] else "",
+             f"master_clock_rate={radio['master_clock_rate']:.0f}")
+    return ",".join(part for part in parts if part)
 
 
 def _multipath(config: dict) -> str:
@@ -71,23 +79,26 @@ FROM_CONFIG = {
     "sense_delay": ("eng_float", "attacker.sense_delay"), "sense_out": ("str", "endpoints.sense_out"),
     "tx_out": ("str", "endpoints.tx_out"), "attacker_out": ("str", "endpoints.attacker_out"),
     "channel_out": ("str", "endpoints.channel_out"),
-    "usrp_args": ("str", _usrp_args), "sample_rate": ("eng_float", "endpoints.uhd.sample_rate"),
-    "center_freq": ("eng_float", "endpoints.uhd.center_freq"), "tx_gain": ("eng_float", "endpoints.uhd.tx_gain"),
-    "rx_gain": ("eng_float", "endpoints.uhd.rx_gain"), "rx_antenna": ("str", "endpoints.uhd.antenna"),
+    "usrp_args": ("str", _usrp_args), "sample_rate": ("eng_float", "radio.sample_rate"),
+    "center_freq": ("eng_float", "radio.center_freq"), "lo_offset": ("eng_float", "radio.lo_offset"),
+    "tx_gain": ("eng_float", "radio.tx_gain"), "rx_gain": ("eng_float", "radio.rx_gain"),
+    "rx_antenna": ("str", "radio.rx_antenna"), "tx_antenna": ("str", "radio.tx_antenna"),
+    "clock_source": ("str", "radio.clock_source"), "time_source": ("str", "radio.time_source"),
+    "tx_amplitude": ("eng_float", "radio.tx_amplitude"),
     "capture_path": ("str", "capture.path"), "capture_taps": ("str", _capture_taps),
     "capture_checkpoint_s": ("eng_float", "capture.checkpoint_s"),
 }
 #: graph parameter -> (GRC type, default) of the parameters no config field sets
 OTHER = {
     "metrics_path": ("str", ""), "tx_log_path": ("str", "results/zmq/tx_log.jsonl"),  # set by semcomm run
-    "tx_amplitude": ("eng_float", 0.25),  # B210 transmitter: baseband scale before the DAC
     "capture_config": ("str", "{}"),  # set by semcomm run: the run's whole config as JSON, kept in recordings
 }
 
 
-def parameter_values(config: dict, names) -> dict:
-    """The value of each graph parameter in ``names`` that a field of the validated ``config`` sets."""
-    config = _with_radio(config)
+def parameter_values(config: dict, names, role: str | None = None) -> dict:
+    """The value of each graph parameter in ``names`` that a field of the validated ``config`` sets, the radio's
+    fields (``radio.*``) from the ``role``'s radio (:data:`ROLE_RADIO`)."""
+    config = _with_radio(config, ROLE_RADIO.get(role, "receiver"))
     return {name: _typed(FROM_CONFIG[name][0], _field(config, FROM_CONFIG[name][1]))
             for name in names if name in FROM_CONFIG}
 
@@ -98,12 +109,11 @@ def parameter_defaults() -> dict:
     return {**{name: (kind, defaults[name]) for name, (kind, _) in FROM_CONFIG.items()}, **OTHER}
 
 
-def _with_radio(config: dict) -> dict:
-    """``config``, with the default ``endpoints.uhd`` section where it has none."""
-    if config["endpoints"]["uhd"] is not None:
-        return config
-    radio = fill_defaults(SCHEMA["properties"]["endpoints"]["properties"]["uhd"], {})
-    return {**config, "endpoints": {**config["endpoints"], "uhd": radio}}
+def _with_radio(config: dict, role: str) -> dict:
+    """``config`` with ``radio``: ``endpoints.radios.<role>``, or a B210's defaults when the config has no radios."""
+    radios = config["endpoints"]["radios"]
+    radio = radios[role] if radios is not None else fill_defaults(RADIO, {})
+    return {**config, "radio": radio}
 
 
 def _field(config: dict, source):

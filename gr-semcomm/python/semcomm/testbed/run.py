@@ -69,7 +69,7 @@ def graph_arguments(config: dict, role: str, out_dir: Path | None = None) -> dic
     """Keyword arguments of the ``role`` graph: each of its parameters that a field of the validated testbed
     ``config`` sets (:mod:`.parameters`), and its output files in ``out_dir``."""
     names = graph_parameters(role)
-    arguments = parameter_values(config, names)
+    arguments = parameter_values(config, names, role)
     if out_dir is not None:
         outputs = {"metrics_path": str(out_dir / "frames.jsonl"), "tx_log_path": str(out_dir / "tx_log.jsonl")}
         arguments.update({name: path for name, path in outputs.items() if name in names})
