@@ -50,7 +50,8 @@ RX_BLOCKS = {  # frame_receiver = frame_sync -> soft_demapper -> ldpc_decoder ->
     "receiver": ("semcomm_frame_receiver", dict(model_id="link.model_id", alphabet="link.alphabet",
                                                 num_indices="link.num_tokens", sps="sps", threshold="threshold",
                                                 decoder="decoder", max_iterations="max_iterations",
-                                                llr_method="llr_method")),
+                                                llr_method="llr_method",
+                                                cfo_range="cfo_search_ppm * 1e-6 * center_freq / sample_rate * sps")),
     "sem_decoder": ("semcomm_semantic_decoder", dict(model="model", snr_db="None")),
     "metrics": ("semcomm_metrics_sink", dict(jsonl_path="metrics_path", tx_log_path="tx_log_path")),
 }
@@ -140,6 +141,7 @@ def graphs() -> dict:
     tx_log_msg = [("ldpc_enc", "tx_log", "tx_log", "tx")]
     scale = {"scale": ("blocks_multiply_const_vxx", dict(type="complex", const="tx_amplitude"))}
     burst_sink = ("uhd_usrp_sink", {**_uhd("sink")[1], "len_tag_name": "'packet_len'"})  # bursts: tx_sob/tx_eob
+    tx_events = {"uhd_events": ("semcomm_uhd_tx_monitor", {})}  # the sink's underflows, late bursts, ...
     local_metrics = {"metrics": ("semcomm_metrics_sink", dict(jsonl_path="metrics_path", tx_log_path="''"))}
     captures = {f"capture_{tap}": _capture(tap, EMULATED) for tap in ("tx", "channel", "attacker")}
     loopback = ({**TX_BLOCKS, **CHANNEL_BLOCKS, **SENSE_BLOCKS, **ATTACKER_BLOCKS, **RX_BLOCKS, **local_metrics,
@@ -169,19 +171,22 @@ def graphs() -> dict:
                       for name, (block_id, params) in ATTACKER_BLOCKS.items()}
     attacker_b210 = ({"src": _uhd("source"), **timed_attacker, "waveform": ("blocks_null_sink", dict(type="complex")),
                       "to_stream": ("pdu_pdu_to_tagged_stream", dict(type="complex", tag="packet_len")), **scale,
-                      "out": burst_sink}, [("attacker_radio", "bursts", "to_stream", "pdus")],
+                      "out": burst_sink, **tx_events},
+                     [("attacker_radio", "bursts", "to_stream", "pdus"), ("out", "async_msgs", "uhd_events", "async")],
                      [("src", "0", "attacker_radio", "0"), ("attacker_radio", "0", "waveform", "0"),
                       ("to_stream", "0", "scale", "0"), ("scale", "0", "out", "0")])
     # each frame (with its guard) is a UHD burst: the length tag counts symbols until the shaper interpolates, so
     # it is scaled to samples, and the USRP sink's burst mode adds tx_sob / tx_eob at its ends
     burst_length = {"burst_length": ("blocks_tagged_stream_multiply_length",
                                      dict(type="complex", lengthtagname="'packet_len'", c="sps"))}
-    tx_b210 = ({**TX_BLOCKS, **tx_log, **STREAM_ACKS, **scale, **burst_length, "out": burst_sink},
-               TX_MESSAGES + tx_log_msg + STREAM_ACK_MESSAGES,
+    tx_b210 = ({**TX_BLOCKS, **tx_log, **STREAM_ACKS, **scale, **burst_length, "out": burst_sink, **tx_events},
+               TX_MESSAGES + tx_log_msg + STREAM_ACK_MESSAGES + [("out", "async_msgs", "uhd_events", "async")],
                TX_STREAMS + STREAM_ACK_STREAMS + [("shaper", "0", "scale", "0"), ("scale", "0", "burst_length", "0"),
                                                   ("burst_length", "0", "out", "0")])
-    rx_b210 = ({"src": _uhd("source"), **RX_BLOCKS, "capture_rx": _capture("rx", B210_HARDWARE)}, RX_MESSAGES,
-               RX_STREAMS + [("src", "0", "matched", "0"), ("src", "0", "capture_rx", "0")])
+    rx_b210 = ({"src": _uhd("source"), **RX_BLOCKS, "capture_rx": _capture("rx", B210_HARDWARE),
+                "uhd_events": ("semcomm_uhd_rx_monitor", {})}, RX_MESSAGES,
+               RX_STREAMS + [("src", "0", "matched", "0"), ("src", "0", "capture_rx", "0"),
+                             ("src", "0", "uhd_events", "0")])
     return {
         "loopback": ("Semantic link loopback", "Image source -> semantic encoder -> digital PHY -> channel emulator "
                      "(+ attacker) -> receiver -> semantic decoder -> metrics, in one process, no radio.", *loopback),

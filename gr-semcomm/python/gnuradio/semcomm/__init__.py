@@ -12,7 +12,8 @@ Receiver: (matched filter) -> :class:`frame_sync` -> :class:`soft_demapper` -> :
 -> :class:`deframer` -> :class:`bits_to_index` -> :class:`semantic_decoder` -> :class:`metrics_sink`, or
 :class:`frame_receiver` (the same receiver stages in one block, as the testbed flowgraphs use them).
 
-Captures: :class:`sigmf_sink` (SigMF recording at a tap).
+Captures: :class:`sigmf_sink` (SigMF recording at a tap). Radios: :class:`uhd_rx_monitor`, :class:`uhd_tx_monitor`
+(overflows, underflows, late bursts).
 
 Flowgraph helpers (used in GRC variables): :func:`rrc_taps`, :func:`model_link`.
 gr-fec interoperability and benchmark helpers: :mod:`gnuradio.semcomm.grfec` (imported on demand).
@@ -33,6 +34,7 @@ from .metrics_sink import metrics_sink, tx_log_sink
 from .modem_blocks import deframer, framer, ldpc_decoder, ldpc_encoder, qam_mapper, soft_demapper
 from .semantic import semantic_decoder, semantic_encoder
 from .sigmf_sink import sigmf_sink
+from .uhd_monitor import uhd_rx_monitor, uhd_tx_monitor
 from .zmq_source import zmq_iq_source
 from .zmq_timed import zmq_aligned_source, zmq_timed_sink, zmq_timed_source
 
@@ -52,5 +54,6 @@ __all__ = ["image_source", "frame_acks", "semantic_encoder", "index_to_bits", "f
            "qam_mapper", "channel_emulator", "attacker", "frame_sync", "frame_receiver", "soft_demapper",
            "ldpc_decoder", "deframer",
            "bits_to_index", "semantic_decoder", "metrics_sink", "tx_log_sink", "zmq_iq_source", "zmq_timed_sink", "zmq_timed_source",
-           "zmq_aligned_source", "sigmf_sink", "rrc_taps",
+           "zmq_aligned_source", "sigmf_sink", "uhd_rx_monitor",
+           "uhd_tx_monitor", "rrc_taps",
            "model_link"]

@@ -81,9 +81,10 @@ class frame_sync(_FrameBlock):
     metadata seq, header, model_id, modulation, code, payload_len, detected, header_ok, sample,
     snr_est_db, cfo_est, noise_var. Frames whose header fails go to ``rejects``."""
 
-    def __init__(self, sps: int = 4, threshold: float = 0.5, max_iterations: int = 20, llr_method: str = "maxlog"):
+    def __init__(self, sps: int = 4, threshold: float = 0.5, max_iterations: int = 20, llr_method: str = "maxlog",
+                 cfo_range: float = 0.0):
         modem = FrameModem(LinkConfig(max_iterations=int(max_iterations), llr_method=llr_method))
-        self.sync = FrameSynchronizer(modem, int(sps), float(threshold))
+        self.sync = FrameSynchronizer(modem, int(sps), float(threshold), float(cfo_range))
         _FrameBlock.__init__(self, "semcomm_frame_sync", self.sync, self.sync)
 
     def _publish(self, frame: SyncedFrame) -> None:
@@ -102,9 +103,9 @@ class frame_receiver(_FrameBlock):
     id, non-semantic CRC failure) go to ``rejects`` and count in ``rejected``."""
 
     def __init__(self, model_id: str, alphabet, num_indices: int, sps: int = 4, threshold: float = 0.5,
-                 decoder: str = "nms", max_iterations: int = 20, llr_method: str = "maxlog"):
+                 decoder: str = "nms", max_iterations: int = 20, llr_method: str = "maxlog", cfo_range: float = 0.0):
         modem = FrameModem(LinkConfig(decoder=decoder, max_iterations=int(max_iterations), llr_method=llr_method))
-        self.receiver = BurstReceiver(modem, int(sps), float(threshold), model_id_bytes(model_id))
+        self.receiver = BurstReceiver(modem, int(sps), float(threshold), model_id_bytes(model_id), float(cfo_range))
         self.receiver.warm_up()
         self.mapper = IndexBitMapper(alphabet, num_indices=int(num_indices))
         self.rejected = 0

@@ -215,7 +215,9 @@ def load_recording(path, validate: bool = True) -> Recording:
     meta_path, data_path = _file(base, "meta"), _file(base, "data")
     for needed in (meta_path, data_path):
         if not needed.is_file():
-            raise ValueError(f"no SigMF recording at {base}: {needed} is missing")
+            taps = sorted(str(p)[:-len(".sigmf-meta")] for p in base.parent.glob(f"{base.name}.*.sigmf-meta"))
+            hint = f" (the run recorded {', '.join(taps)})" if taps else ""
+            raise ValueError(f"no SigMF recording at {base}: {needed} is missing{hint}")
     meta = json.loads(meta_path.read_text())
     if meta.get("global", {}).get("core:datatype") != DATATYPE:
         raise ValueError(f"{meta_path}: datatype {meta.get('global', {}).get('core:datatype')!r}, "

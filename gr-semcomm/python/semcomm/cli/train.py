@@ -1,10 +1,11 @@
-"""``semcomm train`` and ``semcomm export``: a codec from its YAML config to its ONNX files and model card. The
+"""``semcomm train``, ``semcomm adapt`` (decoder fine-tuning on captures) and ``semcomm export``: a codec from its YAML config to its ONNX files and model card. The
 final evaluation is :mod:`semcomm.train.evaluation`, the card's reproduce line :mod:`semcomm.train.reproduce`."""
 from __future__ import annotations
 
 import os
+import sys
 
-from .arguments import output_directory
+from .arguments import integer, number, output_directory
 from .output import write_json
 
 
@@ -85,6 +86,28 @@ def cmd_export(args) -> int:
     return 0 if parity["ok"] else 1
 
 
+def cmd_adapt(args) -> int:
+    import shlex
+
+    from ..train.adapt import adapt
+
+    def show(row):
+        print(f"epoch {row['epoch']}: train loss {row['train_loss']:.3f}, validation accuracy {row['val_accuracy']:.1%}",
+              file=sys.stderr, flush=True)
+
+    command = "semcomm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["adapt"] else ""
+    section = adapt(args.model, args.captures, args.out, args.eval_captures or [], args.epochs, args.lr, args.batch,
+                    args.val_fraction, args.seed, show, command)
+    before, after = section["accuracy_before"], section["accuracy_after"]
+    print(f"frames: {section['frames_train']} train, {section['frames_val']} validation, {section['frames_eval']} "
+          f"held-out; best epoch {section['best_epoch']}")
+    for split in ("val", "eval"):
+        if before[split] is not None:
+            print(f"{split:5s} accuracy: {before[split]:.1%} -> {after[split]:.1%}")
+    print(f"wrote {args.out}.encoder.onnx (the base encoder), {args.out}.decoder.onnx, {args.out}.card.json")
+    return 0
+
+
 def add_commands(sub) -> None:
     """``semcomm train`` and ``semcomm export``."""
     train = sub.add_parser("train", help="train a semantic codec from a YAML config (checkpoints, resume)")
@@ -118,6 +141,20 @@ def add_commands(sub) -> None:
     train.add_argument("--eval-sweep", default="0,1,1.5,2,3,12",
                        help="Es/N0 points (dB) of the card's clean accuracy vs SNR (metrics.clean_vs_snr); '' for none")
     train.set_defaults(func=cmd_train)
+
+    adapt = sub.add_parser("adapt", help="fine-tune a codec's decoder on SigMF captures (semcomm capture); the "
+                           "encoder and codebook stay, so deployed transmitters stay valid")
+    adapt.add_argument("--captures", nargs="+", required=True, help="recordings to learn from (path without suffix)")
+    adapt.add_argument("--eval-captures", nargs="+", help="held-out recordings for the before/after figures")
+    adapt.add_argument("--model", default="models/masked_vqvae_fim_at", help="the deployed model's prefix")
+    adapt.add_argument("--out", required=True, help="prefix of the adapted model (<out>.encoder.onnx, ...)")
+    adapt.add_argument("--epochs", type=integer(1), default=10)
+    adapt.add_argument("--lr", type=number(0, exclusive=True), default=1e-4)
+    adapt.add_argument("--batch", type=integer(1), default=64)
+    adapt.add_argument("--val-fraction", type=number(0, 1, exclusive=True), default=0.2,
+                       help="frames of the captures held out to pick the epoch")
+    adapt.add_argument("--seed", type=integer(0), default=0)
+    adapt.set_defaults(func=cmd_adapt)
 
     export = sub.add_parser("export", help="export a trained codec to ONNX + model card (model contract)")
     export.add_argument("config", help="the YAML training config of the model")

@@ -35,9 +35,10 @@ class ReceivedFrame:
 class BurstReceiver:
     """:meth:`push` matched-filtered samples, get the :class:`ReceivedFrame` s completed by them."""
 
-    def __init__(self, modem: FrameModem, sps: int, threshold: float = 0.5, expected_model_id: bytes | None = None):
+    def __init__(self, modem: FrameModem, sps: int, threshold: float = 0.5, expected_model_id: bytes | None = None,
+                 cfo_range: float = 0.0):
         self.modem = modem
-        self.sync = FrameSynchronizer(modem, sps, threshold)
+        self.sync = FrameSynchronizer(modem, sps, threshold, cfo_range)
         self.expected_model_id = expected_model_id
 
     def push(self, samples) -> list[ReceivedFrame]:

@@ -30,7 +30,11 @@ frame :class:`FrameSynchronizer` does:
    Es/N0 is ``g^2 / N0``.
 
 Capture range of the CFO: about ``|f| < 1 / (2 * 64 / SEGMENTS)`` cycles/symbol (0.03 with 4
-segments); a larger offset (e.g. uncalibrated radios) needs a frequency-locked loop in front.
+segments) around each *frequency hypothesis*. With ``cfo_range`` (cycles/symbol) the detector correlates
+with the preamble shifted to each of the hypotheses ``h = k CFO_STEP`` (``|h| <= cfo_range`` rounded up to a
+step) and keeps the best one; steps 3-6 then work on the symbols derotated by ``h`` and the frame's CFO is
+``h`` plus their estimate. Uncalibrated radios (e.g. two B210s, +-2 ppm each: 9.8 kHz at 2.45 GHz, 0.039
+cycles/symbol at 1 Msps and 4 samples per symbol) need it; each hypothesis costs one more correlation.
 """
 from __future__ import annotations
 
@@ -52,6 +56,15 @@ INTERP_STEPS = 256
 #: candidate starts per metric evaluation: small, so the search stops at the next preamble instead of
 #: correlating through frame bodies (4.7 vs 2.4 Msps with 8192 on this machine)
 FFT_BLOCK = 512
+CFO_STEP = 0.04  #: cycles/symbol between frequency hypotheses (< 2 x the capture range of one)
+
+
+def cfo_hypotheses(cfo_range: float) -> np.ndarray:
+    """The detector's frequency hypotheses (cycles/symbol) covering ``+-cfo_range`` (module doc)."""
+    if not 0 <= cfo_range < 0.5:
+        raise ValueError(f"cfo_range must be in [0, 0.5) cycles/symbol, got {cfo_range!r}")
+    count = int(np.ceil(cfo_range / CFO_STEP - 1e-9))
+    return np.arange(-count, count + 1) * CFO_STEP
 
 
 @dataclass
@@ -70,10 +83,11 @@ class SyncedFrame:
     gain: float = float("nan")
 
 
-@functools.lru_cache(maxsize=16)
-def _segment_spectra(sps: int, nfft: int) -> np.ndarray:
-    """``conj(FFT)`` of each segment's sparse preamble template, ``[SEGMENTS, nfft]``."""
-    chips = preamble()
+@functools.lru_cache(maxsize=64)
+def _segment_spectra(sps: int, nfft: int, cfo: float = 0.0) -> np.ndarray:
+    """``conj(FFT)`` of each segment's sparse preamble template shifted by ``cfo`` cycles/symbol,
+    ``[SEGMENTS, nfft]``."""
+    chips = preamble() * np.exp(2j * np.pi * cfo * np.arange(PREAMBLE_LENGTH))
     per = PREAMBLE_LENGTH // SEGMENTS
     templates = np.zeros((SEGMENTS, nfft), dtype=np.complex128)
     for i in range(SEGMENTS):
@@ -94,17 +108,26 @@ def _strided_energy(y: np.ndarray, sps: int, count: int) -> np.ndarray:
     return energy
 
 
-def preamble_metric(y: np.ndarray, sps: int) -> np.ndarray:
-    """Detection metric ``m[n]`` (module doc) for every start ``n`` whose preamble fits in ``y``."""
+def preamble_metric(y: np.ndarray, sps: int, hypotheses=(0.0,)) -> np.ndarray:
+    """Detection metric ``m[n]`` (module doc) for every start ``n`` whose preamble fits in ``y``: the best over
+    the frequency ``hypotheses`` (cycles/symbol); :func:`preamble_metrics` gives each."""
+    return preamble_metrics(y, sps, hypotheses).max(axis=0)
+
+
+def preamble_metrics(y: np.ndarray, sps: int, hypotheses=(0.0,)) -> np.ndarray:
+    """``m[n]`` for each frequency hypothesis, ``[len(hypotheses), starts]``."""
     span = (PREAMBLE_LENGTH - 1) * sps
     num_out = y.size - span
     if num_out <= 0:
-        return np.zeros(0)
+        return np.zeros((len(hypotheses), 0))
     nfft = 1 << int(np.ceil(np.log2(y.size)))
     spectrum = np.fft.fft(y, nfft)
-    magnitude = np.abs(np.fft.ifft(spectrum[None, :] * _segment_spectra(sps, nfft), axis=1)[:, :num_out]).sum(0)
-    energy = _strided_energy(y, sps, PREAMBLE_LENGTH)
-    return magnitude / np.sqrt(PREAMBLE_LENGTH * np.maximum(energy, 1e-30))
+    energy = np.sqrt(PREAMBLE_LENGTH * np.maximum(_strided_energy(y, sps, PREAMBLE_LENGTH), 1e-30))
+    metrics = np.empty((len(hypotheses), num_out))
+    for row, cfo in enumerate(hypotheses):
+        spectra = _segment_spectra(sps, nfft, float(cfo))
+        metrics[row] = np.abs(np.fft.ifft(spectrum[None, :] * spectra, axis=1)[:, :num_out]).sum(0) / energy
+    return metrics
 
 
 def _parabola_offset(values: np.ndarray) -> float:
@@ -155,17 +178,19 @@ class FrameSynchronizer:
     """Streaming burst synchroniser: :meth:`push` matched-filtered samples, get :class:`SyncedFrame` s.
 
     Keeps just enough history between calls; frame positions are absolute stream sample indices.
-    ``threshold`` is the detection threshold on ``m`` (module doc).
+    ``threshold`` is the detection threshold on ``m``; ``cfo_range`` the carrier offset (cycles/symbol) the
+    detector searches (module doc).
     """
 
-    def __init__(self, modem: FrameModem, sps: int, threshold: float = 0.5):
+    def __init__(self, modem: FrameModem, sps: int, threshold: float = 0.5, cfo_range: float = 0.0):
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"detection threshold must be in (0, 1), got {threshold!r}")
         self.modem, self.sps, self.threshold = modem, int(sps), float(threshold)
+        self.hypotheses = cfo_hypotheses(float(cfo_range))
         self._buffer = np.zeros(0, dtype=np.complex64)
         self._offset = 0          # stream index of _buffer[0]
         self._search = INTERP_HALF  # stream index where the next detection search starts
-        self._pending: tuple[float, float] | None = None  # (start, metric) waiting for samples
+        self._pending: tuple[float, float, float] | None = None  # (start, metric, cfo hypothesis) waiting
         self._pending_header: SyncedFrame | None = None    # its decoded header, once known
         self.detections = 0
         self.header_failures = 0
@@ -195,7 +220,7 @@ class FrameSynchronizer:
         self._buffer = np.concatenate([self._buffer, np.asarray(samples, dtype=np.complex64)])
         found = []
         while (detection := self._detect()) is not None:
-            start, metric = detection
+            start, metric, _ = detection
             found.append((start, metric, int(np.floor(start)) + (PREAMBLE_LENGTH + 2) * self.sps + 2))
             self._search = int(np.floor(start)) + int(skip)
         self._trim()
@@ -205,7 +230,7 @@ class FrameSynchronizer:
         """End of stream: a frame still waiting for samples is returned as ``too_short``."""
         frames = []
         if self._pending is not None:
-            frames.append(SyncedFrame(*self._pending, header=getattr(self._pending_header, "header", None),
+            frames.append(SyncedFrame(*self._pending[:2], header=getattr(self._pending_header, "header", None),
                                       reject=Reject.TOO_SHORT))
             self._pending = self._pending_header = None
         return frames
@@ -214,16 +239,18 @@ class FrameSynchronizer:
     def _end(self) -> int:
         return self._offset + self._buffer.size
 
-    def _detect(self) -> tuple[float, float] | None:
-        """Next (fractional start, metric) at or after the search position, or None when the
-        samples run out first (the search position then moves to where it must resume)."""
+    def _detect(self) -> tuple[float, float, float] | None:
+        """Next (fractional start, metric, frequency hypothesis) at or after the search position, or None when
+        the samples run out first (the search position then moves to where it must resume)."""
         span = (PREAMBLE_LENGTH - 1) * self.sps
         while True:
             first = self._search - 1  # one sample before, for the parabola
             stop = min(self._end, first + FFT_BLOCK + span + 2)
             if stop - first < span + 3:
                 return None
-            metric = preamble_metric(self._buffer[first - self._offset: stop - self._offset], self.sps)
+            metrics = preamble_metrics(self._buffer[first - self._offset: stop - self._offset], self.sps,
+                                       self.hypotheses)
+            metric = metrics.max(axis=0) if len(self.hypotheses) > 1 else metrics[0]
             above = np.flatnonzero(metric[1:-1] > self.threshold) + 1
             if above.size == 0:
                 self._search = first + metric.size - 1
@@ -233,7 +260,8 @@ class FrameSynchronizer:
                 return None
             peak = above[0] + int(np.argmax(metric[above[0]: above[0] + 2 * self.sps + 1]))
             self.detections += 1
-            return first + peak + _parabola_offset(metric[peak - 1: peak + 2]), float(metric[peak])
+            hypothesis = float(self.hypotheses[int(np.argmax(metrics[:, peak]))])
+            return first + peak + _parabola_offset(metric[peak - 1: peak + 2]), float(metric[peak]), hypothesis
 
     def _available(self, start: float, symbols: int) -> bool:
         return int(np.floor(start)) + (symbols - 1) * self.sps + INTERP_HALF + 1 <= self._end
@@ -241,14 +269,14 @@ class FrameSynchronizer:
     def _symbols(self, start: float, first: int, count: int) -> np.ndarray:
         return sample_symbols(self._buffer, start - self._offset + first * self.sps, self.sps, count)
 
-    def _try_frame(self, start: float, metric: float) -> SyncedFrame | None:
+    def _try_frame(self, start: float, metric: float, hypothesis: float) -> SyncedFrame | None:
         """The frame at ``start`` if all its samples are here, else None (and it stays pending,
         keeping its decoded header so that a retry only waits for the payload)."""
         frame = self._pending_header
         if frame is None:
             if not self._available(start, KNOWN_SYMBOLS):
                 return None
-            frame = self._header(start, metric, self._symbols(start, 0, KNOWN_SYMBOLS))
+            frame = self._header(start, metric, self._symbols(start, 0, KNOWN_SYMBOLS), hypothesis)
             if frame.reject is not None:
                 self.header_failures += 1
                 self._search = int(np.floor(start)) + PREAMBLE_LENGTH * self.sps
@@ -264,9 +292,12 @@ class FrameSynchronizer:
         self._search = int(np.floor(start)) + (KNOWN_SYMBOLS + num_payload) * self.sps
         return frame
 
-    def _header(self, start: float, metric: float, known: np.ndarray) -> SyncedFrame:
-        """Steps 3-5 of the module doc on the preamble + header symbols ``known`` ``[532]``."""
+    def _header(self, start: float, metric: float, known: np.ndarray, hypothesis: float = 0.0) -> SyncedFrame:
+        """Steps 3-5 of the module doc on the preamble + header symbols ``known`` ``[532]``, derotated by the
+        frequency ``hypothesis`` (cycles/symbol)."""
         chips = preamble().real.astype(np.float64)
+        if hypothesis:
+            known = known * np.exp(-2j * np.pi * hypothesis * np.arange(known.size))
         omega, unit, gain, noise_var = kernels.coarse(known.astype(np.complex128), chips, SEGMENTS, PHASE_BLOCK)
         parsed, header_bits = self.modem.decode_header_codewords(unit[None, PREAMBLE_LENGTH:] / gain,
                                                                  noise_var / gain ** 2)
@@ -277,7 +308,7 @@ class FrameSynchronizer:
         reference = np.concatenate([chips, 1.0 - 2.0 * header_bits[0]])
         omega, theta, gain, noise_var = kernels.fine(known.astype(np.complex128), reference, omega, PHASE_BLOCK)
         frame.gain, frame.phase, frame.noise_var = gain, theta, noise_var / gain ** 2
-        frame.snr_db, frame.cfo = float(10 * np.log10(gain ** 2 / noise_var)), omega / (2 * np.pi)
+        frame.snr_db, frame.cfo = float(10 * np.log10(gain ** 2 / noise_var)), omega / (2 * np.pi) + hypothesis
         return frame
 
     def _trim(self) -> None:

@@ -29,6 +29,8 @@ cycles per symbol, ``sense_delay`` samples;
 ``capture.path`` records SigMF at ``capture.taps`` (``<path>.<tap>.sigmf-data``/``-meta``; the loopback has
 ``tx``, ``channel`` (what the receiver gets) and ``attacker``, a receiver graph ``rx``; :mod:`semcomm.capture`),
 its metadata rewritten every ``capture.checkpoint_s`` seconds;
+``modem.cfo_search_ppm`` the carrier offset (ppm of the radio's centre frequency) the receiver's preamble detector
+searches (:class:`semcomm.phy.sync.FrameSynchronizer`, frequency hypotheses; 0: its own +-0.03 cycles/symbol only);
 ``data.images_per_s`` images per second (0: unpaced, as fast as the chain takes them; the testbed graphs
 keep at most :data:`semcomm.testbed.pacing.DEFAULT_LIMIT` images in flight either way).
 """
@@ -94,6 +96,7 @@ SCHEMA = {
             "rrc_span": integer(4, 32, 8),
             "guard_symbols": integer(0, default=64),
             "detect_threshold": number(0, 1, 0.5),
+            "cfo_search_ppm": number(0, 50, 0),
         }, default={}),
         "channel": section({
             "snr_db": {**ES_N0_DB, "default": 10},

@@ -1,6 +1,7 @@
 """``semcomm impairments``: accuracy through the loopback flowgraph with a radio pair's hardware impairments
 (:class:`semcomm.channel.stream.FrontEnd`, ``hw_configs/emulated_b210.yaml``) against the clean loopback, on
-the same images, and where each impairment breaks the link.
+the same images, and where each impairment breaks the link (with the receiver's CFO search as configured, and
+without it for the carrier offset).
 
 Points: ``clean`` (every impairment off), ``emulated`` (the config as it is), then each impairment swept on its
 own from the clean link (:data:`BREAKDOWN`). Each point: accuracy and its binomial standard error, the
@@ -20,14 +21,23 @@ from .run import run_loopback
 
 OFF = {"channel.cfo_ppm": 0.0, "channel.phase_noise_hz": 0.0, "channel.iq_gain_db": 0.0, "channel.iq_phase_deg": 0.0,
        "channel.dc_offset_db": None, "channel.multipath": []}
-#: field -> values swept one at a time from the clean link
-BREAKDOWN = {
-    "channel.cfo_ppm": [2.0, 3.0, 4.0, 6.0, 8.0],
-    "channel.phase_noise_hz": [1.0, 3.0, 10.0, 30.0],
-    "channel.iq_phase_deg": [2.0, 5.0, 10.0],
-    "channel.dc_offset_db": [-30.0, -20.0, -10.0],
-    "channel.multipath": [[[0, 0, 0], [1, -15, 60]], [[0, 0, 0], [1, -6, 60]], [[0, 0, 0], [1, -3, 60]]],
-}
+#: (point name, overrides) swept one at a time from the clean link (the config's CFO search unless set)
+BREAKDOWN = [
+    ("cfo 2 ppm, no search", {"channel.cfo_ppm": 2.0, "modem.cfo_search_ppm": 0.0}),
+    ("cfo 4 ppm, no search", {"channel.cfo_ppm": 4.0, "modem.cfo_search_ppm": 0.0}),
+    ("cfo 4 ppm", {"channel.cfo_ppm": 4.0}),
+    ("cfo 8 ppm", {"channel.cfo_ppm": 8.0}),
+    ("cfo 12 ppm", {"channel.cfo_ppm": 12.0}),
+    ("phase noise 1 Hz", {"channel.phase_noise_hz": 1.0}),
+    ("phase noise 3 Hz", {"channel.phase_noise_hz": 3.0}),
+    ("phase noise 10 Hz", {"channel.phase_noise_hz": 10.0}),
+    ("iq 1 dB 5 deg", {"channel.iq_gain_db": 1.0, "channel.iq_phase_deg": 5.0}),
+    ("iq 2 dB 10 deg", {"channel.iq_gain_db": 2.0, "channel.iq_phase_deg": 10.0}),
+    ("dc -20 dB", {"channel.dc_offset_db": -20.0}),
+    ("dc -10 dB", {"channel.dc_offset_db": -10.0}),
+    ("echo -6 dB at 1 sample", {"channel.multipath": [[0, 0, 0], [1, -6, 60]]}),
+    ("echo -3 dB at 2 samples", {"channel.multipath": [[0, 0, 0], [2, -3, 60]]}),
+]
 
 
 def _point(name: str, config: dict, out_dir: Path, clean: list | None) -> tuple[dict, list]:
@@ -46,18 +56,16 @@ def _point(name: str, config: dict, out_dir: Path, clean: list | None) -> tuple[
     return point, correct
 
 
-def sweep(config_path: str, overrides: dict, out_dir: Path, breakdown: dict = BREAKDOWN) -> dict:
+def sweep(config_path: str, overrides: dict, out_dir: Path, breakdown: list = BREAKDOWN) -> dict:
     """The points of the module doc; ``summary`` rows in order, written to ``out_dir/impairments.json``."""
     clean_config = load_testbed_config(config_path, {**overrides, **OFF})
     clean, correct = _point("clean", clean_config, out_dir / "clean", None)
     points = [clean]
     emulated, _ = _point("emulated", load_testbed_config(config_path, overrides), out_dir / "emulated", correct)
     points.append(emulated)
-    for field, values in breakdown.items():
-        for k, value in enumerate(values):
-            name = f"{field.split('.')[-1]}={json.dumps(value)}"
-            config = load_testbed_config(config_path, {**overrides, **OFF, field: value})
-            points.append(_point(name, config, out_dir / f"{field.split('.')[-1]}_{k}", correct)[0])
+    for k, (name, changes) in enumerate(breakdown):
+        config = load_testbed_config(config_path, {**overrides, **OFF, **changes})
+        points.append(_point(name, config, out_dir / f"point{k}", correct)[0])
     result = {"config": config_path, "overrides": overrides, "snr_db": clean_config["channel"]["snr_db"],
               "emulated": {key: load_testbed_config(config_path, overrides)["channel"][key.split(".")[-1]]
                            for key in OFF}, "points": points}

@@ -58,6 +58,7 @@ FROM_CONFIG = {
     "max_iterations": ("intx", "modem.max_iterations"), "llr_method": ("str", "modem.llr_method"),
     "sps": ("intx", "modem.sps"), "rolloff": ("eng_float", "modem.rolloff"), "rrc_span": ("intx", "modem.rrc_span"),
     "guard_symbols": ("intx", "modem.guard_symbols"), "threshold": ("eng_float", "modem.detect_threshold"),
+    "cfo_search_ppm": ("eng_float", "modem.cfo_search_ppm"),
     "snr_db": ("eng_float", "channel.snr_db"), "cfo": ("eng_float", "channel.cfo"),
     "timing_offset": ("eng_float", "channel.timing_offset"), "fading": ("str", "channel.fading"),
     "k_factor_db": ("eng_float", "channel.k_factor_db"), "fading_block": ("intx", "channel.fading_block"),

@@ -218,6 +218,9 @@ def write_summary(graph, condition: str, end: RunEnd, elapsed: float, out_dir: P
     captures = finish_captures(graph, config, out_dir)
     if captures is not None:
         summary["captures"] = captures
+    monitor = getattr(graph, "uhd_events", None)
+    if monitor is not None:  # a radio receiver: the samples UHD lost
+        summary["uhd"] = monitor.counters()
     return save_summary(summary, out_dir)
 
 
@@ -305,8 +308,18 @@ def run_role(role: str, config: dict, out_dir: Path, timeout_s: float = 600.0) -
             save_json({**graph.attacker_in.counters(), "sense_dropped_samples": graph.sense_push.dropped_samples},
                       out_dir / ATTACKER_LINK)
         if not receiving:
-            return end.fields()
+            return _with_radio_events(graph, end.fields(), out_dir / f"{role}.json")
         return write_summary(graph, role, end, progress.active_s, out_dir, config)
+
+
+def _with_radio_events(graph, fields: dict, path: Path) -> dict:
+    """A transmitting radio role's end with its USRP sink's events (underflows, late bursts), also in ``path``."""
+    monitor = getattr(graph, "uhd_events", None)
+    if monitor is None:
+        return fields
+    fields = {**fields, "uhd": monitor.counters()}
+    save_json(fields, path)
+    return fields
 
 
 def save_json(summary: dict, path: Path) -> None:
