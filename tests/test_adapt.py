@@ -57,7 +57,8 @@ def test_adapt_exports_a_decoder_the_deployed_transmitters_frames_reach(capture,
     assert (tmp_path / "adapted.encoder.onnx").read_bytes() == open(f"{MODEL}.encoder.onnx", "rb").read()
     assert card["model_id"] == base["model_id"] and card["adaptation"]["base_model_id"] == base["model_id"]
     assert card["adaptation"]["recordings"][0]["sha512"] == load_recording(capture).meta["global"]["core:sha512"]
-    assert section["frames_train"] + section["frames_val"] == section["frames_eval"]
+    assert section["frames_train"] + section["frames_val"] == section["frames_eval"][capture]
+    assert set(section["accuracy_after"]) == {"val", capture}
     assert section["accuracy_after"]["val"] >= section["accuracy_before"]["val"]  # the epoch is chosen on it
     codec = SemanticCodec(str(out) + ".encoder.onnx", str(out) + ".decoder.onnx")  # the runtime's contract checks
     frames = captured_frames([capture], str(out))

@@ -99,11 +99,14 @@ def cmd_adapt(args) -> int:
     section = adapt(args.model, args.captures, args.out, args.eval_captures or [], args.epochs, args.lr, args.batch,
                     args.val_fraction, args.seed, show, command)
     before, after = section["accuracy_before"], section["accuracy_after"]
-    print(f"frames: {section['frames_train']} train, {section['frames_val']} validation, {section['frames_eval']} "
-          f"held-out; best epoch {section['best_epoch']}")
-    for split in ("val", "eval"):
-        if before[split] is not None:
-            print(f"{split:5s} accuracy: {before[split]:.1%} -> {after[split]:.1%}")
+    print(f"frames: {section['frames_train']} train, {section['frames_val']} validation; best epoch "
+          f"{section['best_epoch']}")
+    for name in before:
+        frames = section["frames_val"] if name == "val" else section["frames_eval"][name]
+        change = section["eval_differences"].get(name)
+        paired = f" ({100 * change['difference']:+.1f} +- {100 * change['difference_se']:.1f} points)" if change else ""
+        print(f"{'validation' if name == 'val' else name} ({frames} frames): accuracy {before[name]:.1%} -> "
+              f"{after[name]:.1%}{paired}")
     print(f"wrote {args.out}.encoder.onnx (the base encoder), {args.out}.decoder.onnx, {args.out}.card.json")
     return 0
 

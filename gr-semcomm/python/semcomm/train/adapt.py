@@ -6,7 +6,8 @@ transmitters stay valid, and export the result next to them.
 * Only the decoder's parameters train (:data:`DECODER_PARTS`); cross-entropy on the received indices with the
   receiver's SNR estimate, AdamW; the frames of the training recordings are split (seeded) into training and a
   validation part that picks the epoch (epoch 0: the base decoder, so adaptation never ships a worse decoder on
-  the validation frames). Held-out recordings (``eval_captures``) give the before/after figures.
+  the validation frames). Held-out recordings (``eval_captures``) give the before/after figures, each on its own
+  (e.g. one under the conditions trained for and a clean one: what the adaptation costs elsewhere).
 * Export: ``<out>.encoder.onnx`` is the base encoder byte for byte; ``<out>.decoder.onnx`` the adapted decoder,
   whose ``semcomm.model_id`` stays the base's (the id names the index space frames carry: a receiver loaded with
   the adapted model accepts the deployed transmitters' frames); the card adds ``adaptation``: the base model, the
@@ -31,18 +32,28 @@ from ..capture.dataset import CapturedFrames, captured_frames
 DECODER_PARTS = ("from_code", "mask_token", "decoder", "fims", "decoder_norm", "head")
 
 
-def accuracy(model, frames: CapturedFrames, batch: int = 256) -> float | None:
-    """Top-1 accuracy of ``model.decode`` on ``frames`` (None: no frames)."""
-    if not len(frames):
-        return None
+def correct(model, frames: CapturedFrames, batch: int = 256) -> np.ndarray:
+    """Per frame: whether ``model.decode`` gives the true label (bool ``[N]``)."""
     model.eval()
-    correct = 0
+    hits = []
     with torch.no_grad():
         for first in range(0, len(frames), batch):
             rows = slice(first, first + batch)
             logits = model.decode(torch.from_numpy(frames.indices[rows]), torch.from_numpy(frames.snr_db[rows]))
-            correct += int((logits.argmax(1).numpy() == frames.labels[rows]).sum())
-    return correct / len(frames)
+            hits.append(logits.argmax(1).numpy() == frames.labels[rows])
+    return np.concatenate(hits) if hits else np.zeros(0, bool)
+
+
+def accuracy(model, frames: CapturedFrames) -> float | None:
+    """Top-1 accuracy of ``model.decode`` on ``frames`` (None: no frames)."""
+    return float(correct(model, frames).mean()) if len(frames) else None
+
+
+def paired_difference(after: np.ndarray, before: np.ndarray) -> dict:
+    """Accuracy after minus before on the same frames, with the standard error of the paired difference."""
+    difference = after.astype(float) - before.astype(float)
+    return {"difference": float(difference.mean()),
+            "difference_se": float(difference.std(ddof=1) / np.sqrt(difference.size))}
 
 
 def _trainable(model) -> list:
@@ -105,17 +116,20 @@ def adapt(model_prefix: str, captures: list[str], out_prefix: str, eval_captures
     if len(frames) < 10:
         raise ValueError(f"only {len(frames)} decodable annotated frames in {', '.join(captures)}: too few to adapt on")
     train, val = split(frames, val_fraction, seed)
-    held_out = captured_frames(eval_captures, model_prefix) if eval_captures else None
-    before = {"val": accuracy(model, val), "eval": accuracy(model, held_out) if held_out else None}
+    held_out = {path: captured_frames([path], model_prefix) for path in eval_captures}
+    before_hits = {path: correct(model, frames) for path, frames in held_out.items()}
+    before = {"val": accuracy(model, val), **{path: float(hits.mean()) for path, hits in before_hits.items()}}
     history = fine_tune(model, train, val, epochs, lr, batch, seed, progress)
-    after = {"val": accuracy(model, val), "eval": accuracy(model, held_out) if held_out else None}
+    after_hits = {path: correct(model, frames) for path, frames in held_out.items()}
+    after = {"val": accuracy(model, val), **{path: float(hits.mean()) for path, hits in after_hits.items()}}
+    differences = {path: paired_difference(after_hits[path], before_hits[path]) for path in held_out}
     section = {"base": model_prefix, "base_model_id": card["model_id"], "recordings": frames.recordings,
-               "eval_recordings": held_out.recordings if held_out else [], "frames_train": len(train),
-               "frames_val": len(val), "frames_eval": len(held_out) if held_out else 0,
+               "eval_recordings": [frames.recordings[0] for frames in held_out.values()], "frames_train": len(train),
+               "frames_val": len(val), "frames_eval": {path: len(frames) for path, frames in held_out.items()},
                "recipe": {"epochs": epochs, "lr": lr, "batch": batch, "val_fraction": val_fraction, "seed": seed,
                           "optimizer": "AdamW (weight decay 0.01)", "trained": list(DECODER_PARTS)},
                "best_epoch": max(history, key=lambda h: (h["val_accuracy"] or 0, -h["epoch"]))["epoch"],
-               "history": history, "accuracy_before": before, "accuracy_after": after}
+               "history": history, "accuracy_before": before, "accuracy_after": after, "eval_differences": differences}
     export_adapted(model, card, model_prefix, out_prefix, section, command)
     return section
 
