@@ -56,3 +56,23 @@ def test_a_capture_tap_the_graph_has_not_is_refused(tmp_path):
         run_capture(config, "loopback", tmp_path, timeout_s=30)
     with pytest.raises(ValueError, match="capture.path is not set"):
         run_capture(load_testbed_config(LOOPBACK, {}), "loopback", tmp_path, timeout_s=30)
+
+
+def test_a_separate_receivers_input_is_recorded_and_annotated_where_it_detected_each_frame(tmp_path):
+    """`semcomm run zmq` with capture.taps [rx]: the rx process records what it receives and annotates each
+    frame it detected (no transmitter tags reach it) at its detected position; the frames read back."""
+    from semcomm.capture.dataset import captured_frames
+    from semcomm.testbed.run import run_zmq
+
+    base = tmp_path / "zmq"
+    settings = {"endpoints.tx_out": "tcp://127.0.0.1:55671", "endpoints.attacker_out": "tcp://127.0.0.1:55672",
+                "endpoints.channel_out": "tcp://127.0.0.1:55673", "endpoints.sense_out": "tcp://127.0.0.1:55674",
+                "data.num_images": 8, "capture.path": str(base), "capture.taps": "[rx]"}
+    summary = run_zmq(LOOPBACK, [f"{k}={v}" for k, v in settings.items()], tmp_path / "run", timeout_s=300)
+    assert summary["captures"]["rx"]["frames_annotated"] == 8
+    recording = load_recording(f"{base}.rx")
+    starts = [a["core:sample_start"] for a in recording.meta["annotations"]]
+    assert [b - a for a, b in zip(starts, starts[1:])] == [3588] * 7  # frames back to back on the ZMQ stream
+    assert recording.meta["global"]["semcomm:tap"] == "rx"
+    frames = captured_frames([f"{base}.rx"], os.path.join(ROOT, "models", "masked_vqvae_fim_at"))
+    assert list(frames.seqs) == list(range(8))

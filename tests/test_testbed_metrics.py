@@ -56,7 +56,7 @@ def test_lines_join_by_seq_with_bit_error_rates_and_latency(run):
     assert third["reject"] == "model_id_mismatch" and third["pred"] is None and not third["correct"]
     assert third["pre_fec_ber"] is None and third["latency_ms"] is None
     assert set(first) == {"seq", "detected", "header_ok", "payload_crc_ok", "pre_fec_ber", "post_fec_ber", "label",
-                          "pred", "correct", "latency_ms", "snr_est_db", "reject"}
+                          "pred", "correct", "latency_ms", "snr_est_db", "reject", "rx_sample"}
 
 
 def test_finalize_marks_unreceived_frames_missed(run):

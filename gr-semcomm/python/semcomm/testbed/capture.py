@@ -2,7 +2,8 @@
 (``semcomm run rx --source sigmf:PATH``), without GNU Radio at import.
 
 After a run that recorded taps (``capture.path``), :func:`finish_captures` annotates each recording with one
-annotation per frame the tap carried tags for: the frame's sample span and its outcome from the run's
+annotation per frame the tap carried tags for (a receiver graph's input carries none: there, each frame the
+receiver detected, at the position it detected it): the frame's sample span and its outcome from the run's
 ``frames.jsonl`` (detected, header/payload CRC, true and decoded label, correct, attacked) and the link's model
 id; the transmitter's records (labels and reference bits, what the receiver's metrics compare against) are
 written next to the recordings (``<capture.path>.tx_log.jsonl``) so that a replay measures the same figures.
@@ -42,12 +43,33 @@ def finish_captures(graph, config: dict, out_dir: Path) -> dict | None:
     described = {}
     for name, sink in sinks.items():
         recorder = sink.recorder
-        frames = [{**frame, **outcomes.get(frame["seq"], {})} for frame in sink.frames]
+        tagged = sink.frames or _detected_frames(out_dir / "frames.jsonl", config)  # a receiver's input: no tags
+        frames = [{**frame, **outcomes.get(frame["seq"], {})} for frame in tagged]
         annotated = annotate_frames(recorder.base, frames, class_names=config_classes(config)) if frames else 0
         described[name.removeprefix("capture_")] = {
             "path": str(recorder.base), "samples": recorder.samples, "dropped_samples": recorder.dropped_samples,
             "segments": len(recorder.captures), "frames_annotated": annotated, "failed": recorder.failed}
     return described
+
+
+def _detected_frames(path: Path, config: dict) -> list[dict]:
+    """Frames where the receiver found them (a receiver graph's recording has no transmitter tags): the first
+    sample is the matched filter's index of the first symbol less the two RRC delays (transmit and matched
+    filter: ``len(taps) - 1``), the length the frame's symbols and guard for the config's link."""
+    from ..attacks.perturbation import link_layout
+    from ..export.contract import link_model_info
+    from ..phy.bits import IndexBitMapper
+
+    if not path.is_file():
+        return []
+    modem = config["modem"]
+    info = link_model_info(config["model"])
+    num_bits = IndexBitMapper(info.alphabet, num_indices=info.num_tokens).num_bits
+    symbols = link_layout(modem["modulation"], modem["code"], -(-num_bits // 8))["frame_symbols"]
+    delay, length = modem["rrc_span"] * modem["sps"], (symbols + modem["guard_symbols"]) * modem["sps"]
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [{"seq": line["seq"], "start": max(0, int(line["rx_sample"]) - delay), "samples": length}
+            for line in lines if line.get("rx_sample") is not None]
 
 
 def _frame_outcomes(path: Path, model_id: str) -> dict:

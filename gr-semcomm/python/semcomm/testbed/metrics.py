@@ -6,8 +6,9 @@ uint8 arrays of 0/1, times in seconds since the epoch):
 * transmitter: ``seq``, ``label``, ``t_tx``, ``tx_payload_bits``, ``tx_coded_bits`` (several records
   per ``seq`` may arrive, e.g. one from the source and one from each PHY block; they are merged);
 * receiver: ``seq``, ``detected``, ``header_ok``, ``payload_crc_ok``, ``fec_ok``, ``reject``,
-  ``coded_hard``, ``rx_payload_bits``, ``pred``, ``t_rx``, ``snr_est_db``, ``clamped`` (any may be
-  missing). A record without ``seq``, or whose ``seq`` was never sent (false detection, corrupt
+  ``coded_hard``, ``rx_payload_bits``, ``pred``, ``t_rx``, ``snr_est_db``, ``clamped``, ``sample`` (where the
+  receiver detected the frame: the matched filter's output index of its first symbol; ``rx_sample`` in the
+  frame lines) (any may be missing). A record without ``seq``, or whose ``seq`` was never sent (false detection, corrupt
   header), is counted in :meth:`LinkMetrics.summary` ``rejects`` but makes no frame line.
 
 BER: pre-FEC compares ``coded_hard`` with ``tx_coded_bits``, post-FEC ``rx_payload_bits`` with
@@ -120,7 +121,7 @@ class LinkMetrics:
         if rx is None:
             return {"seq": seq, "detected": False, "header_ok": None, "payload_crc_ok": None, "pre_fec_ber": None,
                     "post_fec_ber": None, "label": label, "pred": None, "correct": False, "latency_ms": None,
-                    "snr_est_db": None, "reject": None}
+                    "snr_est_db": None, "reject": None, "rx_sample": None}
         ber = {name: c[0] / c[1] if isinstance(c, tuple) else None for name, c in bit_errors(rx, tx).items()}
         pred = _plain(rx.get("pred"))
         timed = rx.get("t_rx") is not None and tx.get("t_tx") is not None
@@ -129,7 +130,7 @@ class LinkMetrics:
                 "payload_crc_ok": _plain(rx.get("payload_crc_ok")), **ber,
                 "label": label, "pred": pred, "correct": pred is not None and pred == label,
                 "latency_ms": _plain(latency), "snr_est_db": _plain(rx.get("snr_est_db")),
-                "reject": rx.get("reject")}
+                "reject": rx.get("reject"), "rx_sample": _plain(rx.get("sample"))}
 
     def lines(self) -> list[dict]:
         """Per-frame lines of every transmitted frame with a final result (received; after :meth:`finalize`
