@@ -225,5 +225,24 @@ def test_hardware_impairments_measure_as_configured():
                                whole, atol=1e-5)
     with pytest.raises(ValueError, match="multipath taps"):
         StreamChannelConfig(multipath=((1.5, 1.0),))
+
+
+@pytest.mark.parametrize("ppm", [20.0, -20.0])
+def test_the_sample_clock_offset_measures_as_configured_and_does_not_depend_on_chunking(ppm):
+    """A tone through the resampler comes out at f / (1 + ppm 1e-6): the measured offset is the configured one;
+    the samples are the tone at the receiver's instants within the interpolator's accuracy."""
+    from semcomm.channel.stream import ClockOffset
+
+    tone = np.exp(2j * np.pi * 0.05 * np.arange(200_000)).astype(np.complex64)
+    clock = ClockOffset(ppm)
+    y = clock.process(tone)
+    chunked = ClockOffset(ppm)
+    np.testing.assert_array_equal(np.concatenate([chunked.process(tone[i:i + 777]) for i in range(0, 200_000, 777)]),
+                                  y)
+    k = np.arange(y.size)
+    assert y.size == pytest.approx(200_000 * (1 + ppm * 1e-6), abs=20)
+    np.testing.assert_allclose(y[100:-100], np.exp(2j * np.pi * 0.05 * (k * clock.step - 16))[100:-100], atol=2e-3)
+    slope = np.polyfit(k[1000:], np.unwrap(np.angle(y[1000:].astype(np.complex128))), 1)[0] / (2 * np.pi)
+    assert (0.05 / slope - 1) * 1e6 == pytest.approx(ppm, abs=0.01)
     with pytest.raises(ValueError, match="IQ imbalance"):
         StreamChannelConfig(iq_phase_deg=60)

@@ -69,6 +69,7 @@ CHANNEL_BLOCKS = {
         phase_noise_var="2 * numpy.pi * phase_noise_hz / sample_rate", iq_gain_db="iq_gain_db",
         iq_phase_deg="iq_phase_deg", dc_offset_db="dc_offset_db", seed="channel_seed")),
 }
+CLOCK_BLOCKS = {"clock": ("semcomm_clock_offset", dict(ppm="clock_ppm"))}  # the receiver's sample clock
 SENSE_BLOCKS = {  # what the attacker's antenna receives: the transmitter through its own channel
     "sense": ("semcomm_channel_emulator", dict(
         snr_db="sense_snr_db", sps="sps", cfo="sense_cfo / sps", timing_offset="sense_delay", fading="'none'",
@@ -144,13 +145,13 @@ def graphs() -> dict:
     tx_events = {"uhd_events": ("semcomm_uhd_tx_monitor", {})}  # the sink's underflows, late bursts, ...
     local_metrics = {"metrics": ("semcomm_metrics_sink", dict(jsonl_path="metrics_path", tx_log_path="''"))}
     captures = {f"capture_{tap}": _capture(tap, EMULATED) for tap in ("tx", "channel", "attacker")}
-    loopback = ({**TX_BLOCKS, **CHANNEL_BLOCKS, **SENSE_BLOCKS, **ATTACKER_BLOCKS, **RX_BLOCKS, **local_metrics,
-                 **captures},
+    loopback = ({**TX_BLOCKS, **CHANNEL_BLOCKS, **CLOCK_BLOCKS, **SENSE_BLOCKS, **ATTACKER_BLOCKS, **RX_BLOCKS,
+                 **local_metrics, **captures},
                 TX_MESSAGES + RX_MESSAGES + RECEIVER_ACKS + [("ldpc_enc", "tx_log", "metrics", "tx")],
                 TX_STREAMS + RX_STREAMS + [
                     ("shaper", "0", "chan", "0"), ("shaper", "0", "sense", "0"), ("sense", "0", "attacker_radio", "0"),
-                    ("attacker_radio", "0", "chan", "1"), ("chan", "0", "matched", "0"),
-                    ("shaper", "0", "capture_tx", "0"), ("chan", "0", "capture_channel", "0"),
+                    ("attacker_radio", "0", "chan", "1"), ("chan", "0", "clock", "0"), ("clock", "0", "matched", "0"),
+                    ("shaper", "0", "capture_tx", "0"), ("clock", "0", "capture_channel", "0"),
                     ("attacker_radio", "0", "capture_attacker", "0")])
     tx_zmq = ({**TX_BLOCKS, **tx_log, **STREAM_ACKS, "out": _zmq_out("tx_out")}, TX_MESSAGES + tx_log_msg
               + STREAM_ACK_MESSAGES, TX_STREAMS + STREAM_ACK_STREAMS + [("shaper", "0", "out", "0")])
@@ -160,9 +161,10 @@ def graphs() -> dict:
     # a dead, slow or restarted attacker never stops the channel (the aligned source waits link_wait_ms at most)
     attacker_in = ("semcomm_zmq_aligned_source", dict(address="attacker_out", wait="link_wait_ms", hwm="-1"))
     channel = ({"tx_in": _zmq_in("tx_out"), "attacker_in": attacker_in,
-                **CHANNEL_BLOCKS, **SENSE_BLOCKS, "out": _zmq_out("channel_out"), "sense_push": _timed_out("sense_out")},
+                **CHANNEL_BLOCKS, **CLOCK_BLOCKS, **SENSE_BLOCKS, "out": _zmq_out("channel_out"),
+                "sense_push": _timed_out("sense_out")},
                [], [("tx_in", "0", "chan", "0"), ("tx_in", "0", "attacker_in", "0"), ("attacker_in", "0", "chan", "1"),
-                    ("chan", "0", "out", "0"), ("tx_in", "0", "sense", "0"), ("sense", "0", "sense_push", "0")])
+                    ("chan", "0", "clock", "0"), ("clock", "0", "out", "0"), ("tx_in", "0", "sense", "0"), ("sense", "0", "sense_push", "0")])
     attacker = ({"sense_in": _timed_in("sense_out"), **ATTACKER_BLOCKS, "out": _timed_out("attacker_out")}, [],
                 [("sense_in", "0", "attacker_radio", "0"), ("attacker_radio", "0", "out", "0")])
     # on a radio the attacker transmits bursts: each perturbation burst with the tx_time of the sensed sample it

@@ -5,7 +5,7 @@
 Transmitter: :class:`image_source` -> :class:`semantic_encoder` -> :class:`index_to_bits` ->
 :class:`framer` -> :class:`ldpc_encoder` -> :class:`qam_mapper` -> (PDU to tagged stream, RRC);
 :class:`frame_acks` acknowledges the frames on the sample stream to the source's in-flight window.
-Channel: :class:`channel_emulator` (+ :class:`attacker`: sensing, sync, semantic noise or jamming).
+Channel: :class:`channel_emulator`, :class:`clock_offset` (+ :class:`attacker`: sensing, sync, semantic noise or jamming).
 ZMQ links: :class:`zmq_iq_source` (IQ in; malformed messages counted and dropped); the attacker's timed
 links :class:`zmq_timed_sink`, :class:`zmq_timed_source`, :class:`zmq_aligned_source` (sample indices travel).
 Receiver: (matched filter) -> :class:`frame_sync` -> :class:`soft_demapper` -> :class:`ldpc_decoder`
@@ -26,6 +26,7 @@ from semcomm.phy.pulse import rrc_taps
 
 from .attacker import attacker
 from .channel_emulator import channel_emulator
+from .clock_offset import clock_offset
 from .frame_acks import frame_acks
 from .frame_sync import frame_receiver, frame_sync
 from .image_source import image_source
@@ -51,7 +52,7 @@ def model_link(prefix: str) -> SimpleNamespace:
 
 
 __all__ = ["image_source", "frame_acks", "semantic_encoder", "index_to_bits", "framer", "ldpc_encoder",
-           "qam_mapper", "channel_emulator", "attacker", "frame_sync", "frame_receiver", "soft_demapper",
+           "qam_mapper", "channel_emulator", "clock_offset", "attacker", "frame_sync", "frame_receiver", "soft_demapper",
            "ldpc_decoder", "deframer",
            "bits_to_index", "semantic_decoder", "metrics_sink", "tx_log_sink", "zmq_iq_source", "zmq_timed_sink", "zmq_timed_source",
            "zmq_aligned_source", "sigmf_sink", "uhd_rx_monitor",

@@ -45,6 +45,7 @@ from .fading import block_gains
 from .impairments import FD_HALF_LENGTH, fractional_delay_taps
 
 FADING = ("none", "rayleigh", "rician")
+CLOCK_STEPS = 256  #: sample-clock interpolation: the fraction of a sample is quantised to 1/256
 
 
 @dataclass
@@ -233,3 +234,43 @@ class StreamChannel:
         if self._n0 > 0:
             y = y + complex_normal(x.shape, self._n0, self._noise_rng)
         return self._front_end(y) if self._front_end else y.astype(np.complex64)
+
+
+class ClockOffset:
+    """A sample-clock offset of ``ppm`` parts per million over a chunked stream: the receiver's clock runs at
+    ``(1 + ppm 1e-6)`` times the transmitter's, so its sample ``k`` is the transmitter's stream at time
+    ``k / (1 + ppm 1e-6) - FD_HALF_LENGTH`` (windowed-sinc interpolation, :func:`.impairments.fractional_delay_taps`,
+    the fraction quantised to 1/:data:`CLOCK_STEPS` of a sample; ``FD_HALF_LENGTH`` samples of delay are the
+    interpolator's look-ahead). :meth:`process` returns the output samples the input so far allows: about
+    ``(1 + ppm 1e-6)`` times as many as it is given; the same output for any chunking."""
+
+    def __init__(self, ppm: float):
+        if not abs(ppm) <= 1000:
+            raise ValueError(f"clock offset must be within +-1000 ppm, got {ppm!r}")
+        self.step = 1.0 / (1.0 + float(ppm) * 1e-6)  #: transmitter samples per receiver sample
+        self._table = np.stack([fractional_delay_taps(k / CLOCK_STEPS) for k in range(CLOCK_STEPS)])
+        self._lags = np.arange(-FD_HALF_LENGTH + 1, FD_HALF_LENGTH + 1)  # k of the taps h[k] x[t - k]
+        self._buffer = np.zeros(2 * FD_HALF_LENGTH, np.complex64)  # zeros before the stream
+        self._offset = -2 * FD_HALF_LENGTH  # stream index of _buffer[0]
+        self._next = 0  # index of the next output sample
+
+    def process(self, x) -> np.ndarray:
+        self._buffer = np.concatenate([self._buffer, np.asarray(x, dtype=np.complex64)])
+        end = self._offset + self._buffer.size  # input indices < end are here
+        last = int(np.floor((end - 1) / self.step))  # the last output whose window ends before ``end``
+        if last < self._next:
+            return np.zeros(0, np.complex64)
+        position = np.arange(self._next, last + 1) * self.step - FD_HALF_LENGTH
+        whole = np.floor(position).astype(np.int64)
+        quantum = np.round((position - whole) * CLOCK_STEPS).astype(np.int64)
+        whole, quantum = whole + quantum // CLOCK_STEPS, quantum % CLOCK_STEPS
+        # x(whole + q/S) = x(t - mu) with t = whole + 1, mu = 1 - q/S (t = whole, mu = 0 when q = 0)
+        t = whole + (quantum > 0)
+        taps = self._table[(CLOCK_STEPS - quantum) % CLOCK_STEPS]
+        samples = self._buffer[t[:, None] - self._lags[None, :] - self._offset]
+        out = np.einsum("ij,ij->i", samples, taps).astype(np.complex64)
+        self._next = last + 1
+        keep_from = int(np.floor(self._next * self.step)) - 2 * FD_HALF_LENGTH - 1 - self._offset
+        if keep_from > 0:
+            self._buffer, self._offset = self._buffer[keep_from:], self._offset + keep_from
+        return out

@@ -10,7 +10,8 @@ configs differ only in ``endpoints``.
 Units: ``channel.snr_db`` is Es/N0 in dB; ``channel.cfo`` cycles per symbol, plus ``channel.cfo_ppm`` of the centre
 frequency (``endpoints.uhd.center_freq`` at ``sample_rate``, defaults for an emulated link); the receiver's hardware
 (:class:`semcomm.channel.stream.FrontEnd`): ``channel.multipath`` taps ``[delay samples, power dB, phase degrees]``
-(normalised to unit energy), ``phase_noise_hz`` the LO's 3-dB linewidth, ``iq_gain_db`` / ``iq_phase_deg`` the IQ
+(normalised to unit energy), ``clock_ppm`` the receiver's sample clock against the transmitter's
+(:class:`semcomm.channel.stream.ClockOffset`), ``phase_noise_hz`` the LO's 3-dB linewidth, ``iq_gain_db`` / ``iq_phase_deg`` the IQ
 imbalance, ``dc_offset_db`` a DC offset relative to the transmitter's power per sample (null: none); ``channel.timing_offset``
 samples (fractional allowed); ``channel.fading_block`` samples per fading gain; ``attacker.psr_db`` the
 perturbation-to-signal power ratio in dB (:mod:`semcomm.channel.attacker`); ``attacker.tone_freq`` cycles
@@ -105,6 +106,7 @@ SCHEMA = {
             **with_defaults(CHANNEL, CHANNEL_DEFAULTS),
             "fading_block": integer(1, default=1024),
             "cfo_ppm": number(-100, 100, 0),
+            "clock_ppm": number(-100, 100, 0),
             "multipath": {"type": "array", "default": [], "maxItems": 32,
                           "items": {"type": "array", "minItems": 3, "maxItems": 3,
                                     "prefixItems": [integer(0, 9999), number(-60, 20), number(-360, 360)]}},

@@ -19,7 +19,7 @@ import numpy as np
 from .config import load_testbed_config
 from .run import run_loopback
 
-OFF = {"channel.cfo_ppm": 0.0, "channel.phase_noise_hz": 0.0, "channel.iq_gain_db": 0.0, "channel.iq_phase_deg": 0.0,
+OFF = {"channel.cfo_ppm": 0.0, "channel.clock_ppm": 0.0, "channel.phase_noise_hz": 0.0, "channel.iq_gain_db": 0.0, "channel.iq_phase_deg": 0.0,
        "channel.dc_offset_db": None, "channel.multipath": []}
 #: (point name, overrides) swept one at a time from the clean link (the config's CFO search unless set)
 BREAKDOWN = [
@@ -28,6 +28,8 @@ BREAKDOWN = [
     ("cfo 4 ppm", {"channel.cfo_ppm": 4.0}),
     ("cfo 8 ppm", {"channel.cfo_ppm": 8.0}),
     ("cfo 12 ppm", {"channel.cfo_ppm": 12.0}),
+    ("clock 20 ppm", {"channel.clock_ppm": 20.0}),
+    ("clock 100 ppm", {"channel.clock_ppm": 100.0}),
     ("phase noise 1 Hz", {"channel.phase_noise_hz": 1.0}),
     ("phase noise 3 Hz", {"channel.phase_noise_hz": 3.0}),
     ("phase noise 10 Hz", {"channel.phase_noise_hz": 10.0}),

@@ -63,6 +63,7 @@ FROM_CONFIG = {
     "timing_offset": ("eng_float", "channel.timing_offset"), "fading": ("str", "channel.fading"),
     "k_factor_db": ("eng_float", "channel.k_factor_db"), "fading_block": ("intx", "channel.fading_block"),
     "channel_seed": ("intx", "channel.seed"), "cfo_ppm": ("eng_float", "channel.cfo_ppm"),
+    "clock_ppm": ("eng_float", "channel.clock_ppm"),
     "multipath": ("str", _multipath), "phase_noise_hz": ("eng_float", "channel.phase_noise_hz"),
     "iq_gain_db": ("eng_float", "channel.iq_gain_db"), "iq_phase_deg": ("eng_float", "channel.iq_phase_deg"),
     "dc_offset_db": ("eng_float", _dc_offset_db),
