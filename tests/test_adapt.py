@@ -15,7 +15,6 @@ from semcomm.capture import load_recording  # noqa: E402
 from semcomm.capture.dataset import captured_frames  # noqa: E402
 from semcomm.export.runtime import SemanticCodec  # noqa: E402
 from semcomm.testbed.capture import run_capture  # noqa: E402
-from semcomm.testbed.config import load_testbed_config  # noqa: E402
 from semcomm.train.adapt import adapt  # noqa: E402
 
 pytestmark = pytest.mark.gnuradio
@@ -28,9 +27,9 @@ MODEL = os.path.join(ROOT, "models", "masked_vqvae_fim_at")
 def capture(tmp_path_factory):
     """30 training-split images through the emulated B210 pair at 5 dB, the receiver's input recorded."""
     base = tmp_path_factory.mktemp("captures") / "train"
-    config = load_testbed_config(EMULATED, {"data.num_images": 30, "data.split": "train", "data.images_per_s": 0,
-                                            "channel.snr_db": 5.0, "capture.path": str(base), "model": MODEL})
-    run_capture(config, "loopback", base.parent / "run", timeout_s=120)
+    overrides = {"data.num_images": 30, "data.split": "train", "data.images_per_s": 0, "channel.snr_db": 5.0,
+                 "capture.path": str(base), "model": MODEL}
+    run_capture(EMULATED, overrides, "loopback", base.parent / "run", timeout_s=120)
     return f"{base}.channel"
 
 
@@ -64,3 +63,16 @@ def test_adapt_exports_a_decoder_the_deployed_transmitters_frames_reach(capture,
     frames = captured_frames([capture], str(out))
     logits, _ = codec.decode(frames.indices, frames.snr_db)
     assert logits.shape == (len(frames), 10)
+
+
+def test_adapt_records_fine_tunes_and_exports_in_one_command(tmp_path, capsys):
+    """`semcomm adapt --record N`: capture -> fine-tune -> export, the recording next to the model."""
+    from semcomm.cli import main
+
+    out = tmp_path / "one"
+    assert main(["adapt", "--record", "20", "--config", EMULATED, "--model", MODEL, "--out", str(out), "--epochs", "1",
+                 "--set", "channel.snr_db=6"]) == 0
+    card = json.loads((tmp_path / "one.card.json").read_text())
+    assert card["adaptation"]["recordings"][0]["path"] == f"{out}.captures/train.channel"
+    assert card["adaptation"]["frames_train"] + card["adaptation"]["frames_val"] >= 18
+    assert "validation" in capsys.readouterr().out

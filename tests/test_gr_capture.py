@@ -3,6 +3,7 @@
 the rx graph gives the live run's per-frame decisions bit for bit."""
 import json
 import os
+import tarfile
 
 import pytest
 
@@ -26,17 +27,18 @@ def frames(path):
 
 def test_a_captured_run_is_annotated_and_replays_bit_for_bit(tmp_path):
     base = tmp_path / "capture" / "run"
-    config = load_testbed_config(LOOPBACK, {
-        "data.num_images": 12, "channel.snr_db": 4.0, "capture.path": str(base),
-        "capture.taps": ["tx", "channel", "attacker"], "attacker.enabled": True, "attacker.kind": "perturbation",
-        "attacker.psr_db": -2.0})
-    live = run_capture(config, "loopback", tmp_path / "live", timeout_s=120)
+    overrides = {"data.num_images": 12, "channel.snr_db": 4.0, "capture.path": str(base),
+                 "capture.taps": ["tx", "channel", "attacker"], "attacker.enabled": True, "attacker.kind": "perturbation",
+                 "attacker.psr_db": -2.0}
+    live = run_capture(LOOPBACK, overrides, "loopback", tmp_path / "live", timeout_s=120, archive=True)
+    config = load_testbed_config(LOOPBACK, overrides)
     assert set(live["captures"]) == {"tx", "channel", "attacker"}
     for tap, described in live["captures"].items():
         recording = load_recording(described["path"])  # validated by the sigmf package, hash included
         assert recording.meta["global"]["semcomm:tap"] == tap and recording.meta["global"]["core:sha512"]
         assert recording.meta["global"]["semcomm:config"]["channel"]["snr_db"] == 4.0
         assert described["frames_annotated"] == 12 and described["dropped_samples"] == 0
+        assert tarfile.is_tarfile(described["archive"])  # the sigmf package's archive of the recording
     annotations = load_recording(f"{base}.channel").meta["annotations"]
     outcomes = {f[0]: f for f in frames(tmp_path / "live" / "frames.jsonl").values()}
     for k, annotation in enumerate(annotations):
@@ -51,24 +53,23 @@ def test_a_captured_run_is_annotated_and_replays_bit_for_bit(tmp_path):
 
 
 def test_a_capture_tap_the_graph_has_not_is_refused(tmp_path):
-    config = load_testbed_config(LOOPBACK, {"capture.path": str(tmp_path / "x"), "capture.taps": ["rx"]})
     with pytest.raises(ValueError, match="loopback graph records attacker, channel, tx, not rx"):
-        run_capture(config, "loopback", tmp_path, timeout_s=30)
+        run_capture(LOOPBACK, {"capture.path": str(tmp_path / "x"), "capture.taps": ["rx"]}, "loopback", tmp_path,
+                    timeout_s=30)
     with pytest.raises(ValueError, match="capture.path is not set"):
-        run_capture(load_testbed_config(LOOPBACK, {}), "loopback", tmp_path, timeout_s=30)
+        run_capture(LOOPBACK, {}, "loopback", tmp_path, timeout_s=30)
 
 
 def test_a_separate_receivers_input_is_recorded_and_annotated_where_it_detected_each_frame(tmp_path):
-    """`semcomm run zmq` with capture.taps [rx]: the rx process records what it receives and annotates each
+    """`semcomm capture --role zmq` (capture.taps [rx]): the rx process records what it receives and annotates each
     frame it detected (no transmitter tags reach it) at its detected position; the frames read back."""
     from semcomm.capture.dataset import captured_frames
-    from semcomm.testbed.run import run_zmq
 
     base = tmp_path / "zmq"
     settings = {"endpoints.tx_out": "tcp://127.0.0.1:55671", "endpoints.attacker_out": "tcp://127.0.0.1:55672",
                 "endpoints.channel_out": "tcp://127.0.0.1:55673", "endpoints.sense_out": "tcp://127.0.0.1:55674",
-                "data.num_images": 8, "capture.path": str(base), "capture.taps": "[rx]"}
-    summary = run_zmq(LOOPBACK, [f"{k}={v}" for k, v in settings.items()], tmp_path / "run", timeout_s=300)
+                "data.num_images": 8, "capture.path": str(base), "capture.taps": ["rx"]}
+    summary = run_capture(LOOPBACK, settings, "zmq", tmp_path / "run", timeout_s=300)
     assert summary["captures"]["rx"]["frames_annotated"] == 8
     recording = load_recording(f"{base}.rx")
     starts = [a["core:sample_start"] for a in recording.meta["annotations"]]

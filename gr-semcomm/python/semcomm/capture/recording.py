@@ -240,6 +240,16 @@ def validate_recording(path) -> None:
         raise ValueError(f"{_base(path)} is not a valid SigMF recording: {err}") from err
 
 
+def archive_recording(path) -> Path:
+    """``<base>.sigmf``: the recording as one SigMF archive (the ``sigmf`` package's tar of data and metadata)."""
+    from sigmf import sigmffile
+
+    base = _base(path)
+    target = base.parent / f"{base.name}.sigmf"
+    sigmffile.fromfile(str(base)).archive(str(target), overwrite=True)
+    return target
+
+
 def annotate_frames(path, frames: list[dict], sample_rate: float | None = None, class_names=None) -> int:
     """Add one annotation per frame to the recording at ``path`` (metadata rewritten atomically; the data and
     its hash are unchanged). Each frame: ``start`` (its stream index, i.e. ``core:global_index`` units),

@@ -94,16 +94,18 @@ def cmd_capture(args) -> int:
     overrides = {**parse_overrides(args.set), "capture.path": args.out}
     if args.taps:
         overrides["capture.taps"] = args.taps.split(",")
+    elif args.role != "loopback":
+        overrides["capture.taps"] = ["rx"]
     try:
-        config = load_testbed_config(args.config, overrides)
-        summary = run_capture(config, args.role, Path(f"{args.out}.run"), args.timeout)
+        summary = run_capture(args.config, overrides, args.role, Path(f"{args.out}.run"), args.timeout, args.archive)
     except RunAborted as err:
         print(f"semcomm capture: error: {err}", file=sys.stderr)
         return err.exit_status
     for tap, described in (summary.get("captures") or {}).items():
         print(f"{tap}: {described['path']}.sigmf-data/-meta, {described['samples']} samples in "
               f"{described['segments']} segment(s), {described['frames_annotated']} frames annotated, "
-              f"{described['dropped_samples']} dropped" + (f", FAILED: {described['failed']}" if described['failed'] else ""))
+              f"{described['dropped_samples']} dropped" + (f", FAILED: {described['failed']}" if described['failed'] else "")
+              + (f"; archive {described['archive']}" if described.get("archive") else ""))
     print(f"run summary: {Path(f'{args.out}.run') / 'summary.json'}; accuracy {summary.get('accuracy')}")
     if args.json:
         print(json.dumps(summary.get("captures")))
@@ -175,13 +177,16 @@ def add_commands(sub) -> None:
 
     capture = sub.add_parser("capture", help="record a run's IQ as SigMF (annotated per frame) for replay and "
                              "training: loopback taps tx/channel/attacker, or a receiver's input (rx, rx_b210)")
-    capture.add_argument("--role", choices=["loopback", "rx", "rx_b210"], default="loopback")
+    capture.add_argument("--role", choices=["loopback", "zmq", "rx", "rx_b210"], default="loopback",
+                         help="loopback (taps tx/channel/attacker), zmq (the four processes; the receiver records its "
+                              "input), rx or rx_b210 alone (tap rx)")
     capture.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
     capture.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="config override")
     capture.add_argument("--taps", help="comma-separated taps (default: the config's capture.taps)")
     capture.add_argument("--out", required=True, help="recording path without suffix: <out>.<tap>.sigmf-data/-meta, "
                          "the run's results in <out>.run/")
     capture.add_argument("--timeout", type=number(0, exclusive=True), default=600.0, help="seconds (> 0)")
+    capture.add_argument("--archive", action="store_true", help="also write each recording as one .sigmf archive")
     capture.add_argument("--json", action="store_true", help="also print the captures section as JSON")
     capture.set_defaults(func=cmd_capture)
 

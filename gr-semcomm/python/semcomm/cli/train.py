@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from .arguments import integer, number, output_directory
 from .output import write_json
@@ -96,7 +97,10 @@ def cmd_adapt(args) -> int:
               file=sys.stderr, flush=True)
 
     command = "semcomm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["adapt"] else ""
-    section = adapt(args.model, args.captures, args.out, args.eval_captures or [], args.epochs, args.lr, args.batch,
+    captures = list(args.captures or []) + ([_record(args)] if args.record else [])
+    if not captures:
+        raise ValueError("nothing to adapt on: give --captures, or --record N to capture N training images first")
+    section = adapt(args.model, captures, args.out, args.eval_captures or [], args.epochs, args.lr, args.batch,
                     args.val_fraction, args.seed, show, command)
     before, after = section["accuracy_before"], section["accuracy_after"]
     print(f"frames: {section['frames_train']} train, {section['frames_val']} validation; best epoch "
@@ -109,6 +113,20 @@ def cmd_adapt(args) -> int:
               f"{after[name]:.1%}{paired}")
     print(f"wrote {args.out}.encoder.onnx (the base encoder), {args.out}.decoder.onnx, {args.out}.card.json")
     return 0
+
+
+def _record(args) -> str:
+    """``--record N``: capture N images of the *training* split through ``--config`` (the receiver's input of the
+    loopback) next to the output, the first step of capture -> fine-tune -> export; returns the recording."""
+    from ..config import parse_overrides
+    from ..testbed.capture import run_capture
+
+    base = f"{args.out}.captures/train"
+    overrides = {**parse_overrides(args.set), "model": args.model, "data.split": "train", "data.num_images": args.record,
+                 "data.images_per_s": 0, "capture.path": base, "capture.taps": ["channel"]}
+    summary = run_capture(args.config, overrides, "loopback", Path(f"{base}.run"))
+    print(f"recorded {summary['captures']['channel']['frames_annotated']} frames at {base}.channel", file=sys.stderr)
+    return f"{base}.channel"
 
 
 def add_commands(sub) -> None:
@@ -147,7 +165,12 @@ def add_commands(sub) -> None:
 
     adapt = sub.add_parser("adapt", help="fine-tune a codec's decoder on SigMF captures (semcomm capture); the "
                            "encoder and codebook stay, so deployed transmitters stay valid")
-    adapt.add_argument("--captures", nargs="+", required=True, help="recordings to learn from (path without suffix)")
+    adapt.add_argument("--captures", nargs="+", help="recordings to learn from (path without suffix)")
+    adapt.add_argument("--record", type=integer(1), help="first capture this many training images through --config "
+                       "(capture -> fine-tune -> export in one command)")
+    adapt.add_argument("--config", default="hw_configs/emulated_b210.yaml", help="testbed config of --record")
+    adapt.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                       help="config override for --record (e.g. channel.snr_db=3, attacker.enabled=true)")
     adapt.add_argument("--eval-captures", nargs="+", help="held-out recordings for the before/after figures")
     adapt.add_argument("--model", default="models/masked_vqvae_fim_at", help="the deployed model's prefix")
     adapt.add_argument("--out", required=True, help="prefix of the adapted model (<out>.encoder.onnx, ...)")

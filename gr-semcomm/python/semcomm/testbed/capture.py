@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..capture import annotate_frames, load_recording
+from .config import load_testbed_config
 from .metrics import TxLogWriter
 
 CAPTURE_SINKS = ("capture_tx", "capture_channel", "capture_attacker", "capture_rx")  #: graph block names
@@ -98,23 +99,33 @@ def config_classes(config: dict):
     return link_model_info(config["model"]).classes
 
 
-def run_capture(config: dict, role: str, out_dir: Path, timeout_s: float = 600.0) -> dict:
-    """Run ``role`` (``loopback``, ``rx`` or ``rx_b210``) recording the config's ``capture.taps`` at
-    ``capture.path`` (required), each recording validated by the ``sigmf`` package afterwards; returns the
-    run's summary with its ``captures`` section."""
-    from ..capture.recording import validate_recording
-    from .run import run_loopback, run_role
+def run_capture(config_path: str, overrides: dict, role: str, out_dir: Path, timeout_s: float = 600.0,
+                archive: bool = False) -> dict:
+    """Run ``role`` (``loopback``; ``zmq``: the four processes, the receiver recording its input; ``rx`` or
+    ``rx_b210`` alone) with the config at ``config_path`` and ``overrides`` (``capture.path`` required), each
+    recording validated by the ``sigmf`` package afterwards (and, with ``archive``, also written as one
+    ``.sigmf`` archive); returns the run's summary with its ``captures`` section."""
+    from ..capture.recording import archive_recording, validate_recording
+    from .run import run_loopback, run_role, run_zmq
 
+    config = load_testbed_config(config_path, overrides)
     if not config["capture"]["path"]:
         raise ValueError("capture.path is not set: where the recordings go")
     taps = set(config["capture"]["taps"])
     allowed = {"loopback": {"tx", "channel", "attacker"}}.get(role, {"rx"})
     if not taps <= allowed:
         raise ValueError(f"the {role} graph records {', '.join(sorted(allowed))}, not {', '.join(sorted(taps - allowed))}")
-    summary = run_loopback(config, "capture", out_dir, timeout_s) if role == "loopback" else \
-        run_role(role, config, out_dir, timeout_s)
+    if role == "loopback":
+        summary = run_loopback(config, "capture", out_dir, timeout_s)
+    elif role == "zmq":
+        summary = run_zmq(config_path, [f"{key}={json.dumps(value)}" for key, value in overrides.items()], out_dir,
+                          timeout_s)
+    else:
+        summary = run_role(role, config, out_dir, timeout_s)
     for described in (summary.get("captures") or {}).values():
         validate_recording(described["path"])
+        if archive:
+            described["archive"] = str(archive_recording(described["path"]))
     return summary
 
 
