@@ -14,7 +14,7 @@ pytest.importorskip("sigmf", reason="the sigmf package is not installed")
 from semcomm.capture import load_recording  # noqa: E402
 from semcomm.capture.dataset import captured_frames  # noqa: E402
 from semcomm.export.runtime import SemanticCodec  # noqa: E402
-from semcomm.testbed.capture import run_capture  # noqa: E402
+from semcomm.testbed.capture_runs import run_capture  # noqa: E402
 from semcomm.train.adapt import adapt  # noqa: E402
 
 pytestmark = pytest.mark.gnuradio

@@ -11,7 +11,8 @@ pytest.importorskip("gnuradio.gr", reason="GNU Radio (gnuradio.gr) cannot be imp
 pytest.importorskip("sigmf", reason="the sigmf package is not installed")
 
 from semcomm.capture import load_recording  # noqa: E402
-from semcomm.testbed.capture import replay, run_capture, tx_log_path  # noqa: E402
+from semcomm.testbed.capture import tx_log_path  # noqa: E402
+from semcomm.testbed.capture_runs import replay, run_capture  # noqa: E402
 from semcomm.testbed.config import load_testbed_config  # noqa: E402
 
 pytestmark = pytest.mark.gnuradio

@@ -1,10 +1,10 @@
 """`semcomm radio check`: with the real UHD and no radio attached it reports every radio missing and exits 1;
-the matching rule (serials first, then the devices left in UHD's order) on UHD's own device addresses."""
+the matching rule (serials first, then the devices left in UHD's order) on gr-uhd's device addresses."""
 import os
 
 import pytest
 
-uhd = pytest.importorskip("uhd", reason="UHD's Python bindings (python3-uhd) cannot be imported")
+uhd = pytest.importorskip("gnuradio.uhd", reason="gr-uhd (gnuradio.uhd) cannot be imported")
 
 from semcomm.cli import main  # noqa: E402
 from semcomm.testbed.config import load_testbed_config  # noqa: E402
@@ -25,8 +25,8 @@ def test_without_radios_every_radio_is_missing_and_the_command_fails(capsys):
 
 def test_serials_are_matched_first_then_the_devices_left():
     config = load_testbed_config(B210, {"endpoints.radios.attacker.serial": "AAA"})
-    addresses = [uhd.types.DeviceAddr(f"type=b200,product=B210,serial={serial}") for serial in ("111", "AAA", "222")]
-    found = [address.to_dict() for address in addresses]
+    addresses = [uhd.device_addr_t(f"type=b200,product=B210,serial={serial}") for serial in ("111", "AAA", "222")]
+    found = [{"type": "b200", "product": "B210", "serial": serial} for serial in ("111", "AAA", "222")]
     matched = match_radios(config, found)
     assert {name: device["serial"] for name, device in matched.items()} == \
         {"transmitter": "111", "receiver": "222", "attacker": "AAA"}

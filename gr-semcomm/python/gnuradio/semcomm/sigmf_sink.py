@@ -3,11 +3,13 @@
 The stream index of each sample (SigMF ``core:global_index``) is its count, re-based by ``stream_index`` tags
 (a timed ZMQ source's). Frames the stream carries tags for (the transmitter's ``seq`` / ``packet_len`` on each
 frame's first sample) are listed in :attr:`sigmf_sink.frames` for the run to annotate once it knows each frame's
-outcome (:func:`semcomm.capture.annotate_frames`).
+outcome (:func:`semcomm.capture.annotate_frames`). Every :data:`PROGRESS_S` seconds it logs how much it has
+recorded.
 """
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pmt
@@ -19,6 +21,7 @@ from .pdus import KEYS
 from .zmq_timed import StreamIndices
 
 PACKET_LEN = pmt.intern("packet_len")
+PROGRESS_S = 5.0  #: seconds between progress lines of a recording
 
 
 class sigmf_sink(gr.sync_block):
@@ -36,6 +39,7 @@ class sigmf_sink(gr.sync_block):
             self.recorder = SigmfRecorder(path, float(sample_rate), float(center_freq), hardware,
                                           f"semcomm testbed IQ at the {tap} tap", extra, float(checkpoint_s))
         self.sps, self.indices, self.frames = int(sps), StreamIndices(), []
+        self._reported = time.monotonic()
 
     @property
     def dropped_samples(self) -> int:
@@ -50,6 +54,12 @@ class sigmf_sink(gr.sync_block):
         for lo, hi, index in runs:
             self.recorder.write(samples[lo:hi], index)
         self._note_frames(first, len(samples), runs)
+        if time.monotonic() - self._reported >= PROGRESS_S:  # a long recording shows how far it is
+            self._reported = time.monotonic()
+            recorder = self.recorder
+            self.logger.info(f"{recorder.base}: {recorder.samples} samples ({recorder.samples * 8 / 1e6:.1f} MB, "
+                             f"{len(self.frames)} frames) recorded" + (f"; FAILED: {recorder.failed}" if recorder.failed
+                                                                       else ""))
         return len(samples)
 
     def _note_frames(self, first: int, count: int, runs) -> None:

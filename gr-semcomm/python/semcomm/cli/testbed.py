@@ -87,7 +87,7 @@ def cmd_capture(args) -> int:
     from pathlib import Path
 
     from ..config import parse_overrides
-    from ..testbed.capture import run_capture
+    from ..testbed.capture_runs import run_capture
     from ..testbed.config import load_testbed_config
     from ..testbed.run import RunAborted
 
@@ -114,7 +114,7 @@ def cmd_capture(args) -> int:
 
 def _replay(args, config: dict, out):
     """``--source sigmf:PATH``: the recording through the receiver (rx role only)."""
-    from ..testbed.capture import replay
+    from ..testbed.capture_runs import replay
 
     if args.role != "rx":
         raise ValueError(f"--source replays a recording through the receiver: use it with the rx role, not "

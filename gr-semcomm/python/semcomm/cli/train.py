@@ -119,7 +119,7 @@ def _record(args) -> str:
     """``--record N``: capture N images of the *training* split through ``--config`` (the receiver's input of the
     loopback) next to the output, the first step of capture -> fine-tune -> export; returns the recording."""
     from ..config import parse_overrides
-    from ..testbed.capture import run_capture
+    from ..testbed.capture_runs import run_capture
 
     base = f"{args.out}.captures/train"
     overrides = {**parse_overrides(args.set), "model": args.model, "data.split": "train", "data.num_images": args.record,

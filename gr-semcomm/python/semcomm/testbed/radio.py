@@ -3,7 +3,7 @@
 
 Matching: a radio with a ``serial`` needs the device with that serial; radios without one take the devices
 left, in the order UHD lists them (so three radios without serials need three B210s). With ``open_devices``
-each matched device is opened (``uhd.usrp.MultiUSRP``, with the radio's args and master clock) and its
+each matched device is opened (a gr-uhd USRP source, with the radio's args and master clock) and its
 motherboard and daughterboard identification is reported (UHD prints firmware and FPGA versions while it
 opens a B210, and refuses one whose FPGA image does not match the host's UHD).
 """
@@ -15,13 +15,20 @@ RADIO_ROLES = {radio: role for role, radio in ROLE_RADIO.items()}  #: radio -> t
 
 
 def find_b210s(find=None) -> list[dict]:
-    """The B200-series devices UHD finds (``type``, ``serial``, ``product``, ``name``, ...); ``find``: UHD's
-    ``uhd.find`` (given in tests)."""
+    """The B200-series devices UHD finds (``type``, ``serial``, ``product``, ``name``, ...); ``find``: a function of
+    device arguments returning UHD device addresses (default gr-uhd's ``uhd.find``; given in tests). gr-uhd, not
+    UHD's own Python module: both register the same C++ types, and one process can import only one of them."""
     if find is None:
-        import uhd
+        from gnuradio import uhd
 
-        find = uhd.find
-    return [address.to_dict() for address in find("type=b200")]
+        def find(args):
+            return uhd.find(uhd.device_addr_t(args))
+    return [_address(device) for device in find("type=b200")]
+
+
+def _address(device) -> dict:
+    """A UHD device address (``key=value,...``) as a dict."""
+    return dict(part.split("=", 1) for part in device.to_string().split(",") if "=" in part)
 
 
 def match_radios(config: dict, devices: list[dict]) -> dict:
@@ -59,14 +66,13 @@ def check(config: dict, open_devices: bool = False, find=None) -> dict:
 
 def _identify(config: dict, name: str, device: dict) -> dict:
     """Open the device as the radio's graph would (args, serial, master clock) and read its identification."""
-    import uhd
+    from gnuradio import uhd
 
     args = parameter_values(config, ["usrp_args"], RADIO_ROLES[name])["usrp_args"]
     if "serial=" not in args and device.get("serial"):
         args += f",serial={device['serial']}"
-    usrp = uhd.usrp.MultiUSRP(args)
-    return {"rx": dict(usrp.get_usrp_rx_info()), "tx": dict(usrp.get_usrp_tx_info()),
-            "master_clock_rate": usrp.get_master_clock_rate()}
+    source = uhd.usrp_source(uhd.device_addr_t(args), uhd.stream_args(cpu_format="fc32", channels=[0]))
+    return {"usrp": dict(source.get_usrp_info(0)), "master_clock_rate": source.get_clock_rate(0)}
 
 
 def format_report(report: dict) -> str:
