@@ -91,3 +91,13 @@ def test_phy_loopback_writes_json(tmp_path):
     run("phy-loopback", "--esn0", "10", "--frames", "4", "--payload", "64", "--out", str(tmp_path))
     data = json.loads((tmp_path / "phy_loopback.json").read_text())
     assert data["points"][0]["frame_error_rate"] == 0.0
+
+
+def test_json_output_is_only_json_even_when_gnu_radio_logs():
+    """`--json`: GNU Radio's own log lines (the matched filter's buffer size, ...) go to stderr, stdout holds the
+    JSON object alone (`semcomm bench flowgraph --json | jq` works)."""
+    pytest.importorskip("gnuradio.gr", reason="GNU Radio (gnuradio.gr) cannot be imported")
+    done = run("bench", "flowgraph", "--images", "4", "--json")
+    result = json.loads(done.stdout)
+    assert result["images"] == 4 and result["losses"] == 0
+    assert "set_min_output_buffer" in done.stderr

@@ -7,9 +7,11 @@ Each area's parsers and commands are a thin layer over the library: :mod:`.phy` 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from . import attack, bench, phy, testbed, train
+from .output import stdout_for_json_only
 from . import eval as eval_commands
 
 
@@ -31,8 +33,10 @@ def main(argv=None) -> int:
     from ..testbed.run import FlowgraphError
 
     args = build_parser().parse_args(argv)
+    json_only = getattr(args, "json", None) is True  # --json as a flag: stdout holds the JSON and nothing else
     try:
-        return args.func(args)
+        with stdout_for_json_only() if json_only else contextlib.nullcontext():
+            return args.func(args)
     except (ValueError, FileNotFoundError, FlowgraphError) as err:
         print(f"semcomm {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from .arguments import number, output_directory
+from .output import write_json
 
 RUN_EXIT_STATUS = """exit status (summary.json's "ended" and "ended_detail" say the same):
   0    completed: every image has a result, or the source finished and nothing more arrived
@@ -78,7 +79,10 @@ def cmd_radio_check(args) -> int:
     from ..testbed.radio import check, format_report
 
     report = check(load_testbed_config(args.config, parse_overrides(args.set)), open_devices=args.open)
-    print(json.dumps(report, indent=1, default=str) if args.json else format_report(report))
+    if args.json:
+        write_json(json.loads(json.dumps(report, default=str)), None, True)
+    else:
+        print(format_report(report))
     return 0 if report["ok"] else 1
 
 
@@ -108,7 +112,7 @@ def cmd_capture(args) -> int:
               + (f"; archive {described['archive']}" if described.get("archive") else ""))
     print(f"run summary: {Path(f'{args.out}.run') / 'summary.json'}; accuracy {summary.get('accuracy')}")
     if args.json:
-        print(json.dumps(summary.get("captures")))
+        write_json(summary.get("captures"), None, True)
     return _report_end(summary, "capture")
 
 
