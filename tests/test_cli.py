@@ -101,3 +101,6 @@ def test_json_output_is_only_json_even_when_gnu_radio_logs():
     result = json.loads(done.stdout)
     assert result["images"] == 4 and result["losses"] == 0
     assert "set_min_output_buffer" in done.stderr
+    stages = result["rx_stages"]  # the per-stage profile: every stage timed, the core's rate
+    assert stages["frames"] == 4 and set(stages["stage_seconds"]) >= {"sync", "ldpc+deframe", "onnx decode"}
+    assert stages["core_samples_per_s"] > 0 and all(v >= 0 for v in stages["stage_seconds"].values())

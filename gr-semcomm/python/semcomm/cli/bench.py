@@ -74,6 +74,11 @@ def cmd_bench_flowgraph(args) -> int:
               f"attacker sense+inject: {result['attacker_samples_per_s'] / 1e6:.2f} Msps "
               f"({result['attacker_detections']}/{result['attacker_frames_sent']} frames detected); "
               f"target {result['target_samples_per_s'] / 1e6:.0f} Msps; losses {result['losses']}")
+        stages = result["rx_stages"]
+        print(f"receiver stages (core, one thread: {stages['core_samples_per_s'] / 1e6:.2f} Msps; the flowgraph's "
+              f"overhead {stages['flowgraph_overhead_seconds']:.2f} s):")
+        for stage, seconds in sorted(stages["stage_seconds"].items(), key=lambda item: -item[1]):
+            print(f"  {stage:32s} {seconds:7.3f} s  {seconds / stages['core_seconds']:6.1%}")
     return 0
 
 

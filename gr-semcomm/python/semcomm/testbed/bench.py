@@ -14,6 +14,12 @@
   an unpaced source, drained by a ZMQ PULL socket; rate = samples / (first to last sample received).
 
 Both report the loss counters (frames missed, PDUs dropped, frames rejected), which must be zero.
+
+* **Receiver stages** (:func:`receiver_stages`): the same IQ through the receiver's stages run by the core in one
+  thread, each timed (the matched filter as GNU Radio's FIR block runs it, the rest from a profile of the core
+  receiver: preamble sync, demapping, LDPC decoding + deframing, the phase-refined retry of failed frames,
+  bits -> indices, the ONNX decoder); what the flowgraph needs beyond their sum is its overhead (scheduler,
+  Python blocks, ZMQ, message passing). The next bottleneck is the largest share.
 """
 from __future__ import annotations
 
@@ -118,6 +124,63 @@ def bench_attacker(config: dict, out_dir: Path, chunk: int = 1 << 16) -> dict:
             "attacker_dropped_samples": sense.dropped_samples + graph.out.dropped_samples}
 
 
+#: stage -> (the file and function whose cumulative time it is, in the core receiver's profile)
+STAGES = {"sync": ("phy/sync.py", "push"), "demap": ("phy/modem.py", "demap_payload"),
+          "ldpc+deframe": ("phy/modem.py", "decode_payload"), "phase retry": ("phy/sync.py", "refine_phase"),
+          "bits->index": ("phy/bits.py", "from_bits"), "onnx decode": ("export/runtime.py", "decode")}
+
+
+def receiver_stages(config: dict, iq: np.ndarray) -> dict:
+    """Seconds per receiver stage on ``iq`` (module doc) and the core's rate without the flowgraph."""
+    import cProfile
+    import pstats
+
+    from ..export.runtime import SemanticCodec
+    from ..phy.bits import IndexBitMapper
+    from ..phy.modem import FrameModem, LinkConfig
+    from ..phy.pulse import rrc_taps
+    from ..phy.receiver import BurstReceiver
+    from .parameters import parameter_values
+
+    modem = config["modem"]
+    taps = rrc_taps(modem["sps"], modem["rolloff"], modem["rrc_span"])
+    matched, fir_seconds = _gnuradio_fir(iq, taps)
+    values = parameter_values(config, ["center_freq", "sample_rate"])
+    receiver = BurstReceiver(FrameModem(LinkConfig(decoder=modem["decoder"], max_iterations=modem["max_iterations"],
+                                                   llr_method=modem["llr_method"])), modem["sps"],
+                             modem["detect_threshold"], None,
+                             modem["cfo_search_ppm"] * 1e-6 * values["center_freq"] / values["sample_rate"] * modem["sps"])
+    receiver.warm_up()
+    codec = SemanticCodec.from_prefix(config["model"])
+    mapper = IndexBitMapper(codec.alphabet, num_indices=codec.num_tokens)
+    profile = cProfile.Profile()
+    profile.enable()
+    frames = [f for f in receiver.push(matched) + receiver.flush() if f.reject is None]
+    indices = np.concatenate([mapper.from_bits(f.payload_bits[None, :mapper.num_bits])[0] for f in frames])
+    codec.decode(indices, np.array([f.sync.snr_db for f in frames], np.float32) if codec.uses_snr else None)
+    profile.disable()
+    stats = pstats.Stats(profile).stats
+    seconds = {"matched filter (GNU Radio FIR)": fir_seconds}
+    for stage, (path, function) in STAGES.items():
+        seconds[stage] = sum(entry[3] for (file, _, name), entry in stats.items()
+                             if file.endswith(path) and name == function)
+    total = sum(seconds.values())
+    return {"stage_seconds": seconds, "core_seconds": total, "core_samples_per_s": iq.size / total,
+            "frames": len(frames)}
+
+
+def _gnuradio_fir(iq: np.ndarray, taps: np.ndarray) -> tuple[np.ndarray, float]:
+    """The matched filter as the receiver graph runs it (``fir_filter_ccf``): its output and its seconds."""
+    from gnuradio import blocks, filter as gr_filter, gr
+
+    top = gr.top_block()
+    source, fir, sink = blocks.vector_source_c(iq.tolist()), gr_filter.fir_filter_ccf(1, taps), blocks.vector_sink_c()
+    top.connect(source, fir, sink)
+    started = time.perf_counter()
+    top.run()
+    return np.array(sink.data(), np.complex64), time.perf_counter() - started
+
+
 def bench_transmitter(config: dict, out_dir: Path) -> dict:
     import zmq
 
@@ -165,6 +228,8 @@ def bench_flowgraph(config: dict, out_dir: Path) -> dict:
               "modulation": config["modem"]["modulation"], "code": config["modem"]["code"],
               "snr_db": config["channel"]["snr_db"]}
     result.update(bench_receiver(config, out_dir))
+    stages = receiver_stages(config, receiver_iq(config)[0])
+    result["rx_stages"] = {**stages, "flowgraph_overhead_seconds": max(0.0, result["rx_seconds"] - stages["core_seconds"])}
     result.update(bench_attacker(config, out_dir))
     result.update(bench_transmitter(config, out_dir))
     result["target_samples_per_s"] = 2e6
