@@ -83,6 +83,8 @@ def test_bench_ldpc_json(tmp_path):
     result = json.loads(run("bench", "ldpc", "--json", "--code", "wifi648_r12", "--ebn0", "3", "--frames", "64",
                             "--grfec-frames", "8", "--repeats", "1", "--iterations", "5", "--out", str(out)).stdout)
     assert result["coded_mbps"] > 0 and "grfec_coded_mbps" in result
+    pypi = result["results"][0]["pypi_ldpc"]  # the ldpc package's decoder on the same frames, side by side
+    assert pypi["available"] and pypi["coded_mbps"] > 0 and pypi["frames"] == 64 and result["ratio_pypi_ldpc"] > 0
     assert result["machine"] and result["cpu"]["model_name"]
     assert json.loads(out.read_text()) == result
 

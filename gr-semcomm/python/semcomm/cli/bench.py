@@ -23,7 +23,9 @@ def cmd_bench_ldpc(args) -> int:
                                          ("bler", "BLER", ".2e"),
                                          ("mean_iterations", "mean iters", ".2f"),
                                          ("coded_mbps", "semcomm Mbit/s", ".1f"),
-                                         ("grfec_coded_mbps", "gr-fec Mbit/s", ".2f"), ("ratio", "ratio", ".1f")]))
+                                         ("grfec_coded_mbps", "gr-fec Mbit/s", ".2f"), ("ratio", "ratio", ".1f"),
+                                         ("pypi_ldpc_coded_mbps", "ldpc pkg Mbit/s", ".2f"),
+                                         ("ratio_pypi_ldpc", "ratio", ".1f")]))
     return 0
 
 
