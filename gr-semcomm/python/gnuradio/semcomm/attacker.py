@@ -29,10 +29,10 @@ from semcomm.channel.jammer import StreamJammer
 from semcomm.channel.perturbation_player import PerturbationPlayer
 from semcomm.phy.pulse import rrc_taps
 
-from .pdus import KEYS
+from .pdus import RX_TIME, frame_tags
+from .zmq_timed import STREAM_INDEX
 
-PACKET_LEN = pmt.intern("packet_len")
-RX_TIME, TX_TIME, STREAM_INDEX = pmt.intern("rx_time"), pmt.intern("tx_time"), pmt.intern("stream_index")
+TX_TIME = pmt.intern("tx_time")
 
 
 class attacker(gr.sync_block):
@@ -74,13 +74,11 @@ class attacker(gr.sync_block):
     def work(self, input_items, output_items):
         start = self.nitems_read(0)
         end = start + len(input_items[0])
-        lengths = {tag.offset: pmt.to_long(tag.value) for tag in self.get_tags_in_range(0, start, end, PACKET_LEN)}
-        frames = [(tag.offset, lengths.get(tag.offset, 0) * self.radio.sps, pmt.to_long(tag.value))
-                  for tag in self.get_tags_in_range(0, start, end, KEYS["seq"])]
+        frames = frame_tags(self, start, end, self.radio.sps)
         for tag in self.get_tags_in_range(0, start, end, RX_TIME):
             self._clock = (tag.offset, pmt.to_uint64(pmt.tuple_ref(tag.value, 0)),
                            pmt.to_double(pmt.tuple_ref(tag.value, 1)))
-        output_items[0][:] = self.radio.process(input_items[0], sorted(frames))
+        output_items[0][:] = self.radio.process(input_items[0], frames)
         if self.timed_bursts:
             for first, samples, timed in self.radio.take_bursts():
                 self.message_port_pub(pmt.intern("bursts"), pmt.cons(self._burst_metadata(first, timed),

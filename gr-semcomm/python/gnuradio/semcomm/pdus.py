@@ -59,6 +59,18 @@ class PduDropped(ValueError):
     """A message that a block drops (with the reason as its text)."""
 
 
+PACKET_LEN = pmt.intern("packet_len")  #: PDU to Tagged Stream's length tag (symbols, on each frame's first item)
+RX_TIME = pmt.intern("rx_time")  #: a USRP source's time tag: (full seconds, fractional seconds) of the tagged sample
+
+
+def frame_tags(block: gr.basic_block, start: int, end: int, sps: int) -> list[tuple[int, int, int]]:
+    """``(offset, length in samples, seq)`` of the frames whose first sample, in ``[start, end)`` of ``block``'s
+    input 0, carries the transmitter's ``seq`` / ``packet_len`` tags, in stream order."""
+    lengths = {tag.offset: pmt.to_long(tag.value) for tag in block.get_tags_in_range(0, start, end, PACKET_LEN)}
+    return sorted((tag.offset, lengths.get(tag.offset, 0) * sps, pmt.to_long(tag.value))
+                  for tag in block.get_tags_in_range(0, start, end, KEYS["seq"]))
+
+
 def split_pdu(msg):
     """``(metadata dict, vector)`` of a PDU, or :class:`PduDropped`."""
     if not pmt.is_pair(msg) or not pmt.is_uniform_vector(pmt.cdr(msg)):

@@ -12,15 +12,13 @@ import json
 import time
 
 import numpy as np
-import pmt
 from gnuradio import gr
 
 from semcomm.capture import SigmfRecorder
 
-from .pdus import KEYS
+from .pdus import frame_tags
 from .zmq_timed import StreamIndices
 
-PACKET_LEN = pmt.intern("packet_len")
 PROGRESS_S = 5.0  #: seconds between progress lines of a recording
 
 
@@ -63,12 +61,9 @@ class sigmf_sink(gr.sync_block):
         return len(samples)
 
     def _note_frames(self, first: int, count: int, runs) -> None:
-        lengths = {tag.offset: pmt.to_long(tag.value)
-                   for tag in self.get_tags_in_range(0, first, first + count, PACKET_LEN)}
-        for tag in self.get_tags_in_range(0, first, first + count, KEYS["seq"]):
-            lo, _, index = [run for run in runs if run[0] <= tag.offset - first][-1]
-            frame = {"seq": pmt.to_long(tag.value), "start": index + tag.offset - first - lo,
-                     "samples": lengths.get(tag.offset, 0) * self.sps}
+        for offset, length, seq in frame_tags(self, first, first + count, self.sps):
+            lo, _, index = [run for run in runs if run[0] <= offset - first][-1]
+            frame = {"seq": seq, "start": index + offset - first - lo, "samples": length}
             if not self.frames or self.frames[-1] != frame:  # a block with two tagged inputs repeats the tags
                 self.frames.append(frame)
 

@@ -14,7 +14,8 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-RX_TIME = pmt.intern("rx_time")
+from .pdus import RX_TIME
+
 #: gr-uhd's event symbol -> the counter it adds to
 EVENTS = {"burst_ack": "burst_acks", "underflow": "underflows", "underflow_in_packet": "underflows",
           "seq_error": "sequence_errors", "seq_error_in_burst": "sequence_errors", "time_error": "late"}

@@ -8,15 +8,9 @@ from gnuradio import gr
 from semcomm.testbed.zmq_link import SAMPLE, IqReader
 
 
-class zmq_iq_source(gr.sync_block):
-    """complex64 samples from a ZMQ PULL socket connected to ``address`` (``timeout``: ms a call waits for a
-    message; ``hwm``: receive high-water mark, -1: ZMQ's default). A malformed message is dropped, counted in
-    ``dropped`` / ``dropped_bytes`` and logged (the 1st, 10th, 100th, ...); the stream goes on."""
-
-    def __init__(self, address="tcp://127.0.0.1:55503", timeout=100.0, hwm=-1):
-        gr.sync_block.__init__(self, name="semcomm_zmq_iq_source", in_sig=None, out_sig=[np.complex64])
-        self.reader = IqReader(address, timeout, hwm)
-        self.address = address
+class MalformedCounters:
+    """``dropped`` / ``dropped_bytes``: the malformed messages the block's ``reader`` dropped (for the run's
+    counters)."""
 
     @property
     def dropped(self) -> int:
@@ -25,6 +19,17 @@ class zmq_iq_source(gr.sync_block):
     @property
     def dropped_bytes(self) -> int:
         return self.reader.dropped_bytes
+
+
+class zmq_iq_source(MalformedCounters, gr.sync_block):
+    """complex64 samples from a ZMQ PULL socket connected to ``address`` (``timeout``: ms a call waits for a
+    message; ``hwm``: receive high-water mark, -1: ZMQ's default). A malformed message is dropped, counted in
+    ``dropped`` / ``dropped_bytes`` and logged (the 1st, 10th, 100th, ...); the stream goes on."""
+
+    def __init__(self, address="tcp://127.0.0.1:55503", timeout=100.0, hwm=-1):
+        gr.sync_block.__init__(self, name="semcomm_zmq_iq_source", in_sig=None, out_sig=[np.complex64])
+        self.reader = IqReader(address, timeout, hwm)
+        self.address = address
 
     def work(self, input_items, output_items):
         before = self.reader.dropped

@@ -17,6 +17,8 @@ from gnuradio import gr
 
 from semcomm.testbed.zmq_link import AlignedStream, TimedIqReader, TimedIqWriter
 
+from .zmq_source import MalformedCounters
+
 STREAM_INDEX = pmt.intern("stream_index")
 
 
@@ -72,7 +74,7 @@ class zmq_timed_sink(gr.sync_block):
         return True
 
 
-class zmq_timed_source(gr.sync_block):
+class zmq_timed_source(MalformedCounters, gr.sync_block):
     """Samples of timed messages from a PULL socket connected to ``address`` (module doc); ``timeout``: ms one
     call waits. ``dropped`` / ``dropped_bytes``: malformed messages."""
 
@@ -81,14 +83,6 @@ class zmq_timed_source(gr.sync_block):
         self.reader, self.timeout = TimedIqReader(address, int(hwm)), float(timeout)
         self._next = None  # the stream index the next sample would continue with
         self._pending: tuple[int, np.ndarray] | None = None
-
-    @property
-    def dropped(self) -> int:
-        return self.reader.dropped
-
-    @property
-    def dropped_bytes(self) -> int:
-        return self.reader.dropped_bytes
 
     def work(self, input_items, output_items):
         out, written, wait = output_items[0], 0, self.timeout
@@ -112,7 +106,7 @@ class zmq_timed_source(gr.sync_block):
         return True
 
 
-class zmq_aligned_source(gr.sync_block):
+class zmq_aligned_source(MalformedCounters, gr.sync_block):
     """The timed stream from a PULL socket connected to ``address`` at the indices of its input (module doc);
     ``wait``: ms it waits for a present peer's samples. Counters: :meth:`counters`; ``dropped`` /
     ``dropped_bytes``: malformed messages."""
@@ -121,14 +115,7 @@ class zmq_aligned_source(gr.sync_block):
         gr.sync_block.__init__(self, name="semcomm_zmq_aligned_source", in_sig=[np.complex64],
                                out_sig=[np.complex64])
         self.stream = AlignedStream(TimedIqReader(address, int(hwm)), float(wait))
-
-    @property
-    def dropped(self) -> int:
-        return self.stream.reader.dropped
-
-    @property
-    def dropped_bytes(self) -> int:
-        return self.stream.reader.dropped_bytes
+        self.reader = self.stream.reader
 
     def counters(self) -> dict:
         """The attacker link's counters (for the channel role's summary)."""
@@ -141,5 +128,5 @@ class zmq_aligned_source(gr.sync_block):
         return len(output_items[0])
 
     def stop(self):
-        self.stream.reader.close()
+        self.reader.close()
         return True

@@ -99,10 +99,8 @@ def _receive(recording, info) -> tuple[np.ndarray, np.ndarray, list]:
 
 def _cfo_range(config: dict) -> float:
     """The receiver's CFO search in cycles/symbol, as the graphs compute it from the config."""
-    from ..testbed.parameters import parameter_values
+    from ..testbed.parameters import cfo_search_range
 
-    ppm = config["modem"].get("cfo_search_ppm", 0.0)  # recordings made before the search existed have none
-    if not ppm:
+    if not config["modem"].get("cfo_search_ppm"):  # recordings made before the search existed have none
         return 0.0
-    values = parameter_values(config, ["center_freq", "sample_rate"], "rx_b210")
-    return ppm * 1e-6 * values["center_freq"] / values["sample_rate"] * config["modem"]["sps"]
+    return cfo_search_range(config)

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..util import package_version, write_atomic
+
 DATATYPE = "cf32_le"  #: complex64 little-endian
 NAMESPACE = "semcomm"  #: the extension namespace of semcomm's fields
 SAMPLE = np.dtype("<c8")
@@ -55,15 +57,6 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("semcomm")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 class SigmfRecorder:
     """Writes a SigMF recording at ``path`` (module doc). ``write(samples, index)``: ``index`` is the stream
     index of ``samples[0]`` (None: continuing the last write). ``extra``: more global fields (``semcomm:``
@@ -78,7 +71,7 @@ class SigmfRecorder:
         self.data_path, self.meta_path = _file(self.base, "data"), _file(self.base, "meta")
         self.center_freq, self.checkpoint_s = center_freq, float(checkpoint_s)
         self.global_info = {"core:datatype": DATATYPE, "core:sample_rate": float(sample_rate),
-                            "core:version": SIGMF_VERSION, "core:recorder": f"semcomm {_version()}",
+                            "core:version": SIGMF_VERSION, "core:recorder": f"semcomm {package_version('semcomm')}",
                             "core:extensions": [{"name": NAMESPACE, "version": "1.0.0", "optional": True}],
                             **({"core:hw": hardware} if hardware else {}),
                             **({"core:description": description} if description else {}), **(extra or {})}
@@ -173,9 +166,7 @@ class SigmfRecorder:
 
 
 def _write_json_atomically(path: Path, document: dict) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(document, indent=1))
-    temporary.replace(path)
+    write_atomic(path, json.dumps(document, indent=1).encode())
 
 
 @dataclass
@@ -185,27 +176,24 @@ class Recording:
     samples: np.ndarray
     meta: dict
 
-    @property
-    def sample_rate(self) -> float:
-        return float(self.meta["global"]["core:sample_rate"])
-
     def file_index(self, global_index: int) -> int | None:
         """Where stream sample ``global_index`` is in the file, or None when it was not recorded."""
-        captures = self.meta["captures"]
-        for k, capture in enumerate(captures):
-            end = captures[k + 1]["core:sample_start"] if k + 1 < len(captures) else self.samples.size
-            offset = global_index - capture.get("core:global_index", capture["core:sample_start"])
-            if 0 <= offset < end - capture["core:sample_start"]:
-                return capture["core:sample_start"] + offset
+        for index, first, end in self._spans():
+            if 0 <= global_index - index < end - first:
+                return first + global_index - index
         return None
 
     def segments(self):
         """``(global index, samples)`` of each capture segment, in order."""
+        for index, first, end in self._spans():
+            yield index, self.samples[first:end]
+
+    def _spans(self):
+        """``(global index, first file sample, end)`` of each capture segment."""
         captures = self.meta["captures"]
         for k, capture in enumerate(captures):
             end = captures[k + 1]["core:sample_start"] if k + 1 < len(captures) else self.samples.size
-            yield capture.get("core:global_index", capture["core:sample_start"]), \
-                self.samples[capture["core:sample_start"]:end]
+            yield capture.get("core:global_index", capture["core:sample_start"]), capture["core:sample_start"], end
 
 
 def load_recording(path, validate: bool = True) -> Recording:
@@ -250,7 +238,7 @@ def archive_recording(path) -> Path:
     return target
 
 
-def annotate_frames(path, frames: list[dict], sample_rate: float | None = None, class_names=None) -> int:
+def annotate_frames(path, frames: list[dict], class_names=None) -> int:
     """Add one annotation per frame to the recording at ``path`` (metadata rewritten atomically; the data and
     its hash are unchanged). Each frame: ``start`` (its stream index, i.e. ``core:global_index`` units),
     ``samples`` (its length) and any of :data:`FRAME_FIELDS`. Frames whose start was not recorded are

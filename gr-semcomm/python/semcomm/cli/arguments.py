@@ -84,3 +84,8 @@ def _require_writable(directory: str, text: str) -> None:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"cannot write {text}: directory {existing} is not writable "
                                          "(read-only or not yours)")
+
+
+def add_overrides(parser, help: str = "config override") -> None:
+    """``--set SECTION.FIELD=VALUE`` (repeatable): the dotted config overrides every config-driven command takes."""
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help=help)

@@ -6,7 +6,7 @@ import argparse
 from ..config.link import ES_N0_DB
 from ..phy.ldpc import DECODER_ALGORITHMS
 from ..phy.qam import BITS_PER_SYMBOL
-from .arguments import integer, number, output_file, within
+from .arguments import add_overrides, integer, number, output_file, within
 from .output import err, table, write_json
 
 
@@ -138,7 +138,7 @@ def add_commands(sub) -> None:
     bo.set_defaults(func=cmd_bench_onnx)
     bf = bench_sub.add_parser("flowgraph", help="receiver and transmitter flowgraph rates (samples/s), unthrottled")
     bf.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
-    bf.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="config override")
+    add_overrides(bf)
     bf.add_argument("--images", type=integer(1), default=1000, help="images (frames) per benchmark")
     bf.add_argument("--json", action="store_true", help="print one JSON object")
     bf.add_argument("--out", type=output_file, help="also write the JSON object to this file")
@@ -146,7 +146,7 @@ def add_commands(sub) -> None:
     bs = bench_sub.add_parser("soak", help="a long loopback run with an unpaced source: frames missed, memory (RSS), "
                               "latency percentiles, images/s")
     bs.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
-    bs.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="config override")
+    add_overrides(bs)
     bs.add_argument("--images", type=integer(1), default=10000, help="images (frames) sent")
     bs.add_argument("--timeout", type=number(0, exclusive=True), default=3600.0,
                     help="seconds before the run is cut short")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .arguments import number, output_directory
+from .arguments import add_overrides, number, output_directory
 from .output import write_json
 
 RUN_EXIT_STATUS = """exit status (summary.json's "ended" and "ended_detail" say the same):
@@ -158,8 +158,7 @@ def add_commands(sub) -> None:
     demo = sub.add_parser("demo", help="the main job: loopback testbed with the default model, clean and jammed "
                           "(table, summary.json, demo.png)")
     demo.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
-    demo.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-                      help="override a config field, e.g. --set data.num_images=500 (repeatable)")
+    add_overrides(demo, "override a config field, e.g. --set data.num_images=500 (repeatable)")
     demo.add_argument("--out", type=output_directory, default="results/demo", help="output directory")
     demo.set_defaults(func=cmd_demo)
 
@@ -168,8 +167,7 @@ def add_commands(sub) -> None:
     run.add_argument("role", choices=["loopback", "zmq", "tx", "rx", "channel", "attacker", "tx_b210", "rx_b210",
                                       "attacker_b210"])
     run.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
-    run.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-                     help="override a config field, e.g. --set channel.snr_db=5 (repeatable)")
+    add_overrides(run, "override a config field, e.g. --set channel.snr_db=5 (repeatable)")
     run.add_argument("--out", type=output_directory, default="results/run",
                      help="output directory (summary.json, frames.jsonl, logs)")
     run.add_argument("--condition", default="loopback", help="condition name in the summary")
@@ -185,7 +183,7 @@ def add_commands(sub) -> None:
                          help="loopback (taps tx/channel/attacker), zmq (the four processes; the receiver records its "
                               "input), rx or rx_b210 alone (tap rx)")
     capture.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
-    capture.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="config override")
+    add_overrides(capture)
     capture.add_argument("--taps", help="comma-separated taps (default: the config's capture.taps)")
     capture.add_argument("--out", required=True, help="recording path without suffix: <out>.<tap>.sigmf-data/-meta, "
                          "the run's results in <out>.run/")
@@ -199,7 +197,7 @@ def add_commands(sub) -> None:
     radio_check = radio_sub.add_parser("check", help="list the B210s UHD finds and whether each radio of the config "
                                        "(transmitter, receiver, attacker) is there; exit status 1 when one is missing")
     radio_check.add_argument("--config", default="hw_configs/b210.yaml", help="testbed config with endpoints.radios")
-    radio_check.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="config override")
+    add_overrides(radio_check)
     radio_check.add_argument("--open", action="store_true", help="open each radio found and report its identification")
     radio_check.add_argument("--json", action="store_true", help="print the report as JSON")
     radio_check.set_defaults(func=cmd_radio_check)
@@ -207,7 +205,7 @@ def add_commands(sub) -> None:
     impair = sub.add_parser("impairments", help="accuracy through the loopback with a radio pair's hardware "
                             "impairments vs clean, and where each one breaks the link")
     impair.add_argument("--config", default="hw_configs/emulated_b210.yaml", help="testbed config with impairments")
-    impair.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="config override")
+    add_overrides(impair)
     impair.add_argument("--images", type=int, default=1000, help="test images per point")
     impair.add_argument("--out", type=output_directory, default="results/impairments", help="output directory")
     impair.set_defaults(func=cmd_impairments)
@@ -215,7 +213,7 @@ def add_commands(sub) -> None:
     agree = sub.add_parser("agreement", help="accuracy through the loopback flowgraph vs the core's simulation, "
                            "same images and Es/N0")
     agree.add_argument("--config", default="hw_configs/loopback.yaml", help="testbed config (YAML)")
-    agree.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="config override")
+    add_overrides(agree)
     agree.add_argument("--images", type=int, default=1000, help="test images per SNR")
     agree.add_argument("--snr", type=float, nargs="+", default=[10.0, 1.5], help="Es/N0 points in dB")
     agree.add_argument("--out", type=output_directory, default="results/agreement", help="output directory")

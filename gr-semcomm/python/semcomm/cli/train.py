@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from .arguments import integer, number, output_directory
+from .arguments import add_overrides, integer, number, output_directory
 from .output import write_json
 
 
@@ -136,8 +136,7 @@ def add_commands(sub) -> None:
     train.add_argument("--run-dir", default="runs", help="checkpoints and logs go to RUN_DIR/<name>/")
     train.add_argument("--resume", action="store_true", help="continue from RUN_DIR/<name>/checkpoint.pt")
     train.add_argument("--epochs", type=int, help="override train.epochs")
-    train.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-                       help="override a config field before validation, e.g. --set train.lr=1e-4 (repeatable)")
+    add_overrides(train, "override a config field before validation, e.g. --set train.lr=1e-4 (repeatable)")
     train.add_argument("--show-config", action="store_true",
                        help="print the resolved config (extends applied, defaults filled in) and the runs it "
                             "starts from, then exit")
@@ -169,8 +168,7 @@ def add_commands(sub) -> None:
     adapt.add_argument("--record", type=integer(1), help="first capture this many training images through --config "
                        "(capture -> fine-tune -> export in one command)")
     adapt.add_argument("--config", default="hw_configs/emulated_b210.yaml", help="testbed config of --record")
-    adapt.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-                       help="config override for --record (e.g. channel.snr_db=3, attacker.enabled=true)")
+    add_overrides(adapt, "config override for --record (e.g. channel.snr_db=3, attacker.enabled=true)")
     adapt.add_argument("--eval-captures", nargs="+", help="held-out recordings for the before/after figures")
     adapt.add_argument("--model", default="models/masked_vqvae_fim_at", help="the deployed model's prefix")
     adapt.add_argument("--out", required=True, help="prefix of the adapted model (<out>.encoder.onnx, ...)")

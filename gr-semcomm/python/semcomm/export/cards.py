@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Mapping
 
 from .contract import sha256_file
-from .graphs import EXPORTER, OPSET, created_with, write_atomic
+from ..util import write_atomic
+from .graphs import EXPORTER, OPSET, created_with
 
 CARD_FORMAT = "semcomm.card/1"
 #: card fields computed here; card_extra may add other keys (metrics, reproduce, training, data, ...)

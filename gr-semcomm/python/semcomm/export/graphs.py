@@ -14,10 +14,8 @@ reproducible). Files are self-contained (initializers inside the protobuf, no ex
 from __future__ import annotations
 
 import io
-import os
 import platform
 import warnings
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -25,6 +23,8 @@ import numpy as np
 import onnx
 import torch
 from torch import nn
+
+from ..util import package_version, write_atomic
 
 OPSET = 17
 EXPORTER = "torch.onnx.export (TorchScript, dynamo=False)"
@@ -134,20 +134,6 @@ def graph_interface(model: onnx.ModelProto) -> dict:
 
 
 # --------------------------------------------------------------------------------------------- helpers
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, so that a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def package_version(package: str) -> str:
-    try:
-        return importlib_metadata.version(package)
-    except importlib_metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def created_with() -> dict:
     """The card's ``created_with`` entry: the versions of what wrote the files."""
     return {"semcomm": package_version("semcomm"), "python": platform.python_version(), "torch": torch.__version__,

@@ -27,7 +27,8 @@ from ..nn.resnet import ResNetClassifier, ResNetConfig
 from ..registry import schemes_of
 from .cards import check_export_arguments, file_entry, write_json
 from .contract import sha256_file
-from .graphs import created_with, write_atomic
+from ..util import write_atomic
+from .graphs import created_with
 from .model_id import state_fingerprint
 
 SURROGATES_DIR = "surrogates"

@@ -13,6 +13,8 @@ import json
 import math
 from pathlib import Path
 
+from ..util import write_atomic
+
 
 def received_offset_db(psr_db: float, h_a: complex) -> float:
     """dB added to the attacker's relative power at the receiver: the PSR and ``20 log10 |h_a|`` (the gain alone
@@ -49,9 +51,7 @@ def annotate_frames(path: Path, records: list[dict], offset_db: float) -> int:
                 frame.update(by_seq[frame["seq"]])
                 annotated += 1
             lines.append(json.dumps(frame))
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text("".join(line + "\n" for line in lines))
-    temporary.replace(path)
+    write_atomic(path, "".join(line + "\n" for line in lines).encode())
     return annotated
 
 

@@ -140,16 +140,14 @@ def receiver_stages(config: dict, iq: np.ndarray) -> dict:
     from ..phy.modem import FrameModem, LinkConfig
     from ..phy.pulse import rrc_taps
     from ..phy.receiver import BurstReceiver
-    from .parameters import parameter_values
+    from .parameters import cfo_search_range
 
     modem = config["modem"]
     taps = rrc_taps(modem["sps"], modem["rolloff"], modem["rrc_span"])
     matched, fir_seconds = _gnuradio_fir(iq, taps)
-    values = parameter_values(config, ["center_freq", "sample_rate"])
     receiver = BurstReceiver(FrameModem(LinkConfig(decoder=modem["decoder"], max_iterations=modem["max_iterations"],
                                                    llr_method=modem["llr_method"])), modem["sps"],
-                             modem["detect_threshold"], None,
-                             modem["cfo_search_ppm"] * 1e-6 * values["center_freq"] / values["sample_rate"] * modem["sps"])
+                             modem["detect_threshold"], None, cfo_search_range(config, "rx"))
     receiver.warm_up()
     codec = SemanticCodec.from_prefix(config["model"])
     mapper = IndexBitMapper(codec.alphabet, num_indices=codec.num_tokens)

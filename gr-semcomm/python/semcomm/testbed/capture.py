@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from ..capture import annotate_frames
+from ..export.contract import link_model_info
 from .metrics import TxLogWriter
 
 CAPTURE_SINKS = ("capture_tx", "capture_channel", "capture_attacker", "capture_rx")  #: graph block names
@@ -30,7 +31,8 @@ def finish_captures(graph, config: dict, out_dir: Path) -> dict | None:
              if getattr(getattr(graph, name, None), "recorder", None) is not None}
     if not sinks:
         return None
-    outcomes = _frame_outcomes(out_dir / "frames.jsonl", _model_id(config))
+    info = link_model_info(config["model"])  # read once: every recording of the run shares the link
+    outcomes = _frame_outcomes(out_dir / "frames.jsonl", info.model_id)
     records = list(graph.metrics.metrics.tx.values()) if hasattr(graph, "metrics") else []
     if records:
         writer = TxLogWriter(tx_log_path(config["capture"]["path"]))
@@ -40,27 +42,26 @@ def finish_captures(graph, config: dict, out_dir: Path) -> dict | None:
     described = {}
     for name, sink in sinks.items():
         recorder = sink.recorder
-        tagged = sink.frames or _detected_frames(out_dir / "frames.jsonl", config)  # a receiver's input: no tags
+        tagged = sink.frames or _detected_frames(out_dir / "frames.jsonl", config, info)  # a receiver's input: no tags
         frames = [{**frame, **outcomes.get(frame["seq"], {})} for frame in tagged]
-        annotated = annotate_frames(recorder.base, frames, class_names=config_classes(config)) if frames else 0
+        annotated = annotate_frames(recorder.base, frames, class_names=info.classes) if frames else 0
         described[name.removeprefix("capture_")] = {
             "path": str(recorder.base), "samples": recorder.samples, "dropped_samples": recorder.dropped_samples,
             "segments": len(recorder.captures), "frames_annotated": annotated, "failed": recorder.failed}
     return described
 
 
-def _detected_frames(path: Path, config: dict) -> list[dict]:
+def _detected_frames(path: Path, config: dict, info) -> list[dict]:
     """Frames where the receiver found them (a receiver graph's recording has no transmitter tags): the first
     sample is the matched filter's index of the first symbol less the two RRC delays (transmit and matched
-    filter: ``len(taps) - 1``), the length the frame's symbols and guard for the config's link."""
+    filter: ``len(taps) - 1``), the length the frame's symbols and guard for the config's link (``info``: its
+    model's :func:`~semcomm.export.contract.link_model_info`)."""
     from ..attacks.perturbation import link_layout
-    from ..export.contract import link_model_info
     from ..phy.bits import IndexBitMapper
 
     if not path.is_file():
         return []
     modem = config["modem"]
-    info = link_model_info(config["model"])
     num_bits = IndexBitMapper(info.alphabet, num_indices=info.num_tokens).num_bits
     symbols = link_layout(modem["modulation"], modem["code"], -(-num_bits // 8))["frame_symbols"]
     delay, length = modem["rrc_span"] * modem["sps"], (symbols + modem["guard_symbols"]) * modem["sps"]
@@ -81,15 +82,3 @@ def _frame_outcomes(path: Path, model_id: str) -> dict:
                                                                           "label", "pred", "correct", "attacked")},
                                       "model_id": model_id}
     return outcomes
-
-
-def _model_id(config: dict) -> str:
-    from ..export.contract import link_model_info
-
-    return link_model_info(config["model"]).model_id
-
-
-def config_classes(config: dict):
-    from ..export.contract import link_model_info
-
-    return link_model_info(config["model"]).classes

@@ -105,6 +105,14 @@ def parameter_values(config: dict, names, role: str | None = None) -> dict:
             for name in names if name in FROM_CONFIG}
 
 
+def cfo_search_range(config: dict, role: str = "rx_b210") -> float:
+    """The receiver's CFO search in cycles/symbol: ``modem.cfo_search_ppm`` of the ``role``'s radio's centre
+    frequency at its sample rate (what the receiver graphs compute from their parameters)."""
+    values = parameter_values(config, ["center_freq", "sample_rate"], role)
+    return config["modem"]["cfo_search_ppm"] * 1e-6 * values["center_freq"] / values["sample_rate"] * \
+        config["modem"]["sps"]
+
+
 def parameter_defaults() -> dict:
     """Graph parameter -> (GRC type, default): every parameter's, from the testbed schema's defaults."""
     defaults = parameter_values(load_testbed_config({}), FROM_CONFIG)

@@ -218,9 +218,9 @@ def write_summary(graph, condition: str, end: RunEnd, elapsed: float, out_dir: P
     captures = finish_captures(graph, config, out_dir)
     if captures is not None:
         summary["captures"] = captures
-    monitor = getattr(graph, "uhd_events", None)
-    if monitor is not None:  # a radio receiver: the samples UHD lost
-        summary["uhd"] = monitor.counters()
+    events = radio_events(graph)
+    if events is not None:  # a radio receiver: the samples UHD lost
+        summary["uhd"] = events
     return save_summary(summary, out_dir)
 
 
@@ -312,19 +312,25 @@ def run_role(role: str, config: dict, out_dir: Path, timeout_s: float = 600.0) -
         return write_summary(graph, role, end, progress.active_s, out_dir, config)
 
 
+def radio_events(graph) -> dict | None:
+    """What the graph's USRP reported (:mod:`gnuradio.semcomm.uhd_monitor`), or None for a graph without a radio."""
+    monitor = getattr(graph, "uhd_events", None)
+    return None if monitor is None else monitor.counters()
+
+
 def _with_radio_events(graph, fields: dict, path: Path) -> dict:
     """A transmitting radio role's end with its USRP sink's events (underflows, late bursts), also in ``path``."""
-    monitor = getattr(graph, "uhd_events", None)
-    if monitor is None:
+    events = radio_events(graph)
+    if events is None:
         return fields
-    fields = {**fields, "uhd": monitor.counters()}
+    fields = {**fields, "uhd": events}
     save_json(fields, path)
     return fields
 
 
 def save_json(summary: dict, path: Path) -> None:
     """A role's own summary for the run's (the attacker's detections, bursts, late, missed; the channel's
-    counters of the attacker link)."""
+    counters of the attacker link; a transmitting radio's events)."""
     with open(path, "w") as handle:
         json.dump(summary, handle, indent=2)
 

@@ -68,6 +68,19 @@ def _free_port(host: str) -> int:
         context.destroy(linger=0)
 
 
+def _socket(kind: str, address: str, hwm: int, bind: bool):
+    """A ZMQ ``PUSH`` (``bind``) or ``PULL`` socket on ``address`` that closes at once (no linger); ``hwm``: its
+    high-water mark in messages (-1: ZMQ's default)."""
+    import zmq
+
+    socket = zmq.Context.instance().socket(getattr(zmq, kind))
+    socket.setsockopt(zmq.LINGER, 0)
+    if hwm >= 0:
+        socket.setsockopt(zmq.SNDHWM if kind == "PUSH" else zmq.RCVHWM, hwm)
+    (socket.bind if bind else socket.connect)(address)
+    return socket
+
+
 class IqReader:
     """ZMQ PULL socket connected to ``address`` whose messages are complex64 samples (``timeout_ms``: how long
     :meth:`read_into` waits for a message; ``hwm``: the receive high-water mark in messages, -1: ZMQ's
@@ -75,13 +88,7 @@ class IqReader:
     ``dropped_bytes``; reading goes on with the next message."""
 
     def __init__(self, address: str, timeout_ms: float = 100, hwm: int = -1):
-        import zmq
-
-        self._socket = zmq.Context.instance().socket(zmq.PULL)
-        self._socket.setsockopt(zmq.LINGER, 0)
-        if hwm >= 0:
-            self._socket.setsockopt(zmq.RCVHWM, hwm)
-        self._socket.connect(address)
+        self._socket = _socket("PULL", address, hwm, bind=False)
         self.timeout_ms = int(timeout_ms)
         self._pending = np.empty(0, SAMPLE)
         self.samples = self.dropped = self.dropped_bytes = 0
@@ -150,11 +157,7 @@ class TimedIqWriter:
         import zmq
 
         self._zmq = zmq
-        self._socket = zmq.Context.instance().socket(zmq.PUSH)
-        self._socket.setsockopt(zmq.LINGER, 0)
-        if hwm >= 0:
-            self._socket.setsockopt(zmq.SNDHWM, hwm)
-        self._socket.bind(address)
+        self._socket = _socket("PUSH", address, hwm, bind=True)
         self.sent_samples = self.dropped_samples = 0
 
     def send(self, index: int, samples) -> bool:
@@ -176,13 +179,7 @@ class TimedIqReader:
     (``dropped``, ``dropped_bytes``)."""
 
     def __init__(self, address: str, hwm: int = -1):
-        import zmq
-
-        self._socket = zmq.Context.instance().socket(zmq.PULL)
-        self._socket.setsockopt(zmq.LINGER, 0)
-        if hwm >= 0:
-            self._socket.setsockopt(zmq.RCVHWM, hwm)
-        self._socket.connect(address)
+        self._socket = _socket("PULL", address, hwm, bind=False)
         self.dropped = self.dropped_bytes = 0
 
     def receive(self, wait_ms: float) -> tuple[int, np.ndarray] | None:

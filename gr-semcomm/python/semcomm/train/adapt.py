@@ -57,9 +57,9 @@ def paired_difference(after: np.ndarray, before: np.ndarray) -> dict:
 
 
 def _trainable(model) -> list:
-    params = [p for name, p in model.named_parameters() if name.split(".")[0] in DECODER_PARTS]
-    for name, p in model.named_parameters():
-        p.requires_grad_(name.split(".")[0] in DECODER_PARTS)
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name.split(".")[0] in DECODER_PARTS)
+    params = [parameter for parameter in model.parameters() if parameter.requires_grad]
     if not params:
         raise ValueError(f"{type(model).__name__} has no decoder parts to adapt ({', '.join(DECODER_PARTS)})")
     return params
